@@ -1,0 +1,46 @@
+# okta-sso-operator. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+BIN            := $(CURDIR)/bin
+CONTROLLER_GEN := $(BIN)/controller-gen
+GO_TEST_FLAGS  ?= -count=1
+
+##@ Main
+
+.PHONY: demo
+demo: build ## Show the operator working on a local control plane (nothing is left running).
+	hack/demo.sh
+
+.PHONY: test
+test: verify envtest ## Set up and run every test: verify, unit, envtest suites, end to end.
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) ./...
+
+##@ Development
+
+.PHONY: help
+help: ## List the targets.
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*?##/ { printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+.PHONY: generate
+generate: tools ## Generate deepcopy code, CRDs and RBAC.
+	$(CONTROLLER_GEN) object paths="./api/..."
+	$(CONTROLLER_GEN) crd rbac:roleName=manager-role paths="./..." \
+		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+
+.PHONY: verify
+verify: tools ## Regenerate everything; fail on a stale generated file, gofmt or vet finding.
+	hack/verify.sh
+
+.PHONY: build
+build: ## Build the manager binary into bin/.
+	go build -o $(BIN)/manager ./cmd/manager
+
+.PHONY: tools
+tools: ## Install the pinned tools into bin/.
+	hack/tools.sh controller-gen
+
+.PHONY: envtest
+envtest: ## Get kube-apiserver and etcd for envtest (download or build); prints where.
+	@hack/envtest.sh >/dev/null

@@ -1,0 +1,79 @@
+package v1alpha1
+
+// URL is an absolute https URL. Plain http is accepted only for loopback hosts
+// (localhost, 127.0.0.1, ::1), so that the local Okta emulator and test
+// service providers can be used; Okta itself refuses plain http for real SPs.
+//
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=2048
+// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getHostname() != '' && (url(self).getScheme() == 'https' || (url(self).getScheme() == 'http' && url(self).getHostname() in ['localhost', '127.0.0.1', '::1']))",message="must be an absolute https URL (plain http only for localhost, 127.0.0.1 or ::1)"
+type URL string
+
+// ResourceName is the name of a Kubernetes object in the same namespace.
+//
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=253
+// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+type ResourceName string
+
+// SecretKeyName is a key of a Secret's data.
+//
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=253
+// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+type SecretKeyName string
+
+// LocalObjectReference names an object in the same namespace.
+type LocalObjectReference struct {
+	// Name of the object.
+	// +required
+	Name ResourceName `json:"name"`
+}
+
+// SecretKeySelector selects one key of a Secret in the same namespace.
+type SecretKeySelector struct {
+	// Name of the Secret.
+	// +required
+	Name ResourceName `json:"name"`
+	// Key within the Secret's data.
+	// +required
+	Key SecretKeyName `json:"key"`
+}
+
+// DeletionPolicy says what happens in Okta when the Kubernetes object is deleted.
+// +kubebuilder:validation:Enum=Delete;Orphan
+type DeletionPolicy string
+
+const (
+	// DeletionPolicyDelete deactivates, then deletes, the object in Okta.
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+	// DeletionPolicyOrphan leaves the object in Okta untouched.
+	DeletionPolicyOrphan DeletionPolicy = "Orphan"
+)
+
+// ReconcileRequestStatus records the last manual reconcile request handled.
+type ReconcileRequestStatus struct {
+	// LastHandledReconcileAt is the value of the
+	// sso.oktaop.io/reconcile-requested-at annotation that the last finished
+	// reconcile handled. A client that set the annotation knows its request
+	// was served when this field shows the same value.
+	// +optional
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
+}
+
+// GetLastHandledReconcileRequest returns the last handled reconcile request.
+func (in ReconcileRequestStatus) GetLastHandledReconcileRequest() string {
+	return in.LastHandledReconcileAt
+}
+
+// SetLastHandledReconcileRequest records a handled reconcile request.
+func (in *ReconcileRequestStatus) SetLastHandledReconcileRequest(token string) {
+	in.LastHandledReconcileAt = token
+}
+
+// ReconcileRequestedAt returns the value of the manual reconcile annotation and
+// whether it is set.
+func ReconcileRequestedAt(annotations map[string]string) (string, bool) {
+	v, ok := annotations[ReconcileRequestAnnotation]
+	return v, ok && v != ""
+}

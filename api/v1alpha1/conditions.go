@@ -1,0 +1,83 @@
+package v1alpha1
+
+// Condition types. Every kind reports Ready and Synced; Stalled is present only
+// while retrying cannot help (the spec or a referenced object must change first).
+const (
+	// ReadyCondition is True when the object is in effect in Okta (and, for
+	// AccountSync, in the service provider) as its spec describes.
+	ReadyCondition = "Ready"
+	// SyncedCondition is True when the last reconcile reached Okta and applied
+	// the spec without error.
+	SyncedCondition = "Synced"
+	// StalledCondition is True while the operator has stopped retrying because
+	// a person must change something first.
+	StalledCondition = "Stalled"
+)
+
+// Condition reasons. Events use the same strings.
+const (
+	// ReconcileSucceededReason: the spec is applied and nothing is pending.
+	ReconcileSucceededReason = "ReconcileSucceeded"
+	// ProgressingReason: work has started and is not finished yet.
+	ProgressingReason = "Progressing"
+	// SuspendedReason: spec.suspend is true; nothing is read or written.
+	SuspendedReason = "Suspended"
+	// DeletingReason: the object is being deleted under its deletion policy.
+	DeletingReason = "Deleting"
+
+	// InvalidSpecReason: the spec cannot be applied as written; the message
+	// says which field to change. Stalled=True accompanies it.
+	InvalidSpecReason = "InvalidSpec"
+	// ThrottledReason: Okta's rate limit (or the operator's share of it) is
+	// used up; the reconcile is retried after the reset time.
+	ThrottledReason = "Throttled"
+	// AuthFailedReason: Okta refused the org credentials (401/403); the org
+	// Secret is watched and a fix is picked up at once.
+	AuthFailedReason = "AuthFailed"
+	// ReconcileErrorReason: a transient failure (5xx, timeout, conflict);
+	// retried with backoff.
+	ReconcileErrorReason = "ReconcileError"
+	// SecretNotFoundReason: a referenced Secret or one of its keys is missing.
+	SecretNotFoundReason = "SecretNotFound"
+	// DependencyNotReadyReason: a referenced OktaSAMLApp is missing or not Ready.
+	DependencyNotReadyReason = "DependencyNotReady"
+
+	// InactiveReason: the OktaSAMLApp is INACTIVE in Okta, as spec.active asks.
+	InactiveReason = "Inactive"
+	// KeyRotationPendingReason: a new IdP signing key is published next to the
+	// active one and waits for promotion.
+	KeyRotationPendingReason = "KeyRotationPending"
+	// DriftCorrectedReason: a change made in Okta by hand was put back.
+	DriftCorrectedReason = "DriftCorrected"
+	// RecreatedReason: the Okta app was deleted by hand and has been created again.
+	RecreatedReason = "Recreated"
+
+	// SubjectNotFoundReason: an SSOBinding subject (group name or user login)
+	// does not exist in Okta.
+	SubjectNotFoundReason = "SubjectNotFound"
+
+	// SafeguardTrippedReason: an AccountSync run would deactivate more accounts
+	// than spec.safeguard.maxDeactivationPercent allows; it changed nothing and
+	// waits for a person.
+	SafeguardTrippedReason = "SafeguardTripped"
+)
+
+// Annotations understood on every kind.
+const (
+	// ReconcileRequestAnnotation asks for a reconcile at once (the "sync now"
+	// button); the value is echoed in status.lastHandledReconcileAt.
+	ReconcileRequestAnnotation = "sso.oktaop.io/reconcile-requested-at"
+	// AppIDAnnotation holds the Okta app ID. Setting it by hand adopts an
+	// existing Okta app; it survives backup and restore.
+	AppIDAnnotation = "sso.oktaop.io/app-id"
+	// CreatePendingAnnotation is written just before an Okta create call, so a
+	// crash between the create and recording the ID is recognised and the
+	// existing app adopted instead of duplicated.
+	CreatePendingAnnotation = "sso.oktaop.io/create-pending"
+	// PromoteSigningKeyAnnotation promotes a staged IdP signing key at once
+	// instead of waiting for spec.signingKey.promoteAfter.
+	PromoteSigningKeyAnnotation = "sso.oktaop.io/promote-signing-key"
+
+	// Finalizer keeps an object until its Okta side is cleaned up.
+	Finalizer = "sso.oktaop.io/finalizer"
+)

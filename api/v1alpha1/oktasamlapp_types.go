@@ -1,0 +1,555 @@
+package v1alpha1
+
+import (
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// OktaSAMLAppSpec is one SAML 2.0 app integration in one Okta org.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.preconfigured) || (has(self.serviceProvider) && has(self.serviceProvider.entityID) && has(self.serviceProvider.acsURL))",message="serviceProvider.entityID and serviceProvider.acsURL are required unless preconfigured names a catalog app",fieldPath=".serviceProvider"
+// +kubebuilder:validation:XValidation:rule="!has(self.appSettings) || has(self.preconfigured)",message="appSettings applies only to a preconfigured (catalog) app",fieldPath=".appSettings"
+// +kubebuilder:validation:XValidation:rule="!has(self.signOn) || !has(self.signOn.requestSignatureRequired) || !self.signOn.requestSignatureRequired || (has(self.serviceProvider) && has(self.serviceProvider.signingCertificate))",message="signOn.requestSignatureRequired needs serviceProvider.signingCertificate: Okta verifies signed AuthnRequests with the SP certificate",fieldPath=".signOn.requestSignatureRequired"
+type OktaSAMLAppSpec struct {
+	// OrgRef names the Secret, in this namespace, that holds the Okta org URL
+	// and credentials (keys orgURL and apiToken, or clientID and privateKey).
+	// +required
+	OrgRef OrgReference `json:"orgRef"`
+
+	// Label is the app's display name in Okta and on the user's dashboard.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=100
+	// +required
+	Label string `json:"label"`
+
+	// Active sets the app ACTIVE (true) or INACTIVE (false) in Okta. An
+	// inactive app keeps its settings and assignments but nobody can sign in.
+	// +kubebuilder:default=true
+	// +optional
+	Active *bool `json:"active,omitempty"`
+
+	// Preconfigured is the Okta Integration Network (catalog) app name, such as
+	// okta_org2org, to create instead of a custom SAML app. The custom-app
+	// sign-on fields then become optional and appSettings carries the catalog
+	// app's own settings.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=100
+	// +kubebuilder:validation:Pattern=`^[a-z0-9_]+$`
+	// +optional
+	Preconfigured string `json:"preconfigured,omitempty"`
+
+	// AppSettings is the catalog app's settings object (Okta's settings.app),
+	// free-form; only with preconfigured.
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +optional
+	AppSettings *apiextensionsv1.JSON `json:"appSettings,omitempty"`
+
+	// ServiceProvider describes the SP: where Okta sends assertions and how
+	// the SP identifies itself.
+	// +optional
+	ServiceProvider *ServiceProvider `json:"serviceProvider,omitempty"`
+
+	// SignOn holds the SAML assertion settings.
+	// +kubebuilder:default={}
+	// +optional
+	SignOn SignOn `json:"signOn,omitempty"`
+
+	// IDPInitiated controls login started from the Okta dashboard tile.
+	// +kubebuilder:default={}
+	// +optional
+	IDPInitiated IDPInitiated `json:"idpInitiated,omitempty"`
+
+	// Visibility controls where the app's tile is shown.
+	// +optional
+	Visibility Visibility `json:"visibility,omitempty"`
+
+	// SigningKey controls the staged rotation of the app's IdP signing key.
+	// +kubebuilder:default={}
+	// +optional
+	SigningKey SigningKey `json:"signingKey,omitempty"`
+
+	// ConnectionSecret shapes the Secret that hands the IdP's and SP's SAML
+	// details to the workload.
+	// +kubebuilder:default={}
+	// +optional
+	ConnectionSecret ConnectionSecret `json:"connectionSecret,omitempty"`
+
+	// DeletionPolicy: Delete deactivates then deletes the app in Okta when this
+	// object is deleted; Orphan leaves it in Okta.
+	// +kubebuilder:default=Delete
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// Interval between drift checks against Okta, from 1m to 24h. Changes made
+	// in Okta by hand are put back at the next check.
+	// +kubebuilder:default="10m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('24h')",message="must be between 1m and 24h"
+	// +optional
+	Interval metav1.Duration `json:"interval,omitempty"`
+
+	// Suspend stops reconciling: nothing is read from or written to Okta until
+	// it is false again.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// OrgReference names the Secret holding the Okta org connection.
+type OrgReference struct {
+	// SecretName is the Secret in this namespace with keys orgURL and either
+	// apiToken, or clientID and privateKey (and optionally scopes and
+	// maxAPICapacityPercent).
+	// +required
+	SecretName ResourceName `json:"secretName"`
+}
+
+// ServiceProvider describes the SAML service provider.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.additionalACSURLs) || self.additionalACSURLs.all(a, self.additionalACSURLs.exists_one(b, b.index == a.index))",message="additionalACSURLs indexes must be unique",fieldPath=".additionalACSURLs"
+type ServiceProvider struct {
+	// EntityID is the SP's entity ID, which Okta calls the audience. It may be a
+	// URL or a plain string such as druva-cloud.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	EntityID string `json:"entityID,omitempty"`
+
+	// ACSURL is the SP's assertion consumer service URL, which Okta calls the
+	// single sign-on URL. It is index 0 in the SP metadata.
+	// +optional
+	ACSURL URL `json:"acsURL,omitempty"`
+
+	// AdditionalACSURLs are further ACS URLs the SP may request by index.
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	AdditionalACSURLs []ACSEndpoint `json:"additionalACSURLs,omitempty"`
+
+	// Recipient is where the assertion may be presented; defaults to acsURL.
+	// +optional
+	Recipient URL `json:"recipient,omitempty"`
+
+	// Destination is the Destination attribute of the SAML response; defaults
+	// to acsURL.
+	// +optional
+	Destination URL `json:"destination,omitempty"`
+
+	// SingleLogoutURL is the SP's single logout endpoint. Okta signs logout
+	// requests, so it needs signingCertificate too.
+	// +optional
+	SingleLogoutURL URL `json:"singleLogoutURL,omitempty"`
+
+	// SigningCertificate is the SP's key pair, used to sign AuthnRequests and
+	// logout requests: generated by the operator or taken from a Secret.
+	// +optional
+	SigningCertificate *SigningCertificate `json:"signingCertificate,omitempty"`
+}
+
+// ACSEndpoint is one additional assertion consumer service URL.
+type ACSEndpoint struct {
+	// Index the SP uses in AuthnRequests to ask for this URL; 1 to 65535
+	// (index 0 is acsURL).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +required
+	Index int32 `json:"index"`
+	// URL of the endpoint.
+	// +required
+	URL URL `json:"url"`
+}
+
+// SigningCertificate is the SP's signing key pair: exactly one of generate or
+// secretRef.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.generate) != has(self.secretRef)",message="set exactly one of generate or secretRef"
+type SigningCertificate struct {
+	// Generate makes the operator create and renew a self-signed key pair.
+	// +optional
+	Generate *GenerateCertificate `json:"generate,omitempty"`
+	// SecretRef takes the key pair from a kubernetes.io/tls Secret (keys
+	// tls.crt and tls.key) in this namespace.
+	// +optional
+	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+}
+
+// GenerateCertificate sets the lifetime of a generated SP certificate.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.renewBefore) || !has(self.validity) || duration(self.renewBefore) < duration(self.validity)",message="renewBefore must be shorter than validity",fieldPath=".renewBefore"
+type GenerateCertificate struct {
+	// Validity of each generated certificate, from 24h to 87600h (10 years).
+	// +kubebuilder:default="8760h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('24h') && duration(self) <= duration('87600h')",message="must be between 24h and 87600h"
+	// +optional
+	Validity metav1.Duration `json:"validity,omitempty"`
+	// RenewBefore is how long before expiry a new certificate is generated.
+	// +kubebuilder:default="720h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1h')",message="must be at least 1h"
+	// +optional
+	RenewBefore metav1.Duration `json:"renewBefore,omitempty"`
+}
+
+// NameIDFormat is the SAML NameID format.
+// +kubebuilder:validation:Enum=EmailAddress;Unspecified;Persistent;Transient;X509SubjectName
+type NameIDFormat string
+
+// NameID formats.
+const (
+	NameIDFormatEmailAddress    NameIDFormat = "EmailAddress"
+	NameIDFormatUnspecified     NameIDFormat = "Unspecified"
+	NameIDFormatPersistent      NameIDFormat = "Persistent"
+	NameIDFormatTransient       NameIDFormat = "Transient"
+	NameIDFormatX509SubjectName NameIDFormat = "X509SubjectName"
+)
+
+// SignatureAlgorithm signs SAML responses and assertions.
+// +kubebuilder:validation:Enum=RSA_SHA256;RSA_SHA1
+type SignatureAlgorithm string
+
+// DigestAlgorithm digests the signed SAML content.
+// +kubebuilder:validation:Enum=SHA256;SHA1
+type DigestAlgorithm string
+
+// SignOn holds the SAML assertion settings of a custom app.
+//
+// +kubebuilder:validation:XValidation:rule="(!has(self.responseSigned) || self.responseSigned) || (!has(self.assertionSigned) || self.assertionSigned)",message="at least one of responseSigned or assertionSigned must be true: an unsigned response can be forged",fieldPath=".responseSigned"
+type SignOn struct {
+	// NameIDFormat of the assertion's subject.
+	// +kubebuilder:default=Unspecified
+	// +optional
+	NameIDFormat NameIDFormat `json:"nameIDFormat,omitempty"`
+
+	// UsernameTemplate is the Okta expression that makes the NameID value.
+	// +kubebuilder:default="${source.login}"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	UsernameTemplate string `json:"usernameTemplate,omitempty"`
+
+	// ResponseSigned signs the whole SAML response.
+	// +kubebuilder:default=true
+	// +optional
+	ResponseSigned *bool `json:"responseSigned,omitempty"`
+
+	// AssertionSigned signs the assertion inside the response.
+	// +kubebuilder:default=true
+	// +optional
+	AssertionSigned *bool `json:"assertionSigned,omitempty"`
+
+	// SignatureAlgorithm for response and assertion signatures.
+	// +kubebuilder:default=RSA_SHA256
+	// +optional
+	SignatureAlgorithm SignatureAlgorithm `json:"signatureAlgorithm,omitempty"`
+
+	// DigestAlgorithm for response and assertion signatures.
+	// +kubebuilder:default=SHA256
+	// +optional
+	DigestAlgorithm DigestAlgorithm `json:"digestAlgorithm,omitempty"`
+
+	// HonorForceAuthn makes Okta ask the user to sign in again when the SP's
+	// AuthnRequest has ForceAuthn=true.
+	// +kubebuilder:default=true
+	// +optional
+	HonorForceAuthn *bool `json:"honorForceAuthn,omitempty"`
+
+	// AuthnContextClassRef of the assertion.
+	// +kubebuilder:default="urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	AuthnContextClassRef string `json:"authnContextClassRef,omitempty"`
+
+	// RequestSignatureRequired makes Okta accept only AuthnRequests signed
+	// with serviceProvider.signingCertificate.
+	// +optional
+	RequestSignatureRequired bool `json:"requestSignatureRequired,omitempty"`
+
+	// AttributeStatements add attributes to the assertion.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	AttributeStatements []AttributeStatement `json:"attributeStatements,omitempty"`
+
+	// GroupAttributeStatements add an attribute listing the user's Okta groups
+	// that pass a filter.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	GroupAttributeStatements []GroupAttributeStatement `json:"groupAttributeStatements,omitempty"`
+}
+
+// AttributeNameFormat is the SAML attribute name format.
+// +kubebuilder:validation:Enum=Unspecified;URIReference;Basic
+type AttributeNameFormat string
+
+// AttributeStatement is one attribute of the assertion: exactly one of values
+// or valueFrom.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.values) != has(self.valueFrom)",message="set exactly one of values or valueFrom"
+type AttributeStatement struct {
+	// Name of the attribute, such as insync_auth_token.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	// +required
+	Name string `json:"name"`
+
+	// NameFormat of the attribute.
+	// +kubebuilder:default=Unspecified
+	// +optional
+	NameFormat AttributeNameFormat `json:"nameFormat,omitempty"`
+
+	// Values are Okta expressions or literals, such as user.email or
+	// "\"Engineering\"".
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:items:MaxLength=4096
+	// +optional
+	Values []string `json:"values,omitempty"`
+
+	// ValueFrom takes a single secret value from a Secret, for attributes that
+	// carry a token the SP generated. The value reaches Okta and nothing else:
+	// not this object, logs, events, status or metrics.
+	// +optional
+	ValueFrom *AttributeValueSource `json:"valueFrom,omitempty"`
+}
+
+// AttributeValueSource is where a secret attribute value comes from.
+type AttributeValueSource struct {
+	// SecretKeyRef selects the key of a Secret in this namespace.
+	// +required
+	SecretKeyRef SecretKeySelector `json:"secretKeyRef"`
+}
+
+// GroupFilterType is how group names are matched for a group attribute.
+// +kubebuilder:validation:Enum=STARTS_WITH;EQUALS;CONTAINS;REGEX
+type GroupFilterType string
+
+// GroupAttributeStatement is an attribute listing the user's matching groups.
+type GroupAttributeStatement struct {
+	// Name of the attribute, such as groups.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	// +required
+	Name string `json:"name"`
+
+	// NameFormat of the attribute.
+	// +kubebuilder:default=Unspecified
+	// +optional
+	NameFormat AttributeNameFormat `json:"nameFormat,omitempty"`
+
+	// FilterType says how filterValue is matched against group names.
+	// +required
+	FilterType GroupFilterType `json:"filterType"`
+
+	// FilterValue is matched against each group name.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +required
+	FilterValue string `json:"filterValue"`
+}
+
+// IDPInitiated controls IdP-initiated login (the Okta dashboard tile).
+type IDPInitiated struct {
+	// Enabled allows IdP-initiated login.
+	// +kubebuilder:default=true
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+	// DefaultRelayState is where the SP sends the user after an IdP-initiated
+	// login.
+	// +kubebuilder:validation:MaxLength=2048
+	// +optional
+	DefaultRelayState string `json:"defaultRelayState,omitempty"`
+}
+
+// Visibility controls the app tile.
+type Visibility struct {
+	// HideOnDashboard hides the tile from users' Okta dashboards (web and
+	// mobile).
+	// +optional
+	HideOnDashboard bool `json:"hideOnDashboard,omitempty"`
+}
+
+// SigningKey controls the staged rotation of the app's IdP signing key: a new
+// key is generated rotateBefore the active one expires and published beside it
+// (Secret and metadata), Okta switches to it promoteAfter later (or at once on
+// the sso.oktaop.io/promote-signing-key annotation), then the old one retires.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.promoteAfter) || !has(self.rotateBefore) || duration(self.promoteAfter) < duration(self.rotateBefore)",message="promoteAfter must be shorter than rotateBefore, so the new key is in use before the old one expires",fieldPath=".promoteAfter"
+type SigningKey struct {
+	// ValidityYears of each generated key, 2 to 10 (Okta's limits).
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=2
+	// +kubebuilder:validation:Maximum=10
+	// +optional
+	ValidityYears int32 `json:"validityYears,omitempty"`
+
+	// RotateBefore is how long before the active key expires its successor is
+	// generated and published; 24h to 8760h.
+	// +kubebuilder:default="720h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('24h') && duration(self) <= duration('8760h')",message="must be between 24h and 8760h"
+	// +optional
+	RotateBefore metav1.Duration `json:"rotateBefore,omitempty"`
+
+	// PromoteAfter is how long a published successor waits before Okta signs
+	// with it, so that SPs have time to trust it.
+	// +kubebuilder:default="168h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	PromoteAfter metav1.Duration `json:"promoteAfter,omitempty"`
+}
+
+// ConnectionSecret shapes the Secret handed to the workload.
+type ConnectionSecret struct {
+	// Name of the Secret; defaults to <app name>-saml.
+	// +optional
+	Name ResourceName `json:"name,omitempty"`
+	// Labels merged onto the Secret.
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+	// Annotations merged onto the Secret.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// RotationPhase is where the IdP signing key rotation stands.
+// +kubebuilder:validation:Enum=Stable;Staged;Promoted
+type RotationPhase string
+
+const (
+	// RotationPhaseStable: one key, in use and published.
+	RotationPhaseStable RotationPhase = "Stable"
+	// RotationPhaseStaged: the successor is published beside the active key
+	// and waits for promotion.
+	RotationPhaseStaged RotationPhase = "Staged"
+	// RotationPhasePromoted: Okta signs with the successor; the old key is
+	// still published until it retires.
+	RotationPhasePromoted RotationPhase = "Promoted"
+)
+
+// OktaSAMLAppStatus is what the operator observed.
+type OktaSAMLAppStatus struct {
+	ReconcileRequestStatus `json:",inline"`
+
+	// ObservedGeneration is the generation last reconciled without error.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready, Synced and, while retrying cannot help, Stalled.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// AppID is the Okta app ID (also in the sso.oktaop.io/app-id annotation).
+	// +optional
+	AppID string `json:"appID,omitempty"`
+
+	// IDP is what the SP needs to trust Okta.
+	// +optional
+	IDP *IDPStatus `json:"idp,omitempty"`
+
+	// SP summarises the rendered SP metadata and certificate.
+	// +optional
+	SP *SPStatus `json:"sp,omitempty"`
+
+	// ConnectionSecretName is the Secret holding the connection details.
+	// +optional
+	ConnectionSecretName string `json:"connectionSecretName,omitempty"`
+
+	// SigningKey is where the IdP signing key rotation stands.
+	// +optional
+	SigningKey *SigningKeyStatus `json:"signingKey,omitempty"`
+}
+
+// IDPStatus describes the Okta side of the integration.
+type IDPStatus struct {
+	// Issuer is the IdP entity ID (http://www.okta.com/<external key>).
+	Issuer string `json:"issuer,omitempty"`
+	// SSOURL is where SPs send AuthnRequests.
+	SSOURL string `json:"ssoURL,omitempty"`
+	// MetadataURL serves the IdP metadata.
+	MetadataURL string `json:"metadataURL,omitempty"`
+	// CertificateFingerprintSHA256 of the active signing certificate.
+	CertificateFingerprintSHA256 string `json:"certificateFingerprintSHA256,omitempty"`
+	// CertificateNotAfter is when the active signing certificate expires.
+	CertificateNotAfter *metav1.Time `json:"certificateNotAfter,omitempty"`
+	// KeyID of the active signing key.
+	KeyID string `json:"keyID,omitempty"`
+}
+
+// SPStatus describes the rendered SP side.
+type SPStatus struct {
+	// MetadataSHA256 is the hash of sp-metadata.xml in the connection Secret.
+	MetadataSHA256 string `json:"metadataSHA256,omitempty"`
+	// CertificateNotAfter is when the SP signing certificate expires.
+	CertificateNotAfter *metav1.Time `json:"certificateNotAfter,omitempty"`
+}
+
+// SigningKeyStatus is where the IdP signing key rotation stands.
+type SigningKeyStatus struct {
+	// ActiveKeyID is the key Okta signs with.
+	ActiveKeyID string `json:"activeKeyID,omitempty"`
+	// NextKeyID is the published successor, while one exists.
+	NextKeyID string `json:"nextKeyID,omitempty"`
+	// NotAfter is when the active key expires.
+	NotAfter *metav1.Time `json:"notAfter,omitempty"`
+	// RotationPhase: Stable, Staged or Promoted.
+	RotationPhase RotationPhase `json:"rotationPhase,omitempty"`
+}
+
+// OktaSAMLApp is one SAML 2.0 app integration in one Okta org: the operator
+// creates and keeps it in Okta, renders the SP metadata and hands the IdP's
+// details to the workload in a Secret.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=samlapp,categories=sso
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="App ID",type=string,JSONPath=`.status.appID`
+// +kubebuilder:printcolumn:name="Label",type=string,JSONPath=`.spec.label`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type OktaSAMLApp struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec   OktaSAMLAppSpec   `json:"spec"`
+	Status OktaSAMLAppStatus `json:"status,omitempty"`
+}
+
+// ConnectionSecretName is the name of the connection Secret: the spec's, or
+// <app name>-saml.
+func (in *OktaSAMLApp) ConnectionSecretName() string {
+	if in.Spec.ConnectionSecret.Name != "" {
+		return string(in.Spec.ConnectionSecret.Name)
+	}
+	return in.Name + "-saml"
+}
+
+// IsActive tells whether the app should be ACTIVE in Okta (the default).
+func (in *OktaSAMLApp) IsActive() bool {
+	return in.Spec.Active == nil || *in.Spec.Active
+}
+
+// +kubebuilder:object:root=true
+
+// OktaSAMLAppList is a list of OktaSAMLApps.
+type OktaSAMLAppList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []OktaSAMLApp `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&OktaSAMLApp{}, &OktaSAMLAppList{})
+}
