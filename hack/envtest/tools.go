@@ -1,7 +1,10 @@
 //go:build tools
 
-// Package tools pins the kube-apiserver main package so that go mod tidy keeps
-// its dependencies.
+// Package tools pins the kube-apiserver and kubectl main packages so that
+// go mod tidy keeps their dependencies.
 package tools
 
-import _ "k8s.io/kubernetes/cmd/kube-apiserver"
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
