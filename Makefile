@@ -24,10 +24,11 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*?##/ { printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
 
 .PHONY: generate
-generate: tools ## Generate deepcopy code, CRDs and RBAC.
+generate: tools ## Generate deepcopy code, CRDs, RBAC and docs/api-reference.md.
 	$(CONTROLLER_GEN) object paths="./api/..."
 	$(CONTROLLER_GEN) crd rbac:roleName=manager-role paths="./..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	go run ./hack/apidocs --crds config/crd/bases --out docs/api-reference.md
 
 .PHONY: verify
 verify: tools ## Regenerate everything; fail on a stale generated file, gofmt or vet finding.

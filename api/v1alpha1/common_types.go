@@ -6,7 +6,7 @@ package v1alpha1
 //
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=2048
-// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getHostname() != '' && (url(self).getScheme() == 'https' || (url(self).getScheme() == 'http' && url(self).getHostname() in ['localhost', '127.0.0.1', '::1']))",message="must be an absolute https URL (plain http only for localhost, 127.0.0.1 or ::1)"
+// +kubebuilder:validation:XValidation:rule="isURL(self) && size(url(self).getHostname()) > 0 && (url(self).getScheme() == 'https' || (url(self).getScheme() == 'http' && url(self).getHostname() in ['localhost', '127.0.0.1', '::1']))",message="must be an absolute https URL (plain http only for localhost, 127.0.0.1 or ::1)"
 type URL string
 
 // ResourceName is the name of a Kubernetes object in the same namespace.
