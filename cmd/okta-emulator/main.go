@@ -1,0 +1,147 @@
+// Command okta-emulator runs a local Okta org: the management API the
+// operator uses, per-bucket rate limits, fault injection, request counters
+// and a SAML 2.0 IdP for every app. It prints its base URL as the first line
+// of stdout once it is ready. See docs/emulator.md.
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
+)
+
+// limitFlags collects repeated --rate-limit bucket=perMinute flags.
+type limitFlags map[string]int
+
+func (l limitFlags) String() string { return fmt.Sprint(map[string]int(l)) }
+
+func (l limitFlags) Set(v string) error {
+	bucket, n, ok := strings.Cut(v, "=")
+	limit, err := strconv.Atoi(n)
+	if !ok || err != nil || limit < 1 {
+		return fmt.Errorf("want BUCKET=REQUESTS_PER_MINUTE, such as /api/v1/apps=100")
+	}
+	l[bucket] = limit
+	return nil
+}
+
+func main() {
+	limits := limitFlags{}
+	addr := flag.String("addr", "127.0.0.1:0", "Address to listen on; port 0 picks a free one.")
+	token := flag.String("api-token", "", "The SSWS API token clients must send (required).")
+	seedFile := flag.String("seed", "", "YAML file of users, groups and OAuth service apps to start with.")
+	useTLS := flag.Bool("tls", false, "Serve HTTPS with a self-signed certificate for localhost and 127.0.0.1.")
+	caOut := flag.String("tls-ca-file", "", "With --tls, write the certificate (PEM) here so clients can trust it.")
+	orgName := flag.String("org-name", "emulator", "The org subdomain (Okta's company ID).")
+	classic := flag.Bool("classic", false, "Answer like a Classic Engine org instead of Identity Engine.")
+	errorRate := flag.Float64("error-rate", 0, "Share of API requests, 0 to 1, answered with 500.")
+	latency := flag.Duration("latency", 0, "Latency added to every API request.")
+	flag.Var(limits, "rate-limit", "Per-minute limit of a bucket, BUCKET=N; repeatable (see docs/emulator.md).")
+	flag.Parse()
+
+	if err := run(*addr, *token, *seedFile, *useTLS, *caOut, *orgName, *classic, emulator.Faults{ErrorRate: *errorRate, Latency: emulator.Duration(*latency)}, limits); err != nil {
+		fmt.Fprintln(os.Stderr, "okta-emulator:", err)
+		os.Exit(1)
+	}
+}
+
+func run(addr, token, seedFile string, useTLS bool, caOut, orgName string, classic bool, faults emulator.Faults, limits map[string]int) error {
+	if token == "" {
+		return errors.New("--api-token is required")
+	}
+	if faults.ErrorRate < 0 || faults.ErrorRate > 1 {
+		return errors.New("--error-rate must be between 0 and 1")
+	}
+	cfg := emulator.Config{APIToken: token, OrgName: orgName, Classic: classic, Faults: faults, RateLimits: limits}
+	if seedFile != "" {
+		seed, err := emulator.LoadSeed(seedFile)
+		if err != nil {
+			return err
+		}
+		cfg.Seed = seed
+	}
+	srv, err := emulator.New(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if useTLS {
+		cert, certPEM, err := selfSigned()
+		if err != nil {
+			return err
+		}
+		if caOut != "" {
+			if err := os.WriteFile(caOut, certPEM, 0o644); err != nil {
+				return err
+			}
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		scheme = "https"
+	}
+	base := scheme + "://" + ln.Addr().String()
+	srv.SetBaseURL(base)
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	fmt.Println(base)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return httpSrv.Shutdown(shutdown)
+}
+
+// selfSigned makes a certificate for localhost and the loopback addresses.
+func selfSigned() (tls.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "okta-emulator"},
+		NotBefore:    time.Now().Add(-time.Minute),
+		NotAfter:     time.Now().Add(30 * 24 * time.Hour),
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:         true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, certPEM, nil
+}

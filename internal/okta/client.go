@@ -1,0 +1,376 @@
+// Package okta is the operator's only door to Okta: a small client shaped
+// like the domain (apps, keys, assignments, groups, users, identity
+// providers), with typed errors, one shared rate-limit budget per org,
+// retries with backoff for idempotent calls, and metrics. It never caches
+// reads: a controller must see Okta as it is.
+package okta
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Config says how to reach one Okta org.
+type Config struct {
+	// OrgURL is the org's base URL, such as https://acme.okta.com.
+	OrgURL string
+	// APIToken is an SSWS API token. Either it or OAuth must be set.
+	APIToken string
+	// OAuth is a service app using client credentials with private_key_jwt.
+	OAuth *OAuthConfig
+	// CABundle is PEM certificates to trust instead of the system's.
+	CABundle []byte
+	// MaxAPICapacityPercent is the share of each rate-limit bucket the
+	// operator may use; 0 means DefaultCapacityPercent.
+	MaxAPICapacityPercent int
+	// RequestTimeout bounds each attempt; default 30s.
+	RequestTimeout time.Duration
+	// MaxRetries is how often an idempotent call is retried after a 5xx or
+	// a timeout; default 3.
+	MaxRetries int
+	// RetryBaseDelay is the first backoff; it doubles each retry (with
+	// jitter), capped at 5s. Default 250ms.
+	RetryBaseDelay time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Budget overrides the org's shared rate-limit budget (tests).
+	Budget *Budget
+	// Transport overrides the HTTP transport (tests).
+	Transport http.RoundTripper
+}
+
+// Client talks to one Okta org. It is safe for concurrent use.
+type Client struct {
+	base    *url.URL
+	http    *http.Client
+	auth    authorizer
+	budget  *Budget
+	now     func() time.Time
+	timeout time.Duration
+	retries int
+	backoff time.Duration
+	org     string
+}
+
+// New makes a client for an org.
+func New(cfg Config) (*Client, error) {
+	base, err := url.Parse(strings.TrimSuffix(cfg.OrgURL, "/"))
+	if err != nil || base.Host == "" || (base.Scheme != "https" && !(base.Scheme == "http" && isLoopback(base.Hostname()))) {
+		return nil, fmt.Errorf("org URL %q: want https://<org>.okta.com (plain http only on loopback)", cfg.OrgURL)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	transport := cfg.Transport
+	if transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		if len(cfg.CABundle) > 0 {
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(cfg.CABundle) {
+				return nil, errors.New("the CA bundle holds no PEM certificate")
+			}
+			t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		}
+		transport = t
+	}
+	c := &Client{
+		base:    base,
+		http:    &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		budget:  cfg.Budget,
+		now:     cfg.Now,
+		timeout: orDefault(cfg.RequestTimeout, 30*time.Second),
+		retries: cfg.MaxRetries,
+		backoff: orDefault(cfg.RetryBaseDelay, 250*time.Millisecond),
+		org:     base.Host,
+	}
+	if cfg.MaxRetries == 0 {
+		c.retries = 3
+	}
+	if c.budget == nil {
+		c.budget = BudgetFor(base.String(), cfg.MaxAPICapacityPercent, cfg.Now)
+	}
+	switch {
+	case cfg.APIToken != "" && cfg.OAuth != nil:
+		return nil, errors.New("set an API token or OAuth client credentials, not both")
+	case cfg.APIToken != "":
+		c.auth = ssws(cfg.APIToken)
+	case cfg.OAuth != nil:
+		if c.auth, err = newOAuth(c, *cfg.OAuth); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, errors.New("no credentials: set an API token or OAuth client credentials")
+	}
+	return c, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// OrgURL returns the org's base URL.
+func (c *Client) OrgURL() string { return c.base.String() }
+
+// Budget returns the org's rate-limit budget.
+func (c *Client) Budget() *Budget { return c.budget }
+
+// call is one API request.
+type call struct {
+	method string
+	path   string // /api/v1/...; or a full URL of this org (a next link)
+	query  url.Values
+	body   any
+	accept string
+	// idempotent calls are retried after a 5xx or timeout.
+	idempotent bool
+}
+
+// response is a successful answer.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends a call with auth, budget, retries and metrics, and decodes a
+// successful JSON answer into out (when not nil).
+func (c *Client) do(ctx context.Context, cl call, out any) (*response, error) {
+	resp, err := c.send(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	if out != nil && len(resp.body) > 0 {
+		if err := json.Unmarshal(resp.body, out); err != nil {
+			return nil, fmt.Errorf("okta %s %s: decoding the answer: %w", cl.method, cl.path, err)
+		}
+	}
+	return resp, nil
+}
+
+func (c *Client) send(ctx context.Context, cl call) (*response, error) {
+	target, err := c.resolve(cl)
+	if err != nil {
+		return nil, err
+	}
+	var payload []byte
+	if cl.body != nil {
+		if payload, err = json.Marshal(cl.body); err != nil {
+			return nil, fmt.Errorf("okta %s %s: encoding the request: %w", cl.method, target.Path, err)
+		}
+	}
+	bucket := BucketOf(target.Path)
+	reauthorized := false
+	for attempt := 0; ; attempt++ {
+		resp, err := c.attempt(ctx, cl, target, bucket, payload)
+		switch {
+		case err == nil:
+			return resp, nil
+		case isUnauthorized(err) && !reauthorized && c.auth.invalidate():
+			// An expired or revoked access token: fetch a new one once.
+			reauthorized = true
+			continue
+		case cl.idempotent && attempt < c.retries && retryable(err):
+			if werr := c.wait(ctx, attempt); werr != nil {
+				return nil, err
+			}
+			continue
+		}
+		return nil, err
+	}
+}
+
+// resolve turns a call's path into a URL of this org; a next link from
+// another host is refused so that the credential never leaves the org.
+func (c *Client) resolve(cl call) (*url.URL, error) {
+	if strings.HasPrefix(cl.path, "/") {
+		u := *c.base
+		u.Path = c.base.Path + cl.path
+		u.RawQuery = cl.query.Encode()
+		return &u, nil
+	}
+	u, err := url.Parse(cl.path)
+	if err != nil || u.Scheme != c.base.Scheme || u.Host != c.base.Host {
+		return nil, fmt.Errorf("okta: refusing to follow a link outside the org: %s", cl.path)
+	}
+	return u, nil
+}
+
+func (c *Client) attempt(ctx context.Context, cl call, target *url.URL, bucket string, payload []byte) (*response, error) {
+	if err := c.budget.reserve(bucket); err != nil {
+		recordRefusal(c.org, bucket)
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, cl.method, target.String(), bytes.NewReader(payload))
+	if err != nil {
+		return nil, err
+	}
+	accept := cl.accept
+	if accept == "" {
+		accept = "application/json"
+	}
+	req.Header.Set("Accept", accept)
+	req.Header.Set("User-Agent", "okta-sso-operator")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	authz, err := c.auth.authorization(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", authz)
+
+	start := c.now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		recordRequest(c.org, bucket, cl.method, "error", c.now().Sub(start))
+		return nil, &transportError{method: cl.method, path: target.Path, err: err}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	recordRequest(c.org, bucket, cl.method, fmt.Sprint(resp.StatusCode), c.now().Sub(start))
+	reset := c.budget.observe(bucket, resp.StatusCode, resp.Header)
+	if remaining, ok := c.budget.Remaining(bucket); ok {
+		recordRemaining(c.org, bucket, remaining)
+	}
+	if err != nil {
+		return nil, &transportError{method: cl.method, path: target.Path, err: err}
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return &response{status: resp.StatusCode, header: resp.Header, body: body}, nil
+	}
+	apiErr := parseAPIError(cl.method, target.Path, resp.StatusCode, body)
+	if resp.StatusCode == http.StatusTooManyRequests {
+		apiErr.RetryAt = reset
+	}
+	return nil, apiErr
+}
+
+// parseAPIError reads Okta's error body; a body that is not Okta's still
+// gives a typed error with the status.
+func parseAPIError(method, path string, status int, body []byte) *APIError {
+	e := &APIError{StatusCode: status, Method: method, Path: path}
+	var raw struct {
+		ErrorCode    string `json:"errorCode"`
+		ErrorSummary string `json:"errorSummary"`
+		ErrorID      string `json:"errorId"`
+		ErrorCauses  []struct {
+			ErrorSummary string `json:"errorSummary"`
+		} `json:"errorCauses"`
+	}
+	if json.Unmarshal(body, &raw) == nil {
+		e.ErrorCode, e.ErrorSummary, e.ErrorID = raw.ErrorCode, raw.ErrorSummary, raw.ErrorID
+		for _, c := range raw.ErrorCauses {
+			e.ErrorCauses = append(e.ErrorCauses, c.ErrorSummary)
+		}
+	}
+	if e.ErrorSummary == "" {
+		e.ErrorSummary = http.StatusText(status)
+	}
+	return e
+}
+
+// transportError is a request that got no answer (connection refused,
+// timeout). It names the request, never its headers.
+type transportError struct {
+	method, path string
+	err          error
+}
+
+func (e *transportError) Error() string {
+	return fmt.Sprintf("okta %s %s: %v", e.method, e.path, errors.Unwrap(e.err))
+}
+
+func (e *transportError) Unwrap() error { return e.err }
+
+func retryable(err error) bool {
+	var te *transportError
+	if errors.As(err, &te) {
+		return true
+	}
+	var e *APIError
+	return errors.As(err, &e) && e.StatusCode >= 500
+}
+
+func isUnauthorized(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized
+}
+
+// wait sleeps the backoff for a retry: base * 2^attempt with full jitter,
+// capped at 5 seconds.
+func (c *Client) wait(ctx context.Context, attempt int) error {
+	d := min(c.backoff<<attempt, 5*time.Second)
+	d = d/2 + rand.N(d/2+1)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+var nextLink = regexp.MustCompile(`<([^>]+)>;\s*rel="next"`)
+
+// listAll follows Okta's Link rel="next" pages, decoding each into a page of
+// T and handing it to the caller.
+func listAll[T any](ctx context.Context, c *Client, cl call, each func([]T) error) error {
+	cl.method, cl.idempotent = http.MethodGet, true
+	for {
+		var page []T
+		resp, err := c.do(ctx, cl, &page)
+		if err != nil {
+			return err
+		}
+		if err := each(page); err != nil {
+			return err
+		}
+		next := ""
+		for _, v := range resp.header.Values("Link") {
+			if m := nextLink.FindStringSubmatch(v); m != nil {
+				next = m[1]
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		cl.path, cl.query = next, nil
+	}
+}
+
+// collect lists every item of a paged collection.
+func collect[T any](ctx context.Context, c *Client, cl call) ([]T, error) {
+	var all []T
+	err := listAll(ctx, c, cl, func(page []T) error {
+		all = append(all, page...)
+		return nil
+	})
+	return all, err
+}

@@ -1,0 +1,312 @@
+package emulator
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// appGroup is a group's assignment to an app.
+type appGroup struct {
+	groupID     string
+	priority    int
+	profile     map[string]any
+	lastUpdated time.Time
+}
+
+// appUser is a user's direct assignment to an app.
+type appUser struct {
+	userID           string
+	userName         string
+	profile          map[string]any
+	created, updated time.Time
+}
+
+func (s *Server) renderAppGroup(a *app, g *appGroup) map[string]any {
+	return map[string]any{
+		"id": g.groupID, "lastUpdated": timestamp(g.lastUpdated), "priority": g.priority, "profile": g.profile,
+		"_links": map[string]any{
+			"app":   link(s.baseURL + "/api/v1/apps/" + a.id),
+			"self":  link(s.baseURL + "/api/v1/apps/" + a.id + "/groups/" + g.groupID),
+			"group": link(s.baseURL + "/api/v1/groups/" + g.groupID),
+		},
+	}
+}
+
+// sortedAppGroups lists an app's groups by priority, then assignment order.
+func sortedAppGroups(a *app) []*appGroup {
+	groups := a.groups.list()
+	sort.SliceStable(groups, func(i, j int) bool { return groups[i].priority < groups[j].priority })
+	return groups
+}
+
+func (s *Server) listAppGroups(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.lookupApp(w, r)
+	if !ok {
+		return
+	}
+	page := parsePage(r, 20, 200)
+	items, next := paginate(sortedAppGroups(a), page, func(g *appGroup) string { return g.groupID })
+	body := make([]any, 0, len(items))
+	for _, g := range items {
+		body = append(body, s.renderAppGroup(a, g))
+	}
+	s.writePage(w, r, page, next, body)
+}
+
+func (s *Server) getAppGroup(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.lookupApp(w, r)
+	if !ok {
+		return
+	}
+	g, ok := a.groups.get(r.PathValue("groupID"))
+	if !ok {
+		s.writeError(w, http.StatusNotFound, errNotFound(r.PathValue("groupID"), "ApplicationGroupAssignment"))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.renderAppGroup(a, g))
+}
+
+func (s *Server) assignAppGroup(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Priority *int           `json:"priority"`
+		Profile  map[string]any `json:"profile"`
+	}
+	if r.ContentLength != 0 && !s.decodeBody(w, r, &req) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.lookupApp(w, r)
+	if !ok {
+		return
+	}
+	g, ok := s.lookupGroup(w, r)
+	if !ok {
+		return
+	}
+	if req.Priority != nil && *req.Priority < 0 {
+		s.writeError(w, http.StatusBadRequest, errValidation("priority", "priority: must be 0 or more"))
+		return
+	}
+	assignment, exists := a.groups.get(g.id)
+	if !exists {
+		assignment = &appGroup{groupID: g.id, priority: len(a.groups.order)}
+	}
+	if req.Priority != nil {
+		assignment.priority = *req.Priority
+	}
+	assignment.profile = req.Profile
+	if assignment.profile == nil {
+		assignment.profile = map[string]any{}
+	}
+	assignment.lastUpdated = s.now()
+	a.groups.put(g.id, assignment)
+	writeJSON(w, http.StatusOK, s.renderAppGroup(a, assignment))
+}
+
+func (s *Server) unassignAppGroup(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.lookupApp(w, r)
+	if !ok {
+		return
+	}
+	if _, ok := a.groups.get(r.PathValue("groupID")); !ok {
+		s.writeError(w, http.StatusNotFound, errNotFound(r.PathValue("groupID"), "ApplicationGroupAssignment"))
+		return
+	}
+	a.groups.remove(r.PathValue("groupID"))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// appUserView is a user with access to an app, directly (scope USER) or
+// through one of its groups (scope GROUP).
+type appUserView struct {
+	user   *user
+	direct *appUser
+	via    *appGroup
+}
+
+// appUsers lists everyone with access to an app in directory order, which
+// is what Okta's /apps/{id}/users answers.
+func (s *Server) appUsers(a *app) []appUserView {
+	var out []appUserView
+	groups := sortedAppGroups(a)
+	for _, u := range s.org.users.list() {
+		v := appUserView{user: u}
+		v.direct, _ = a.users.get(u.id)
+		if v.direct == nil {
+			for _, g := range groups {
+				if grp, ok := s.org.groups.get(g.groupID); ok && s.org.isMember(grp, u.id) {
+					v.via = g
+					break
+				}
+			}
+		}
+		if v.direct != nil || v.via != nil {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// userNameFor evaluates the app's username template for a user. The
+// emulator knows the templates Okta ships: ${source.login}, ${source.email}
+// and ${user.<attribute>}.
+func userNameFor(a *app, u *user) string {
+	tmpl := a.userNameTemplate.Template
+	attr := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(tmpl, "${"), "source."), "user."), "}")
+	if v, ok := u.profile[attr].(string); ok && strings.HasPrefix(tmpl, "${") {
+		return v
+	}
+	return u.login()
+}
+
+func (s *Server) renderAppUser(a *app, v appUserView) map[string]any {
+	scope, created, updated, profile := "GROUP", v.via.lastUpdated, v.via.lastUpdated, v.via.profile
+	userName := userNameFor(a, v.user)
+	if v.direct != nil {
+		scope, created, updated, profile = "USER", v.direct.created, v.direct.updated, v.direct.profile
+		if v.direct.userName != "" {
+			userName = v.direct.userName
+		}
+	}
+	return map[string]any{
+		"id": v.user.id, "externalId": nil,
+		"created": timestamp(created), "lastUpdated": timestamp(updated),
+		"scope": scope, "status": "ACTIVE", "statusChanged": timestamp(created),
+		"passwordChanged": nil, "syncState": "DISABLED",
+		"credentials": map[string]any{"userName": userName},
+		"profile":     profile,
+		"_links": map[string]any{
+			"app":  link(s.baseURL + "/api/v1/apps/" + a.id),
+			"user": link(s.baseURL + "/api/v1/users/" + v.user.id),
+		},
+	}
+}
+
+func (s *Server) listAppUsers(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.lookupApp(w, r)
+	if !ok {
+		return
+	}
+	page := parsePage(r, 50, 500)
+	items, next := paginate(s.appUsers(a), page, func(v appUserView) string { return v.user.id })
+	body := make([]any, 0, len(items))
+	for _, v := range items {
+		body = append(body, s.renderAppUser(a, v))
+	}
+	s.writePage(w, r, page, next, body)
+}
+
+// appUserOf finds one user's access to an app, answering 404 if none.
+func (s *Server) appUserOf(w http.ResponseWriter, a *app, userID string) (appUserView, bool) {
+	for _, v := range s.appUsers(a) {
+		if v.user.id == userID {
+			return v, true
+		}
+	}
+	s.writeError(w, http.StatusNotFound, errNotFound(userID, "AppUser"))
+	return appUserView{}, false
+}
+
+func (s *Server) getAppUser(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.lookupApp(w, r)
+	if !ok {
+		return
+	}
+	if v, ok := s.appUserOf(w, a, r.PathValue("userID")); ok {
+		writeJSON(w, http.StatusOK, s.renderAppUser(a, v))
+	}
+}
+
+type appUserRequest struct {
+	ID          string `json:"id"`
+	Credentials *struct {
+		UserName string `json:"userName"`
+	} `json:"credentials"`
+	Profile map[string]any `json:"profile"`
+}
+
+func (s *Server) assignAppUser(w http.ResponseWriter, r *http.Request) {
+	var req appUserRequest
+	if !s.decodeBody(w, r, &req) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.lookupApp(w, r)
+	if !ok {
+		return
+	}
+	u, ok := s.org.users.get(req.ID)
+	if !ok {
+		s.writeError(w, http.StatusNotFound, errNotFound(req.ID, "User"))
+		return
+	}
+	s.putAppUser(a, u, req)
+	v, _ := s.appUserOf(w, a, u.id)
+	writeJSON(w, http.StatusOK, s.renderAppUser(a, v))
+}
+
+// putAppUser creates or updates a direct assignment. Callers hold s.mu.
+func (s *Server) putAppUser(a *app, u *user, req appUserRequest) {
+	now := s.now()
+	assignment, exists := a.users.get(u.id)
+	if !exists {
+		assignment = &appUser{userID: u.id, created: now, profile: map[string]any{}}
+	}
+	if req.Credentials != nil && req.Credentials.UserName != "" {
+		assignment.userName = req.Credentials.UserName
+	}
+	if req.Profile != nil {
+		assignment.profile = req.Profile
+	}
+	assignment.updated = now
+	a.users.put(u.id, assignment)
+}
+
+func (s *Server) updateAppUser(w http.ResponseWriter, r *http.Request) {
+	var req appUserRequest
+	if !s.decodeBody(w, r, &req) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.lookupApp(w, r)
+	if !ok {
+		return
+	}
+	if _, ok := s.appUserOf(w, a, r.PathValue("userID")); !ok {
+		return
+	}
+	u, _ := s.org.users.get(r.PathValue("userID"))
+	s.putAppUser(a, u, req)
+	v, _ := s.appUserOf(w, a, u.id)
+	writeJSON(w, http.StatusOK, s.renderAppUser(a, v))
+}
+
+func (s *Server) unassignAppUser(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.lookupApp(w, r)
+	if !ok {
+		return
+	}
+	if _, ok := a.users.get(r.PathValue("userID")); !ok {
+		s.writeError(w, http.StatusNotFound, errNotFound(r.PathValue("userID"), "AppUser"))
+		return
+	}
+	a.users.remove(r.PathValue("userID"))
+	w.WriteHeader(http.StatusNoContent)
+}

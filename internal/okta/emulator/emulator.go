@@ -1,0 +1,212 @@
+// Package emulator is an in-memory Okta org over HTTP: a simulator in the
+// Cluster API sense. It keeps state, validates input the way Okta does (the
+// recorded exchanges in shared/okta-api are the reference), enforces
+// per-bucket rate limits, injects faults, counts requests per route, and acts
+// as a real SAML 2.0 IdP for every app. Tests, `make demo` and users' own CI
+// run against it.
+package emulator
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config shapes a new emulated org.
+type Config struct {
+	// APIToken is the SSWS token every management API call must carry.
+	APIToken string
+	// OrgName is the org subdomain (Okta's company ID), used in generated
+	// app names and certificates. Defaults to "emulator".
+	OrgName string
+	// Classic makes the org answer like an Okta Classic Engine org instead
+	// of an Identity Engine one (no access policies in app links).
+	Classic bool
+	// Now is the clock; defaults to time.Now. Rate-limit windows, timestamps
+	// and certificate validity follow it.
+	Now func() time.Time
+	// RateLimits overrides per-bucket limits (requests per minute); see
+	// DefaultRateLimits for the buckets.
+	RateLimits map[string]int
+	// Faults are the faults injected from the start.
+	Faults Faults
+	// KeyBits is the RSA size of generated signing keys; defaults to 2048.
+	KeyBits int
+	// Seed holds the users and groups the org starts with.
+	Seed *Seed
+	// RandSeed makes IDs and fault injection repeatable when non-zero.
+	RandSeed uint64
+}
+
+// Server is one emulated Okta org.
+type Server struct {
+	cfg     Config
+	now     func() time.Time
+	baseURL string
+
+	mu    sync.Mutex
+	rand  *rand.Rand
+	org   *org
+	stats *stats
+
+	limits *limiter
+	faults *faultInjector
+
+	oauthClients map[string]oauthClient
+	accessTokens map[string]time.Time
+	usedJTIs     map[string]time.Time
+	sessions     map[string]string // SAML session cookie → user ID
+	pending      map[string]*samlRequest
+
+	mux *http.ServeMux
+}
+
+// New makes an org. SetBaseURL must be called once the listener's address
+// is known, since links and SAML endpoints carry it.
+func New(cfg Config) (*Server, error) {
+	if cfg.OrgName == "" {
+		cfg.OrgName = "emulator"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.KeyBits == 0 {
+		cfg.KeyBits = 2048
+	}
+	seed := cfg.RandSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	s := &Server{
+		cfg:          cfg,
+		now:          func() time.Time { return cfg.Now().UTC() },
+		rand:         rand.New(rand.NewPCG(seed, seed>>1|1)),
+		stats:        newStats(),
+		oauthClients: map[string]oauthClient{},
+		accessTokens: map[string]time.Time{},
+		usedJTIs:     map[string]time.Time{},
+		sessions:     map[string]string{},
+		pending:      map[string]*samlRequest{},
+	}
+	s.org = newOrg(s)
+	if _, e := s.addGroup("Everyone", "All users in your organization", "BUILT_IN"); e != nil {
+		return nil, fmt.Errorf("creating the Everyone group: %s", e.Summary)
+	}
+	s.limits = newLimiter(s.now, cfg.RateLimits)
+	s.faults = newFaultInjector(cfg.Faults, rand.New(rand.NewPCG(seed+1, seed)))
+	s.routes()
+	if cfg.Seed != nil {
+		if err := s.applySeed(cfg.Seed); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// SetBaseURL sets the org URL, such as http://127.0.0.1:8443.
+func (s *Server) SetBaseURL(u string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.baseURL = strings.TrimSuffix(u, "/")
+}
+
+// BaseURL returns the org URL.
+func (s *Server) BaseURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.baseURL
+}
+
+// Handler serves the org.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// routes registers every endpoint. Management API routes pass through
+// counting, fault injection, rate limiting and authentication, in that order,
+// like requests to a real org.
+func (s *Server) routes() {
+	s.mux = http.NewServeMux()
+	api := func(pattern string, h http.HandlerFunc) {
+		s.mux.Handle(pattern, s.counted(s.faulty(s.rateLimited(s.authenticated(h)))))
+	}
+
+	api("GET /.well-known/okta-organization", s.getOrganization)
+
+	api("GET /api/v1/apps", s.listApps)
+	api("POST /api/v1/apps", s.createApp)
+	api("GET /api/v1/apps/{appID}", s.getApp)
+	api("PUT /api/v1/apps/{appID}", s.updateApp)
+	api("DELETE /api/v1/apps/{appID}", s.deleteApp)
+	api("POST /api/v1/apps/{appID}/lifecycle/activate", s.activateApp)
+	api("POST /api/v1/apps/{appID}/lifecycle/deactivate", s.deactivateApp)
+	api("GET /api/v1/apps/{appID}/sso/saml/metadata", s.getAppMetadata)
+	api("GET /api/v1/apps/{appID}/credentials/keys", s.listAppKeys)
+	api("GET /api/v1/apps/{appID}/credentials/keys/{kid}", s.getAppKey)
+	api("POST /api/v1/apps/{appID}/credentials/keys/generate", s.generateAppKey)
+	api("GET /api/v1/apps/{appID}/groups", s.listAppGroups)
+	api("GET /api/v1/apps/{appID}/groups/{groupID}", s.getAppGroup)
+	api("PUT /api/v1/apps/{appID}/groups/{groupID}", s.assignAppGroup)
+	api("DELETE /api/v1/apps/{appID}/groups/{groupID}", s.unassignAppGroup)
+	api("GET /api/v1/apps/{appID}/users", s.listAppUsers)
+	api("POST /api/v1/apps/{appID}/users", s.assignAppUser)
+	api("GET /api/v1/apps/{appID}/users/{userID}", s.getAppUser)
+	api("POST /api/v1/apps/{appID}/users/{userID}", s.updateAppUser)
+	api("DELETE /api/v1/apps/{appID}/users/{userID}", s.unassignAppUser)
+
+	api("GET /api/v1/groups", s.listGroups)
+	api("POST /api/v1/groups", s.createGroup)
+	api("GET /api/v1/groups/{groupID}", s.getGroup)
+	api("PUT /api/v1/groups/{groupID}", s.updateGroup)
+	api("DELETE /api/v1/groups/{groupID}", s.deleteGroup)
+	api("GET /api/v1/groups/{groupID}/users", s.listGroupUsers)
+	api("PUT /api/v1/groups/{groupID}/users/{userID}", s.addGroupUser)
+	api("DELETE /api/v1/groups/{groupID}/users/{userID}", s.removeGroupUser)
+
+	api("GET /api/v1/users", s.listUsers)
+	api("POST /api/v1/users", s.createUser)
+	api("GET /api/v1/users/{userID}", s.getUser)
+	api("PUT /api/v1/users/{userID}", s.replaceUser)
+	api("POST /api/v1/users/{userID}", s.updateUser)
+	api("DELETE /api/v1/users/{userID}", s.deleteUser)
+	api("GET /api/v1/users/{userID}/groups", s.listUserGroups)
+	api("POST /api/v1/users/{userID}/lifecycle/activate", s.activateUser)
+	api("POST /api/v1/users/{userID}/lifecycle/deactivate", s.deactivateUser)
+
+	api("GET /api/v1/idps", s.listIdPs)
+	api("POST /api/v1/idps", s.createIdP)
+	api("GET /api/v1/idps/{idpID}", s.getIdP)
+	api("PUT /api/v1/idps/{idpID}", s.replaceIdP)
+	api("DELETE /api/v1/idps/{idpID}", s.deleteIdP)
+	api("POST /api/v1/idps/{idpID}/lifecycle/activate", s.activateIdP)
+	api("POST /api/v1/idps/{idpID}/lifecycle/deactivate", s.deactivateIdP)
+	api("GET /api/v1/idps/credentials/keys", s.listIdPKeys)
+	api("POST /api/v1/idps/credentials/keys", s.createIdPKey)
+	api("GET /api/v1/idps/credentials/keys/{kid}", s.getIdPKey)
+	api("DELETE /api/v1/idps/credentials/keys/{kid}", s.deleteIdPKey)
+
+	// The OAuth token endpoint is rate limited and counted, and authenticates
+	// clients by their signed assertion instead of a token.
+	s.mux.Handle("POST /oauth2/v1/token", s.counted(s.faulty(s.rateLimited(http.HandlerFunc(s.issueToken)))))
+
+	// The SAML IdP: browser-facing, not rate limited, counted.
+	s.mux.Handle("GET /app/{appName}/{exk}/sso/saml", s.counted(http.HandlerFunc(s.samlSSO)))
+	s.mux.Handle("POST /app/{appName}/{exk}/sso/saml", s.counted(http.HandlerFunc(s.samlSSO)))
+	s.mux.Handle("GET /home/{appName}/{appID}/{linkID}", s.counted(http.HandlerFunc(s.samlIdPInitiated)))
+	s.mux.Handle("POST /login/emulator", s.counted(http.HandlerFunc(s.samlLogin)))
+
+	// Controls for tests and demos; not part of Okta's API.
+	s.mux.HandleFunc("GET /emulator/stats", s.getStats)
+	s.mux.HandleFunc("DELETE /emulator/stats", s.resetStats)
+	s.mux.HandleFunc("GET /emulator/faults", s.getFaults)
+	s.mux.HandleFunc("PUT /emulator/faults", s.putFaults)
+	s.mux.HandleFunc("GET /emulator/rate-limits", s.getRateLimits)
+	s.mux.HandleFunc("PUT /emulator/rate-limits", s.putRateLimits)
+	s.mux.HandleFunc("POST /emulator/users", s.seedUser)
+	s.mux.HandleFunc("GET /emulator/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+
+	s.mux.Handle("/", s.counted(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, http.StatusNotFound, errNotFoundRoute(r.URL.Path))
+	})))
+}

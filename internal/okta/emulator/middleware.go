@@ -1,0 +1,463 @@
+package emulator
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oktaop/okta-sso-operator/internal/okta"
+)
+
+// apiError is Okta's error body.
+type apiError struct {
+	Code    string
+	Summary string
+	Causes  []string
+}
+
+func (s *Server) writeError(w http.ResponseWriter, status int, e apiError) {
+	causes := make([]map[string]string, 0, len(e.Causes))
+	for _, c := range e.Causes {
+		causes = append(causes, map[string]string{"errorSummary": c})
+	}
+	writeJSON(w, status, map[string]any{
+		"errorCode":    e.Code,
+		"errorSummary": e.Summary,
+		"errorLink":    e.Code,
+		"errorId":      "oae" + s.randomString(22),
+		"errorCauses":  causes,
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func errNotFound(id, kind string) apiError {
+	return apiError{Code: "E0000007", Summary: "Not found: Resource not found: " + id + " (" + kind + ")"}
+}
+
+func errNotFoundRoute(path string) apiError { return errNotFound(path, "Resource") }
+
+func errValidation(field string, causes ...string) apiError {
+	return apiError{Code: "E0000001", Summary: "Api validation failed: " + field, Causes: causes}
+}
+
+var (
+	errInvalidToken = apiError{Code: "E0000011", Summary: "Invalid token provided"}
+	errRateLimited  = apiError{Code: "E0000047", Summary: "API call exceeded rate limit due to too many requests."}
+	errInternal     = apiError{Code: "E0000009", Summary: "Internal Server Error"}
+	errBadJSON      = apiError{Code: "E0000003", Summary: "The request body was not well-formed."}
+)
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// counted records every request by method and route template, and by status.
+func (s *Server) counted(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		route := r.Pattern
+		if route == "" || route == "/" {
+			route = r.Method + " (unknown route)"
+		}
+		s.stats.record(route, rec.status)
+	})
+}
+
+// authenticated accepts the SSWS API token or an access token this org issued.
+func (s *Server) authenticated(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorized(r.Header.Get("Authorization")) {
+			s.writeError(w, http.StatusUnauthorized, errInvalidToken)
+			return
+		}
+		next(w, r)
+	})
+}
+
+func (s *Server) authorized(header string) bool {
+	scheme, credential, ok := strings.Cut(header, " ")
+	if !ok || credential == "" {
+		return false
+	}
+	switch scheme {
+	case "SSWS":
+		return s.cfg.APIToken != "" && subtle.ConstantTimeCompare([]byte(credential), []byte(s.cfg.APIToken)) == 1
+	case "Bearer":
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		expires, ok := s.accessTokens[credential]
+		return ok && s.now().Before(expires)
+	}
+	return false
+}
+
+// rateLimited enforces the bucket of the request's endpoint family and sets
+// Okta's X-Rate-Limit-* headers on every answer.
+func (s *Server) rateLimited(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := s.limits.take(okta.BucketOf(r.URL.Path))
+		h := w.Header()
+		h.Set("X-Rate-Limit-Limit", strconv.Itoa(b.limit))
+		h.Set("X-Rate-Limit-Remaining", strconv.Itoa(b.remaining))
+		h.Set("X-Rate-Limit-Reset", strconv.FormatInt(b.reset.Unix(), 10))
+		if !b.allowed {
+			s.writeError(w, http.StatusTooManyRequests, errRateLimited)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// faulty injects latency, forced 429s and server errors.
+func (s *Server) faulty(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := s.faults.next()
+		if f.latency > 0 {
+			select {
+			case <-time.After(f.latency):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		switch {
+		case f.force429:
+			reset := s.now().Add(time.Minute).Truncate(time.Second)
+			w.Header().Set("X-Rate-Limit-Limit", "0")
+			w.Header().Set("X-Rate-Limit-Remaining", "0")
+			w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset.Unix(), 10))
+			s.writeError(w, http.StatusTooManyRequests, errRateLimited)
+		case f.errorStatus != 0:
+			s.writeError(w, f.errorStatus, errInternal)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// DefaultRateLimits are requests per minute per bucket, in the range Okta
+// documents for a production org. Any bucket not named uses "default".
+var DefaultRateLimits = map[string]int{
+	"/api/v1/apps":             100,
+	"/api/v1/apps/{id}":        500,
+	"/api/v1/groups":           500,
+	"/api/v1/groups/{id}":      1000,
+	"/api/v1/users":            600,
+	"/api/v1/users/{id}":       2000,
+	"/api/v1/idps":             100,
+	"/api/v1/idps/{id}":        100,
+	"/api/v1/idps/credentials": 100,
+	"/oauth2/v1/token":         600,
+	"default":                  1200,
+}
+
+// limiter keeps one fixed one-minute window per bucket.
+type limiter struct {
+	mu      sync.Mutex
+	now     func() time.Time
+	limits  map[string]int
+	windows map[string]*window
+}
+
+type window struct {
+	start time.Time
+	used  int
+}
+
+type bucketAnswer struct {
+	allowed   bool
+	limit     int
+	remaining int
+	reset     time.Time
+}
+
+func newLimiter(now func() time.Time, overrides map[string]int) *limiter {
+	l := &limiter{now: now, limits: map[string]int{}, windows: map[string]*window{}}
+	for k, v := range DefaultRateLimits {
+		l.limits[k] = v
+	}
+	for k, v := range overrides {
+		l.limits[k] = v
+	}
+	return l
+}
+
+func (l *limiter) limitOf(bucket string) int {
+	if n, ok := l.limits[bucket]; ok {
+		return n
+	}
+	return l.limits["default"]
+}
+
+func (l *limiter) take(bucket string) bucketAnswer {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	w := l.windows[bucket]
+	if w == nil || !now.Before(w.start.Add(time.Minute)) {
+		w = &window{start: now}
+		l.windows[bucket] = w
+	}
+	limit := l.limitOf(bucket)
+	a := bucketAnswer{limit: limit, reset: ceilSecond(w.start.Add(time.Minute))}
+	if w.used >= limit {
+		return a
+	}
+	w.used++
+	a.allowed = true
+	a.remaining = limit - w.used
+	return a
+}
+
+// ceilSecond rounds up to a whole second: X-Rate-Limit-Reset is in epoch
+// seconds, and a client that waits until then must find the window over.
+func ceilSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		return r.Add(time.Second)
+	}
+	return t
+}
+
+func (l *limiter) set(limits map[string]int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, v := range limits {
+		l.limits[k] = v
+	}
+}
+
+func (l *limiter) snapshot() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]int, len(l.limits))
+	for k, v := range l.limits {
+		out[k] = v
+	}
+	return out
+}
+
+// Faults are injected into management API and token requests.
+type Faults struct {
+	// ErrorRate is the share of requests, 0 to 1, answered with ErrorStatus.
+	ErrorRate float64 `json:"errorRate"`
+	// ErrorStatus is 500 (the default) or 503.
+	ErrorStatus int `json:"errorStatus,omitempty"`
+	// Latency is added before every answer.
+	Latency Duration `json:"latency,omitempty"`
+	// Force429 answers the next N requests with 429.
+	Force429 int `json:"force429,omitempty"`
+	// Force5xx answers the next N requests with ErrorStatus.
+	Force5xx int `json:"force5xx,omitempty"`
+}
+
+// Duration is a time.Duration written as "250ms" in JSON and YAML.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "250ms" or a number of nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err := json.Unmarshal(b, &n); err != nil {
+			return err
+		}
+		*d = Duration(n)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	*d = Duration(v)
+	return err
+}
+
+type faultInjector struct {
+	mu     sync.Mutex
+	faults Faults
+	rand   *rand.Rand
+}
+
+type fault struct {
+	latency     time.Duration
+	force429    bool
+	errorStatus int
+}
+
+func newFaultInjector(f Faults, r *rand.Rand) *faultInjector {
+	return &faultInjector{faults: f, rand: r}
+}
+
+func (fi *faultInjector) next() fault {
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	f := fault{latency: time.Duration(fi.faults.Latency)}
+	status := fi.faults.ErrorStatus
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	switch {
+	case fi.faults.Force429 > 0:
+		fi.faults.Force429--
+		f.force429 = true
+	case fi.faults.Force5xx > 0:
+		fi.faults.Force5xx--
+		f.errorStatus = status
+	case fi.faults.ErrorRate > 0 && fi.rand.Float64() < fi.faults.ErrorRate:
+		f.errorStatus = status
+	}
+	return f
+}
+
+func (fi *faultInjector) get() Faults {
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	return fi.faults
+}
+
+func (fi *faultInjector) set(f Faults) {
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	fi.faults = f
+}
+
+// stats counts requests by route template and status.
+type stats struct {
+	mu      sync.Mutex
+	byRoute map[string]map[int]int
+}
+
+// Stats is what GET /emulator/stats answers.
+type Stats struct {
+	// Total counts every request.
+	Total int `json:"total"`
+	// Routes counts requests by "METHOD /route/{template}".
+	Routes map[string]int `json:"routes"`
+	// Statuses counts answers by status code.
+	Statuses map[string]int `json:"statuses"`
+	// RouteStatuses counts answers by route and status code.
+	RouteStatuses map[string]map[string]int `json:"routeStatuses"`
+}
+
+func newStats() *stats { return &stats{byRoute: map[string]map[int]int{}} }
+
+func (st *stats) record(route string, status int) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.byRoute[route] == nil {
+		st.byRoute[route] = map[int]int{}
+	}
+	st.byRoute[route][status]++
+}
+
+func (st *stats) snapshot() Stats {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := Stats{Routes: map[string]int{}, Statuses: map[string]int{}, RouteStatuses: map[string]map[string]int{}}
+	for route, codes := range st.byRoute {
+		out.RouteStatuses[route] = map[string]int{}
+		for code, n := range codes {
+			c := strconv.Itoa(code)
+			out.Total += n
+			out.Routes[route] += n
+			out.Statuses[c] += n
+			out.RouteStatuses[route][c] = n
+		}
+	}
+	return out
+}
+
+func (st *stats) reset() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.byRoute = map[string]map[int]int{}
+}
+
+// Stats returns the request counts so far.
+func (s *Server) Stats() Stats { return s.stats.snapshot() }
+
+// ResetStats clears the request counts.
+func (s *Server) ResetStats() { s.stats.reset() }
+
+// SetFaults replaces the injected faults.
+func (s *Server) SetFaults(f Faults) { s.faults.set(f) }
+
+// SetRateLimits overrides bucket limits (requests per minute).
+func (s *Server) SetRateLimits(limits map[string]int) { s.limits.set(limits) }
+
+func (s *Server) getStats(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Stats()) }
+
+func (s *Server) resetStats(w http.ResponseWriter, _ *http.Request) {
+	s.ResetStats()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) getFaults(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.faults.get()) }
+
+func (s *Server) putFaults(w http.ResponseWriter, r *http.Request) {
+	var f Faults
+	if err := json.NewDecoder(r.Body).Decode(&f); err != nil || f.ErrorRate < 0 || f.ErrorRate > 1 ||
+		(f.ErrorStatus != 0 && f.ErrorStatus != 500 && f.ErrorStatus != 503) {
+		s.writeError(w, http.StatusBadRequest, errValidation("faults", "errorRate is 0 to 1; errorStatus is 500 or 503"))
+		return
+	}
+	s.SetFaults(f)
+	writeJSON(w, 200, f)
+}
+
+func (s *Server) getRateLimits(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, 200, s.limits.snapshot())
+}
+
+func (s *Server) putRateLimits(w http.ResponseWriter, r *http.Request) {
+	var limits map[string]int
+	if err := json.NewDecoder(r.Body).Decode(&limits); err != nil {
+		s.writeError(w, http.StatusBadRequest, errBadJSON)
+		return
+	}
+	for bucket, n := range limits {
+		if n < 1 {
+			s.writeError(w, http.StatusBadRequest, errValidation("rate-limits", bucket+": a limit is at least 1 per minute"))
+			return
+		}
+	}
+	s.SetRateLimits(limits)
+	writeJSON(w, 200, s.limits.snapshot())
+}
+
+// sortedKeys returns a map's keys in order, for stable answers.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,171 @@
+package emulator
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"os"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Seed is the directory an org starts with (the --seed file), in YAML:
+//
+//	groups:
+//	  - name: Engineering
+//	    description: Everyone who builds things
+//	users:
+//	  - login: alice@example.com
+//	    firstName: Alice
+//	    lastName: Smith
+//	    password: correct-horse      # users with a password are ACTIVE and can sign in
+//	    groups: [Engineering]
+//	    profile: {title: Engineer}   # other attributes of Okta's default schema
+//	serviceApps:                     # OAuth 2.0 clients for private_key_jwt
+//	  - clientID: 0oaservice
+//	    publicKeyPEM: |
+//	      -----BEGIN PUBLIC KEY-----
+//	      ...
+//	    scopes: [okta.apps.manage, okta.groups.read, okta.users.read]
+type Seed struct {
+	Groups      []SeedGroup      `json:"groups,omitempty"`
+	Users       []SeedUser       `json:"users,omitempty"`
+	ServiceApps []SeedServiceApp `json:"serviceApps,omitempty"`
+}
+
+// SeedGroup is an Okta group.
+type SeedGroup struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+}
+
+// SeedUser is an Okta user; email defaults to login.
+type SeedUser struct {
+	Login     string         `json:"login"`
+	Email     string         `json:"email,omitempty"`
+	FirstName string         `json:"firstName,omitempty"`
+	LastName  string         `json:"lastName,omitempty"`
+	Password  string         `json:"password,omitempty"`
+	Groups    []string       `json:"groups,omitempty"`
+	Profile   map[string]any `json:"profile,omitempty"`
+}
+
+// SeedServiceApp is an OAuth 2.0 service app.
+type SeedServiceApp struct {
+	ClientID     string   `json:"clientID"`
+	PublicKeyPEM string   `json:"publicKeyPEM"`
+	Scopes       []string `json:"scopes"`
+}
+
+// LoadSeed reads a seed file.
+func LoadSeed(path string) (*Seed, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var seed Seed
+	if err := yaml.UnmarshalStrict(data, &seed); err != nil {
+		return nil, fmt.Errorf("reading seed %s: %w", path, err)
+	}
+	return &seed, nil
+}
+
+func (s *Server) applySeed(seed *Seed) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range seed.Groups {
+		if _, e := s.addGroup(g.Name, g.Description, "OKTA_GROUP"); e != nil {
+			return fmt.Errorf("seed group %q: %s", g.Name, e.Causes)
+		}
+	}
+	for _, u := range seed.Users {
+		if err := s.addSeedUser(u); err != nil {
+			return err
+		}
+	}
+	for _, a := range seed.ServiceApps {
+		pub, err := parsePublicKey(a.PublicKeyPEM)
+		if err != nil {
+			return fmt.Errorf("seed service app %q: %w", a.ClientID, err)
+		}
+		s.oauthClients[a.ClientID] = oauthClient{publicKey: pub, scopes: a.Scopes}
+	}
+	return nil
+}
+
+// addSeedUser creates a user and its memberships. Callers hold s.mu.
+func (s *Server) addSeedUser(su SeedUser) error {
+	profile := map[string]any{}
+	for k, v := range su.Profile {
+		profile[k] = v
+	}
+	profile["login"], profile["email"] = su.Login, su.Email
+	if su.Email == "" {
+		profile["email"] = su.Login
+	}
+	if su.FirstName != "" {
+		profile["firstName"] = su.FirstName
+	}
+	if su.LastName != "" {
+		profile["lastName"] = su.LastName
+	}
+	req := userRequest{Profile: profile}
+	if su.Password != "" {
+		req.Credentials = &userCredentials{}
+		req.Credentials.Password = &struct {
+			Value string         `json:"value"`
+			Hash  map[string]any `json:"hash"`
+		}{Value: su.Password}
+	}
+	u, e := s.addUser(req, true)
+	if e != nil {
+		return fmt.Errorf("seed user %q: %s %v", su.Login, e.Summary, e.Causes)
+	}
+	for _, name := range su.Groups {
+		g, ok := s.org.groupByName(name)
+		if !ok {
+			return fmt.Errorf("seed user %q: no group %q", su.Login, name)
+		}
+		if s.org.members[g.id] == nil {
+			s.org.members[g.id] = map[string]bool{}
+		}
+		s.org.members[g.id][u.id] = true
+	}
+	return nil
+}
+
+func parsePublicKey(pemText string) (*rsa.PublicKey, error) {
+	block, _ := pem.Decode([]byte(pemText))
+	if block == nil {
+		return nil, fmt.Errorf("publicKeyPEM holds no PEM block")
+	}
+	key, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	pub, ok := key.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("publicKeyPEM must be an RSA key")
+	}
+	return pub, nil
+}
+
+// seedUser is POST /emulator/users: adds a seed user at run time.
+func (s *Server) seedUser(w http.ResponseWriter, r *http.Request) {
+	var su SeedUser
+	if err := json.NewDecoder(r.Body).Decode(&su); err != nil {
+		s.writeError(w, http.StatusBadRequest, errBadJSON)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.addSeedUser(su); err != nil {
+		s.writeError(w, http.StatusBadRequest, errValidation("user", err.Error()))
+		return
+	}
+	u, _ := s.org.userByIDOrLogin(su.Login)
+	writeJSON(w, http.StatusOK, s.renderUser(u))
+}
