@@ -65,8 +65,10 @@ func (b *Budget) reserve(bucket string) error {
 		// A new window: Okta refills the bucket at reset.
 		st.remaining, st.reset = st.limit, now.Add(time.Minute)
 	}
-	// Keep (100 - capacityPercent)% of the bucket for the org's other clients.
-	reserved := st.limit - st.limit*b.capacityPercent/100
+	// Keep (100 - capacityPercent)% of the bucket for the org's other
+	// clients; the operator's share rounds up, so it is at least one.
+	share := (st.limit*b.capacityPercent + 99) / 100
+	reserved := st.limit - share
 	if st.remaining <= reserved {
 		return &RateLimitedError{Bucket: bucket, RetryAt: st.reset, Local: true}
 	}
@@ -97,6 +99,9 @@ func (b *Budget) observe(bucket string, status int, h http.Header) time.Time {
 	if status == http.StatusTooManyRequests {
 		// Blocked until reset even if Okta sent no limit; then one probe goes.
 		st.known, st.limit, st.remaining = true, max(st.limit, 1), 0
+		if errT == nil {
+			st.reset = time.Unix(resetUnix, 0)
+		}
 		if !st.reset.After(b.now()) {
 			st.reset = b.now().Add(time.Minute)
 		}

@@ -169,13 +169,17 @@ func userNameFor(a *app, u *user) string {
 }
 
 func (s *Server) renderAppUser(a *app, v appUserView) map[string]any {
-	scope, created, updated, profile := "GROUP", v.via.lastUpdated, v.via.lastUpdated, v.via.profile
 	userName := userNameFor(a, v.user)
+	var scope string
+	var created, updated time.Time
+	var profile map[string]any
 	if v.direct != nil {
 		scope, created, updated, profile = "USER", v.direct.created, v.direct.updated, v.direct.profile
 		if v.direct.userName != "" {
 			userName = v.direct.userName
 		}
+	} else {
+		scope, created, updated, profile = "GROUP", v.via.lastUpdated, v.via.lastUpdated, v.via.profile
 	}
 	return map[string]any{
 		"id": v.user.id, "externalId": nil,

@@ -1,0 +1,435 @@
+package okta_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oktaop/okta-sso-operator/internal/okta"
+	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
+)
+
+const token = "00T0kenThatMustNeverBeWritten-xyz"
+
+// fakeClock is shared by an emulator and a client so that rate-limit windows
+// pass without waiting.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advanceTo(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.t) {
+		c.t = t
+	}
+}
+
+type env struct {
+	org    *emulator.Server
+	url    string
+	client *okta.Client
+}
+
+// newEnv starts an emulated org and a client for it.
+func newEnv(t *testing.T, ecfg emulator.Config, ccfg okta.Config) *env {
+	t.Helper()
+	ecfg.APIToken = token
+	if ecfg.KeyBits == 0 {
+		ecfg.KeyBits = 1024 // fast keys; the size is not under test here
+	}
+	org, err := emulator.New(ecfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(org.Handler())
+	t.Cleanup(ts.Close)
+	org.SetBaseURL(ts.URL)
+	ccfg.OrgURL = ts.URL
+	if ccfg.OAuth == nil && ccfg.APIToken == "" {
+		ccfg.APIToken = token
+	}
+	if ccfg.Budget == nil {
+		ccfg.Budget = okta.NewBudget(ccfg.MaxAPICapacityPercent, ccfg.Now)
+	}
+	if ccfg.RetryBaseDelay == 0 {
+		ccfg.RetryBaseDelay = time.Millisecond
+	}
+	c, err := okta.New(ccfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{org: org, url: ts.URL, client: c}
+}
+
+func samlApp(label string) *okta.App {
+	return &okta.App{
+		Label: label, SignOnMode: okta.SignOnModeSAML2,
+		Settings: okta.AppSettings{SignOn: &okta.SAMLSignOn{
+			SSOAcsURL: "https://sp.example.com/saml/acs", Audience: "https://sp.example.com/saml/metadata",
+			SubjectNameIDFormat: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress", SubjectNameIDTemplate: "${user.email}",
+			ResponseSigned: true, AssertionSigned: true, SignatureAlgorithm: "RSA_SHA256", DigestAlgorithm: "SHA256",
+		}},
+	}
+}
+
+func TestAppLifecycle(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, emulator.Config{}, okta.Config{})
+	app, err := e.client.CreateApp(ctx, samlApp("Backup Portal"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.ID == "" || app.Status != okta.StatusActive || app.Credentials.Signing == nil || app.Credentials.Signing.Kid == "" {
+		t.Fatalf("created app = %+v", app)
+	}
+	keys, err := e.client.ListAppKeys(ctx, app.ID)
+	if err != nil || len(keys) != 1 || keys[0].Kid != app.Credentials.Signing.Kid {
+		t.Fatalf("ListAppKeys = %+v, %v", keys, err)
+	}
+	md, err := e.client.GetSAMLMetadata(ctx, app.ID, keys[0].Kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(md), "<ds:X509Certificate>")
+	wrapped, _, _ := strings.Cut(rest, "</ds:X509Certificate>")
+	cert := strings.ReplaceAll(wrapped, "\n", "")
+	if cert != keys[0].X5c[0] {
+		t.Errorf("metadata certificate differs from the key's x5c")
+	}
+
+	next, err := e.client.GenerateAppKey(ctx, app.ID, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if years := next.ExpiresAt.Sub(next.Created).Hours() / 24 / 365; years < 1.99 || years > 2.01 {
+		t.Errorf("generated key valid %.2f years, want 2", years)
+	}
+	app.Credentials.Signing.Kid = next.Kid
+	updated, err := e.client.UpdateApp(ctx, app)
+	if err != nil || updated.Credentials.Signing.Kid != next.Kid {
+		t.Fatalf("UpdateApp to the new key = %+v, %v", updated.Credentials, err)
+	}
+
+	if err := e.client.DeleteApp(ctx, app.ID); !okta.IsConflict(err) || okta.IsAuth(err) {
+		t.Errorf("deleting an ACTIVE app: %v; want a conflict (deactivate first), not an auth error", err)
+	}
+	if err := e.client.DeactivateApp(ctx, app.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.client.DeleteApp(ctx, app.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.client.DeleteApp(ctx, app.ID); err != nil {
+		t.Errorf("deleting a deleted app = %v, want success", err)
+	}
+	if _, err := e.client.GetApp(ctx, app.ID); !okta.IsNotFound(err) {
+		t.Errorf("GetApp after delete = %v, want not found", err)
+	}
+}
+
+func TestTypedErrors(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, emulator.Config{}, okta.Config{})
+	bad, err := okta.New(okta.Config{OrgURL: e.url, APIToken: "wrong", Budget: okta.NewBudget(100, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	invalid := samlApp("No ACS")
+	invalid.Settings.SignOn.SSOAcsURL = ""
+	tests := map[string]struct {
+		call  func() error
+		check func(error) bool
+	}{
+		"missing app is not found": {
+			call:  func() error { _, err := e.client.GetApp(ctx, "0oa00000000000000000"); return err },
+			check: okta.IsNotFound,
+		},
+		"bad settings are invalid with Okta's causes": {
+			call: func() error { _, err := e.client.CreateApp(ctx, invalid, true); return err },
+			check: func(err error) bool {
+				apiErr, ok := okta.IsInvalid(err)
+				return ok && apiErr.ErrorCode == "E0000001" && strings.Contains(strings.Join(apiErr.ErrorCauses, " "), "ssoAcsUrl")
+			},
+		},
+		"wrong token is an auth error": {
+			call:  func() error { _, err := bad.GetApp(ctx, "0oa00000000000000000"); return err },
+			check: okta.IsAuth,
+		},
+		"unknown group name is not found": {
+			call:  func() error { _, err := e.client.FindGroupByName(ctx, "nobody"); return err },
+			check: okta.IsNotFound,
+		},
+		"unassigning what is not assigned succeeds": {
+			call:  func() error { return e.client.UnassignGroup(ctx, "0oa00000000000000000", "00g00000000000000000") },
+			check: func(err error) bool { return err == nil },
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if err := tc.call(); !tc.check(err) {
+				t.Errorf("got %v", err)
+			}
+		})
+	}
+}
+
+// TestBudgetNeverExceedsBucket sends 1,000 calls through a 100-per-minute
+// bucket on a fake clock: the client never sends a request the bucket would
+// refuse, and waits (by the clock) for each reset instead.
+func TestBudgetNeverExceedsBucket(t *testing.T) {
+	tests := map[string]struct {
+		capacityPercent int
+		wantPerWindow   int
+	}{
+		"whole bucket":             {capacityPercent: 100, wantPerWindow: 100},
+		"default half leaves room": {capacityPercent: 50, wantPerWindow: 50},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			clock := &fakeClock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+			e := newEnv(t, emulator.Config{Now: clock.Now, RateLimits: map[string]int{"/api/v1/apps/{id}": 100}},
+				okta.Config{Now: clock.Now, MaxAPICapacityPercent: tc.capacityPercent})
+			app, err := e.client.CreateApp(ctx, samlApp("Budget"), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.org.ResetStats()
+			sent, windows, inWindow, maxInWindow := 0, 1, 0, 0
+			for sent < 1000 {
+				_, err := e.client.GetApp(ctx, app.ID)
+				if retryAt, limited := okta.IsRateLimited(err); limited {
+					clock.advanceTo(retryAt)
+					windows++
+					inWindow = 0
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				sent++
+				inWindow++
+				maxInWindow = max(maxInWindow, inWindow)
+			}
+			stats := e.org.Stats()
+			if stats.Statuses["429"] != 0 {
+				t.Errorf("the org refused %d requests; the budget should have held them", stats.Statuses["429"])
+			}
+			if got := stats.Routes["GET /api/v1/apps/{appID}"]; got != 1000 {
+				t.Errorf("sent %d requests, want 1000", got)
+			}
+			if maxInWindow > tc.wantPerWindow {
+				t.Errorf("%d requests in one window, want at most %d", maxInWindow, tc.wantPerWindow)
+			}
+			t.Logf("1000 calls in %d windows, at most %d per window", windows, maxInWindow)
+		})
+	}
+}
+
+func TestHonours429AndReset(t *testing.T) {
+	ctx := context.Background()
+	clock := &fakeClock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+	e := newEnv(t, emulator.Config{Now: clock.Now, Faults: emulator.Faults{Force429: 1}}, okta.Config{Now: clock.Now})
+	_, err := e.client.GetApp(ctx, "0oa00000000000000000")
+	retryAt, limited := okta.IsRateLimited(err)
+	if !limited || !retryAt.After(clock.Now()) {
+		t.Fatalf("a 429 gave %v (retry at %v), want a rate-limited error with a future reset", err, retryAt)
+	}
+	before := e.org.Stats().Total
+	if _, err := e.client.GetApp(ctx, "0oa00000000000000000"); err == nil {
+		t.Fatal("a call before the reset went through")
+	} else if _, limited := okta.IsRateLimited(err); !limited {
+		t.Fatalf("a call before the reset = %v, want rate limited", err)
+	}
+	if e.org.Stats().Total != before {
+		t.Error("a call the budget knew would be refused was sent")
+	}
+	clock.advanceTo(retryAt)
+	if _, err := e.client.GetApp(ctx, "0oa00000000000000000"); !okta.IsNotFound(err) {
+		t.Errorf("after the reset the call should reach the org: %v", err)
+	}
+}
+
+func TestRetries(t *testing.T) {
+	ctx := context.Background()
+	tests := map[string]struct {
+		faults       emulator.Faults
+		call         func(c *okta.Client) error
+		wantErr      bool
+		wantRequests int
+	}{
+		"idempotent read retried through two 500s": {
+			faults:       emulator.Faults{Force5xx: 2},
+			call:         func(c *okta.Client) error { _, err := c.ListApps(ctx, okta.AppQuery{}); return err },
+			wantRequests: 3,
+		},
+		"503 retried too": {
+			faults:       emulator.Faults{Force5xx: 1, ErrorStatus: 503},
+			call:         func(c *okta.Client) error { _, err := c.ListApps(ctx, okta.AppQuery{}); return err },
+			wantRequests: 2,
+		},
+		"gives up after three retries": {
+			faults:       emulator.Faults{ErrorRate: 1},
+			call:         func(c *okta.Client) error { _, err := c.ListApps(ctx, okta.AppQuery{}); return err },
+			wantErr:      true,
+			wantRequests: 4,
+		},
+		"a create is never retried (it could duplicate)": {
+			faults:       emulator.Faults{Force5xx: 1},
+			call:         func(c *okta.Client) error { _, err := c.CreateApp(ctx, samlApp("Once"), true); return err },
+			wantErr:      true,
+			wantRequests: 1,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, emulator.Config{Faults: tc.faults}, okta.Config{})
+			err := tc.call(e.client)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("error = %v, want error %v", err, tc.wantErr)
+			}
+			if got := e.org.Stats().Total; got != tc.wantRequests {
+				t.Errorf("%d requests reached the org, want %d", got, tc.wantRequests)
+			}
+		})
+	}
+}
+
+func TestPaging(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, emulator.Config{}, okta.Config{})
+	for _, label := range []string{"a1", "a2", "a3", "a4", "a5"} {
+		if _, err := e.client.CreateApp(ctx, samlApp(label), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.org.ResetStats()
+	apps, err := e.client.ListApps(ctx, okta.AppQuery{Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(apps) != 5 {
+		t.Errorf("ListApps read %d apps over pages, want 5", len(apps))
+	}
+	if got := e.org.Stats().Routes["GET /api/v1/apps"]; got != 3 {
+		t.Errorf("read %d pages, want 3 (2+2+1)", got)
+	}
+
+	// A next link to another host is never followed with the credential.
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", `<https://attacker.example.com/api/v1/apps?after=x>; rel="next"`)
+		_, _ = w.Write([]byte(`[]`))
+	}))
+	defer evil.Close()
+	c, err := okta.New(okta.Config{OrgURL: evil.URL, APIToken: token, Budget: okta.NewBudget(100, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListApps(ctx, okta.AppQuery{}); err == nil || !strings.Contains(err.Error(), "outside the org") {
+		t.Errorf("following a foreign next link: %v", err)
+	}
+}
+
+func TestAssignments(t *testing.T) {
+	ctx := context.Background()
+	seed := &emulator.Seed{
+		Groups: []emulator.SeedGroup{{Name: "Engineering"}},
+		Users: []emulator.SeedUser{
+			{Login: "alice@example.com", FirstName: "Alice", LastName: "A", Groups: []string{"Engineering"}},
+			{Login: "bob@example.com", FirstName: "Bob", LastName: "B"},
+		},
+	}
+	e := newEnv(t, emulator.Config{Seed: seed}, okta.Config{})
+	app, err := e.client.CreateApp(ctx, samlApp("Assign"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	group, err := e.client.FindGroupByName(ctx, "Engineering")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prio := 3
+	if _, err := e.client.AssignGroup(ctx, app.ID, group.ID, okta.AppGroupAssignment{Priority: &prio, Profile: map[string]any{"role": "Editor"}}); err != nil {
+		t.Fatal(err)
+	}
+	bob, err := e.client.FindUserByLogin(ctx, "bob@example.com")
+	if err != nil || bob.Login() != "bob@example.com" {
+		t.Fatalf("FindUserByLogin = %+v, %v", bob, err)
+	}
+	if _, err := e.client.AssignUser(ctx, app.ID, okta.AppUser{ID: bob.ID, Scope: "USER"}); err != nil {
+		t.Fatal(err)
+	}
+	groups, err := e.client.ListAppGroups(ctx, app.ID)
+	if err != nil || len(groups) != 1 || *groups[0].Priority != 3 || groups[0].Profile["role"] != "Editor" {
+		t.Fatalf("ListAppGroups = %+v, %v", groups, err)
+	}
+	users, err := e.client.ListAppUsers(ctx, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scopes := map[string]string{}
+	for _, u := range users {
+		scopes[u.Credentials.UserName] = u.Scope
+	}
+	if scopes["alice@example.com"] != "GROUP" || scopes["bob@example.com"] != "USER" || len(scopes) != 2 {
+		t.Errorf("app users by scope = %v, want alice via GROUP and bob as USER", scopes)
+	}
+	if err := e.client.UnassignUser(ctx, app.ID, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.GetAppUser(ctx, app.ID, bob.ID); !okta.IsNotFound(err) {
+		t.Errorf("bob after unassign: %v, want not found", err)
+	}
+}
+
+func TestOAuthPrivateKeyJWT(t *testing.T) {
+	ctx := context.Background()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	e := newEnv(t, emulator.Config{}, okta.Config{OAuth: &okta.OAuthConfig{ClientID: "0oaservice", PrivateKeyPEM: keyPEM, Scopes: []string{"okta.apps.read"}}})
+	e.org.AddOAuthClient("0oaservice", &key.PublicKey, []string{"okta.apps.read"})
+	for range 5 {
+		if _, err := e.client.ListApps(ctx, okta.AppQuery{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.org.Stats().Routes["POST /oauth2/v1/token"]; got != 1 {
+		t.Errorf("fetched %d tokens for 5 calls, want 1 (cached until expiry)", got)
+	}
+
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	otherPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(other)})
+	c, err := okta.New(okta.Config{OrgURL: e.url, Budget: okta.NewBudget(100, nil),
+		OAuth: &okta.OAuthConfig{ClientID: "0oaservice", PrivateKeyPEM: otherPEM, Scopes: []string{"okta.apps.read"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ListApps(ctx, okta.AppQuery{})
+	var te *okta.TokenError
+	if !errors.As(err, &te) || !okta.IsAuth(err) {
+		t.Errorf("a wrong key gave %v, want a token error counted as an auth failure", err)
+	}
+	if strings.Contains(err.Error(), "PRIVATE KEY") {
+		t.Error("the error quotes the private key")
+	}
+}
