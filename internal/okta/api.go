@@ -89,15 +89,41 @@ func (c *Client) GetApp(ctx context.Context, appID string) (*App, error) {
 func (c *Client) CreateApp(ctx context.Context, app *App, activate bool) (*App, error) {
 	var out App
 	q := url.Values{"activate": {strconv.FormatBool(activate)}}
-	_, err := c.do(ctx, call{method: http.MethodPost, path: "/api/v1/apps", query: q, body: app}, &out)
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/api/v1/apps", query: q, body: appBody(app)}, &out)
 	return &out, err
 }
 
 // UpdateApp replaces the app (Okta's PUT takes the whole object).
 func (c *Client) UpdateApp(ctx context.Context, app *App) (*App, error) {
 	var out App
-	_, err := c.do(ctx, call{method: http.MethodPut, path: "/api/v1/apps/" + url.PathEscape(app.ID), body: app, idempotent: true}, &out)
+	_, err := c.do(ctx, call{method: http.MethodPut, path: "/api/v1/apps/" + url.PathEscape(app.ID), body: appBody(app), idempotent: true}, &out)
 	return &out, err
+}
+
+// appBody is an app as Okta takes it: without the fields Okta sets (id,
+// status, timestamps, links), and, for a custom SAML app, with the sign-on
+// fields Okta requires filled with Okta's own defaults where unset.
+func appBody(app *App) *App {
+	body := *app
+	body.ID, body.Status, body.Created, body.LastUpdated, body.Links = "", "", nil, nil, AppLinks{}
+	if app.Settings.SignOn == nil || app.Name != "" && app.Settings.SignOn.SSOAcsURL == "" {
+		return &body // a catalog app: its sign-on settings are overrides
+	}
+	so := *app.Settings.SignOn
+	if so.AttributeStatements == nil {
+		so.AttributeStatements = []AttributeStatement{}
+	}
+	orDefault := func(field *string, def string) {
+		if *field == "" {
+			*field = def
+		}
+	}
+	orDefault(&so.Recipient, so.SSOAcsURL)
+	orDefault(&so.Destination, so.SSOAcsURL)
+	orDefault(&so.AuthnContextClassRef, "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport")
+	orDefault(&so.IdpIssuer, "http://www.okta.com/${org.externalKey}")
+	body.Settings.SignOn = &so
+	return &body
 }
 
 func (c *Client) lifecycle(ctx context.Context, collection, id, action string) error {
@@ -175,7 +201,7 @@ func (c *Client) AssignGroup(ctx context.Context, appID, groupID string, a AppGr
 	if a.Profile == nil {
 		a.Profile = map[string]any{}
 	}
-	a.ID = groupID
+	a.ID, a.LastUpdated = "", nil // set by Okta
 	var out AppGroupAssignment
 	_, err := c.do(ctx, call{method: http.MethodPut, path: "/api/v1/apps/" + url.PathEscape(appID) + "/groups/" + url.PathEscape(groupID), body: a, idempotent: true}, &out)
 	return &out, err
@@ -256,9 +282,19 @@ func (c *Client) CreateIdentityProvider(ctx context.Context, idp IdentityProvide
 	return out, err
 }
 
+// UpdateIdentityProvider replaces an IdP; the fields Okta sets are dropped
+// from what was read back.
 func (c *Client) UpdateIdentityProvider(ctx context.Context, idpID string, idp IdentityProvider) (IdentityProvider, error) {
+	body := IdentityProvider{}
+	for k, v := range idp {
+		switch k {
+		case "id", "created", "lastUpdated", "_links":
+		default:
+			body[k] = v
+		}
+	}
 	var out IdentityProvider
-	_, err := c.do(ctx, call{method: http.MethodPut, path: "/api/v1/idps/" + url.PathEscape(idpID), body: idp, idempotent: true}, &out)
+	_, err := c.do(ctx, call{method: http.MethodPut, path: "/api/v1/idps/" + url.PathEscape(idpID), body: body, idempotent: true}, &out)
 	return out, err
 }
 

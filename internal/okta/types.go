@@ -81,6 +81,7 @@ type SAMLSignOn struct {
 	DigestAlgorithm           string               `json:"digestAlgorithm,omitempty"`
 	HonorForceAuthn           bool                 `json:"honorForceAuthn"`
 	AuthnContextClassRef      string               `json:"authnContextClassRef,omitempty"`
+	RequestCompressed         bool                 `json:"requestCompressed"`
 	AttributeStatements       []AttributeStatement `json:"attributeStatements"`
 	AllowMultipleAcsEndpoints bool                 `json:"allowMultipleAcsEndpoints"`
 	AcsEndpoints              []AcsEndpoint        `json:"acsEndpoints,omitempty"`
