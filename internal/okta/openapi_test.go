@@ -294,4 +294,3 @@ func testCertificate(t *testing.T) []byte {
 	}
 	return der
 }
-
