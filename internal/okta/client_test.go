@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -431,5 +432,99 @@ func TestOAuthPrivateKeyJWT(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "PRIVATE KEY") {
 		t.Error("the error quotes the private key")
+	}
+}
+
+func TestOAuthScopesEnforced(t *testing.T) {
+	ctx := context.Background()
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	e := newEnv(t, emulator.Config{}, okta.Config{OAuth: &okta.OAuthConfig{ClientID: "0oareader", PrivateKeyPEM: keyPEM, Scopes: []string{"okta.apps.read"}}})
+	e.org.AddOAuthClient("0oareader", &key.PublicKey, []string{"okta.apps.read"})
+	if _, err := e.client.ListApps(ctx, okta.AppQuery{}); err != nil {
+		t.Fatalf("reading with okta.apps.read: %v", err)
+	}
+	_, err := e.client.CreateApp(ctx, samlApp("No scope"), true)
+	if !okta.IsAuth(err) || !strings.Contains(err.Error(), "E0000006") {
+		t.Errorf("writing with only okta.apps.read = %v, want a 403 E0000006 auth error", err)
+	}
+}
+
+func TestCABundle(t *testing.T) {
+	ctx := context.Background()
+	org, err := emulator.New(emulator.Config{APIToken: token, KeyBits: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewTLSServer(org.Handler())
+	defer ts.Close()
+	org.SetBaseURL(ts.URL)
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
+
+	trusted, err := okta.New(okta.Config{OrgURL: ts.URL, APIToken: token, CABundle: caPEM, Budget: okta.NewBudget(100, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trusted.ListApps(ctx, okta.AppQuery{}); err != nil {
+		t.Errorf("with the CA bundle: %v", err)
+	}
+	untrusted, _ := okta.New(okta.Config{OrgURL: ts.URL, APIToken: token, Budget: okta.NewBudget(100, nil), MaxRetries: -1})
+	if _, err := untrusted.ListApps(ctx, okta.AppQuery{}); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("without the CA bundle: %v, want a certificate error", err)
+	}
+	if _, err := okta.New(okta.Config{OrgURL: ts.URL, APIToken: token, CABundle: []byte("not PEM")}); err == nil {
+		t.Error("a CA bundle without a certificate was accepted")
+	}
+}
+
+func TestOneBudgetPerOrg(t *testing.T) {
+	a, _ := okta.New(okta.Config{OrgURL: "https://acme.okta.com", APIToken: "a"})
+	b, _ := okta.New(okta.Config{OrgURL: "https://acme.okta.com/", APIToken: "b"})
+	other, _ := okta.New(okta.Config{OrgURL: "https://other.okta.com", APIToken: "a"})
+	if a.Budget() != b.Budget() {
+		t.Error("two clients of one org have separate budgets")
+	}
+	if a.Budget() == other.Budget() {
+		t.Error("two orgs share a budget")
+	}
+}
+
+func TestTimeoutsRetried(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, emulator.Config{Faults: emulator.Faults{Latency: emulator.Duration(200 * time.Millisecond)}},
+		okta.Config{RequestTimeout: 20 * time.Millisecond})
+	_, err := e.client.ListApps(ctx, okta.AppQuery{})
+	if err == nil || !strings.Contains(err.Error(), "deadline") {
+		t.Fatalf("a slow org gave %v, want a timeout", err)
+	}
+	// The emulator counts an abandoned request when its handler returns.
+	deadline := time.Now().Add(5 * time.Second)
+	for e.org.Stats().Total < 4 && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	if got := e.org.Stats().Total; got != 4 {
+		t.Errorf("%d attempts, want 4 (one and three retries)", got)
+	}
+}
+
+func TestCatalogApp(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, emulator.Config{}, okta.Config{})
+	app, err := e.client.CreateApp(ctx, &okta.App{
+		Name: "okta_org2org", Label: "Hub org", SignOnMode: okta.SignOnModeSAML2,
+		Settings: okta.AppSettings{App: map[string]any{
+			"acsUrl": "https://hub.okta.com/sso/saml2/0oahub", "audRestriction": "https://www.okta.com/saml2/service-provider/sphub", "baseUrl": "https://hub.okta.com",
+		}},
+	}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.Name != "okta_org2org" || app.Settings.App["baseUrl"] != "https://hub.okta.com" {
+		t.Errorf("catalog app = %+v", app)
+	}
+	_, err = e.client.CreateApp(ctx, &okta.App{Name: "okta_org2org", Label: "Hub org", SignOnMode: okta.SignOnModeSAML2,
+		Settings: okta.AppSettings{App: map[string]any{}}}, true)
+	if apiErr, ok := okta.IsInvalid(err); !ok || !strings.Contains(strings.Join(apiErr.ErrorCauses, " "), "settings.app.acsUrl") {
+		t.Errorf("a catalog app without its settings: %v", err)
 	}
 }

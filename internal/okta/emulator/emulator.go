@@ -56,7 +56,7 @@ type Server struct {
 	faults *faultInjector
 
 	oauthClients map[string]oauthClient
-	accessTokens map[string]time.Time
+	accessTokens map[string]accessToken
 	usedJTIs     map[string]time.Time
 	sessions     map[string]string // SAML session cookie → user ID
 	pending      map[string]*samlRequest
@@ -86,7 +86,7 @@ func New(cfg Config) (*Server, error) {
 		rand:         rand.New(rand.NewPCG(seed, seed>>1|1)),
 		stats:        newStats(),
 		oauthClients: map[string]oauthClient{},
-		accessTokens: map[string]time.Time{},
+		accessTokens: map[string]accessToken{},
 		usedJTIs:     map[string]time.Time{},
 		sessions:     map[string]string{},
 		pending:      map[string]*samlRequest{},

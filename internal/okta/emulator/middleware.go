@@ -56,6 +56,7 @@ var (
 	errRateLimited  = apiError{Code: "E0000047", Summary: "API call exceeded rate limit due to too many requests."}
 	errInternal     = apiError{Code: "E0000009", Summary: "Internal Server Error"}
 	errBadJSON      = apiError{Code: "E0000003", Summary: "The request body was not well-formed."}
+	errForbidden    = apiError{Code: "E0000006", Summary: "You do not have permission to perform the requested action"}
 )
 
 // statusRecorder remembers the status a handler wrote.
@@ -91,32 +92,46 @@ func (s *Server) counted(next http.Handler) http.Handler {
 	})
 }
 
-// authenticated accepts the SSWS API token or an access token this org issued.
+// authenticated accepts the SSWS API token (an admin's: everything) or an
+// access token this org issued, within its scopes.
 func (s *Server) authenticated(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.authorized(r.Header.Get("Authorization")) {
+		switch s.authorize(r) {
+		case http.StatusUnauthorized:
 			s.writeError(w, http.StatusUnauthorized, errInvalidToken)
-			return
+		case http.StatusForbidden:
+			s.writeError(w, http.StatusForbidden, errForbidden)
+		default:
+			next(w, r)
 		}
-		next(w, r)
 	})
 }
 
-func (s *Server) authorized(header string) bool {
-	scheme, credential, ok := strings.Cut(header, " ")
+// authorize answers 200, 401 (no valid credential) or 403 (a valid token
+// without the scope the request needs).
+func (s *Server) authorize(r *http.Request) int {
+	scheme, credential, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || credential == "" {
-		return false
+		return http.StatusUnauthorized
 	}
 	switch scheme {
 	case "SSWS":
-		return s.cfg.APIToken != "" && subtle.ConstantTimeCompare([]byte(credential), []byte(s.cfg.APIToken)) == 1
+		if s.cfg.APIToken != "" && subtle.ConstantTimeCompare([]byte(credential), []byte(s.cfg.APIToken)) == 1 {
+			return http.StatusOK
+		}
 	case "Bearer":
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		expires, ok := s.accessTokens[credential]
-		return ok && s.now().Before(expires)
+		token, ok := s.accessTokens[credential]
+		if !ok || !s.now().Before(token.expires) {
+			return http.StatusUnauthorized
+		}
+		if !token.allows(r.Method, r.URL.Path) {
+			return http.StatusForbidden
+		}
+		return http.StatusOK
 	}
-	return false
+	return http.StatusUnauthorized
 }
 
 // rateLimited enforces the bucket of the request's endpoint family and sets

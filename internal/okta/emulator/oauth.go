@@ -26,6 +26,36 @@ func (s *Server) AddOAuthClient(clientID string, pub *rsa.PublicKey, scopes []st
 	s.oauthClients[clientID] = oauthClient{publicKey: pub, scopes: scopes}
 }
 
+// accessToken is what an issued token allows, and until when.
+type accessToken struct {
+	expires time.Time
+	scopes  []string
+}
+
+// scopeFor names the scope family of an API path (okta.apps, okta.users …).
+func scopeFor(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	if len(parts) < 3 || parts[0] != "api" {
+		return ""
+	}
+	return "okta." + parts[2]
+}
+
+// allows tells whether the token's scopes permit the request: reading needs
+// okta.<family>.read or .manage, anything else .manage.
+func (t accessToken) allows(method, path string) bool {
+	family := scopeFor(path)
+	if family == "" {
+		return true
+	}
+	for _, sc := range t.scopes {
+		if sc == family+".manage" || (sc == family+".read" && method == http.MethodGet) {
+			return true
+		}
+	}
+	return false
+}
+
 type oauthError struct {
 	Error       string `json:"error"`
 	Description string `json:"error_description"`
@@ -66,7 +96,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	token := s.randomString(64)
-	s.accessTokens[token] = s.now().Add(time.Hour)
+	s.accessTokens[token] = accessToken{expires: s.now().Add(time.Hour), scopes: scopes}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token_type": "Bearer", "expires_in": 3600, "access_token": token, "scope": strings.Join(scopes, " "),
 	})
