@@ -549,13 +549,8 @@ func (s *Server) listApps(w http.ResponseWriter, r *http.Request) {
 		}
 		matched = append(matched, a)
 	}
-	page := parsePage(r, 200, 200)
-	items, next := paginate(matched, page, func(a *app) string { return a.id })
-	body := make([]any, 0, len(items))
-	for _, a := range items {
-		body = append(body, s.renderApp(a))
-	}
-	s.writePage(w, r, page, next, body)
+	writeList(s, w, r, matched, 200, 200, func(a *app) string { return a.id },
+		s.renderApp)
 }
 
 func (s *Server) updateApp(w http.ResponseWriter, r *http.Request) {

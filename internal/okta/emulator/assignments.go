@@ -48,13 +48,8 @@ func (s *Server) listAppGroups(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	page := parsePage(r, 20, 200)
-	items, next := paginate(sortedAppGroups(a), page, func(g *appGroup) string { return g.groupID })
-	body := make([]any, 0, len(items))
-	for _, g := range items {
-		body = append(body, s.renderAppGroup(a, g))
-	}
-	s.writePage(w, r, page, next, body)
+	writeList(s, w, r, sortedAppGroups(a), 20, 200, func(g *appGroup) string { return g.groupID },
+		func(g *appGroup) map[string]any { return s.renderAppGroup(a, g) })
 }
 
 func (s *Server) getAppGroup(w http.ResponseWriter, r *http.Request) {
@@ -202,13 +197,8 @@ func (s *Server) listAppUsers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	page := parsePage(r, 50, 500)
-	items, next := paginate(s.appUsers(a), page, func(v appUserView) string { return v.user.id })
-	body := make([]any, 0, len(items))
-	for _, v := range items {
-		body = append(body, s.renderAppUser(a, v))
-	}
-	s.writePage(w, r, page, next, body)
+	writeList(s, w, r, s.appUsers(a), 50, 500, func(v appUserView) string { return v.user.id },
+		func(v appUserView) map[string]any { return s.renderAppUser(a, v) })
 }
 
 // appUserOf finds one user's access to an app, answering 404 if none.

@@ -255,13 +255,8 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		}
 		matched = append(matched, u)
 	}
-	page := parsePage(r, 200, 200)
-	items, next := paginate(matched, page, func(u *user) string { return u.id })
-	body := make([]any, 0, len(items))
-	for _, u := range items {
-		body = append(body, s.renderUser(u))
-	}
-	s.writePage(w, r, page, next, body)
+	writeList(s, w, r, matched, 200, 200, func(u *user) string { return u.id },
+		s.renderUser)
 }
 
 // listConditions parses the search and filter parameters of a list
@@ -555,13 +550,8 @@ func (s *Server) listGroupUsers(w http.ResponseWriter, r *http.Request) {
 			members = append(members, u)
 		}
 	}
-	page := parsePage(r, 1000, 1000)
-	items, next := paginate(members, page, func(u *user) string { return u.id })
-	body := make([]any, 0, len(items))
-	for _, u := range items {
-		body = append(body, s.renderMember(u))
-	}
-	s.writePage(w, r, page, next, body)
+	writeList(s, w, r, members, 1000, 1000, func(u *user) string { return u.id },
+		s.renderMember)
 }
 
 func (s *Server) setMembership(w http.ResponseWriter, r *http.Request, member bool) {

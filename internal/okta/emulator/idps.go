@@ -293,13 +293,8 @@ func (s *Server) listIdPs(w http.ResponseWriter, r *http.Request) {
 			matched = append(matched, p)
 		}
 	}
-	page := parsePage(r, 20, 200)
-	items, next := paginate(matched, page, func(p *idp) string { return p.id })
-	body := make([]any, 0, len(items))
-	for _, p := range items {
-		body = append(body, s.renderIdP(p))
-	}
-	s.writePage(w, r, page, next, body)
+	writeList(s, w, r, matched, 20, 200, func(p *idp) string { return p.id },
+		s.renderIdP)
 }
 
 func (s *Server) replaceIdP(w http.ResponseWriter, r *http.Request) {

@@ -145,6 +145,18 @@ func paginate[T any](items []T, q pageQuery, idOf func(T) string) ([]T, string) 
 	return page, ""
 }
 
+// writeList answers one page of items, rendered, with Okta's Link headers.
+func writeList[T any](s *Server, w http.ResponseWriter, r *http.Request, items []T, defaultLimit, maxLimit int,
+	idOf func(T) string, render func(T) map[string]any) {
+	page := parsePage(r, defaultLimit, maxLimit)
+	items, next := paginate(items, page, idOf)
+	body := make([]any, 0, len(items))
+	for _, it := range items {
+		body = append(body, render(it))
+	}
+	s.writePage(w, r, page, next, body)
+}
+
 // writePage answers a list with Okta's Link headers: rel="self" always, and
 // rel="next" with the after cursor while more results exist.
 func (s *Server) writePage(w http.ResponseWriter, r *http.Request, q pageQuery, next string, body any) {
