@@ -15,7 +15,8 @@ demo: build ## Show the operator working on a local control plane (nothing is le
 
 .PHONY: test
 test: verify envtest ## Set up and run every test: verify, unit, envtest suites, end to end.
-	KUBECTL="$$(hack/kubectl.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) ./...
+	hack/test-deps.sh
+	REQUIRE_XMLLINT=1 KUBECTL="$$(hack/kubectl.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) ./...
 
 ##@ Development
 
