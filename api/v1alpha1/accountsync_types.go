@@ -79,7 +79,7 @@ type AccountSyncSpec struct {
 	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5m') && duration(self) <= duration('720h')",message="must be between 5m and 720h"
 	// +optional
-	Interval metav1.Duration `json:"interval,omitempty"`
+	Interval metav1.Duration `json:"interval,omitzero"`
 
 	// Suspend stops runs until it is false again.
 	// +optional
@@ -212,7 +212,7 @@ type AccountSyncStatus struct {
 	NextSyncTime *metav1.Time `json:"nextSyncTime,omitempty"`
 	// LastSyncDuration is how long the last run took.
 	// +optional
-	LastSyncDuration *metav1.Duration `json:"lastSyncDuration,omitempty"`
+	LastSyncDuration *metav1.Duration `json:"lastSyncDuration,omitzero"`
 	// Summary counts what the last run saw and did.
 	// +optional
 	Summary *SyncSummary `json:"summary,omitempty"`

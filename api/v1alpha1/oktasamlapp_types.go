@@ -88,7 +88,7 @@ type OktaSAMLAppSpec struct {
 	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('24h')",message="must be between 1m and 24h"
 	// +optional
-	Interval metav1.Duration `json:"interval,omitempty"`
+	Interval metav1.Duration `json:"interval,omitzero"`
 
 	// Suspend stops reconciling: nothing is read from or written to Okta until
 	// it is false again.
@@ -183,14 +183,14 @@ type GenerateCertificate struct {
 	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('24h') && duration(self) <= duration('87600h')",message="must be between 24h and 87600h"
 	// +optional
-	Validity metav1.Duration `json:"validity,omitempty"`
+	Validity metav1.Duration `json:"validity,omitzero"`
 	// RenewBefore is how long before expiry a new certificate is generated.
 	// +kubebuilder:default="720h"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1h')",message="must be at least 1h"
 	// +optional
-	RenewBefore metav1.Duration `json:"renewBefore,omitempty"`
+	RenewBefore metav1.Duration `json:"renewBefore,omitzero"`
 }
 
 // NameIDFormat is the SAML NameID format.
@@ -396,7 +396,7 @@ type SigningKey struct {
 	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('24h') && duration(self) <= duration('8760h')",message="must be between 24h and 8760h"
 	// +optional
-	RotateBefore metav1.Duration `json:"rotateBefore,omitempty"`
+	RotateBefore metav1.Duration `json:"rotateBefore,omitzero"`
 
 	// PromoteAfter is how long a published successor waits before Okta signs
 	// with it, so that SPs have time to trust it.
@@ -404,7 +404,7 @@ type SigningKey struct {
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
 	// +optional
-	PromoteAfter metav1.Duration `json:"promoteAfter,omitempty"`
+	PromoteAfter metav1.Duration `json:"promoteAfter,omitzero"`
 }
 
 // ConnectionSecret shapes the Secret handed to the workload.
@@ -498,8 +498,11 @@ type SPStatus struct {
 type SigningKeyStatus struct {
 	// ActiveKeyID is the key Okta signs with.
 	ActiveKeyID string `json:"activeKeyID,omitempty"`
-	// NextKeyID is the published successor, while one exists.
+	// NextKeyID is the published successor, while one exists (Staged).
 	NextKeyID string `json:"nextKeyID,omitempty"`
+	// PreviousKeyID is the key Okta signed with before the last promotion,
+	// still published until it retires (Promoted).
+	PreviousKeyID string `json:"previousKeyID,omitempty"`
 	// NotAfter is when the active key expires.
 	NotAfter *metav1.Time `json:"notAfter,omitempty"`
 	// RotationPhase: Stable, Staged or Promoted.

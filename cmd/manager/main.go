@@ -19,6 +19,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	ssov1alpha1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/internal/controller"
 )
 
 type options struct {
@@ -73,6 +74,13 @@ func run(o options) error {
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
+	}
+	if err := (&controller.OktaSAMLAppReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorderFor("okta-sso-operator"),
+		Orgs:     &controller.SecretOrgs{Reader: mgr.GetClient()},
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the OktaSAMLApp controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding health check: %w", err)

@@ -61,7 +61,14 @@ type AppSigning struct {
 type AppSettings struct {
 	// App is the catalog app's own settings (settings.app), free-form.
 	App    map[string]any `json:"app"`
+	Notes  *AppNotes      `json:"notes,omitempty"`
 	SignOn *SAMLSignOn    `json:"signOn,omitempty"`
+}
+
+// AppNotes are the notes shown to admins and to end users.
+type AppNotes struct {
+	Admin   *string `json:"admin"`
+	Enduser *string `json:"enduser"`
 }
 
 // SAMLSignOn is settings.signOn of a SAML 2.0 app. Custom apps use the plain

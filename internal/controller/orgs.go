@@ -1,0 +1,185 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/oktaop/okta-sso-operator/internal/okta"
+)
+
+// Keys of the org Secret.
+const (
+	orgURLKey           = "orgURL"
+	apiTokenKey         = "apiToken"
+	clientIDKey         = "clientID"
+	privateKeyKey       = "privateKey"
+	keyIDKey            = "keyID"
+	scopesKey           = "scopes"
+	caBundleKey         = "caBundle"
+	maxCapacityKey      = "maxAPICapacityPercent"
+	defaultCapacityText = "50"
+)
+
+// Org is a connection to one Okta org, read from an org Secret.
+type Org struct {
+	Client okta.API
+	// URL is the org's base URL; CompanyID its subdomain (Okta's company ID).
+	URL, CompanyID string
+}
+
+// Orgs gives the Okta org an object's org Secret names.
+type Orgs interface {
+	Get(ctx context.Context, namespace, secretName string) (*Org, error)
+}
+
+// SecretOrgs reads org Secrets and keeps one client per Secret version, so
+// that a token is cached across reconciles and a changed Secret takes
+// effect at once. Every client of an org shares the org's rate-limit budget.
+type SecretOrgs struct {
+	Reader client.Reader
+	// Now is the clock clients use; time.Now when nil.
+	Now func() time.Time
+	// Configure adjusts each client's config (tests set retry delays).
+	Configure func(*okta.Config)
+
+	mu      sync.Mutex
+	clients map[string]*Org // namespace/name@resourceVersion
+}
+
+// errSecret is a missing or incomplete Secret: a person must fix it, and the
+// Secret is watched, so the fix is picked up at once.
+type errSecret struct{ msg string }
+
+func (e *errSecret) Error() string { return e.msg }
+
+// errInvalidSpec is a spec the operator cannot apply as written.
+type errInvalidSpec struct{ msg string }
+
+func (e *errInvalidSpec) Error() string { return e.msg }
+
+func (o *SecretOrgs) Get(ctx context.Context, namespace, secretName string) (*Org, error) {
+	var s corev1.Secret
+	if err := o.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: secretName}, &s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &errSecret{fmt.Sprintf("org Secret %s/%s not found: create it with orgURL and apiToken (or clientID and privateKey)", namespace, secretName)}
+		}
+		return nil, err
+	}
+	key := namespace + "/" + secretName + "@" + s.ResourceVersion
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if org, ok := o.clients[key]; ok {
+		return org, nil
+	}
+	cfg, err := orgConfig(namespace, secretName, s.Data)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Now = o.Now
+	if o.Configure != nil {
+		o.Configure(&cfg)
+	}
+	c, err := okta.New(cfg)
+	if err != nil {
+		return nil, &errSecret{fmt.Sprintf("org Secret %s/%s: %v", namespace, secretName, err)}
+	}
+	org := &Org{Client: c, URL: c.OrgURL(), CompanyID: companyID(c.OrgURL())}
+	if o.clients == nil {
+		o.clients = map[string]*Org{}
+	}
+	for k := range o.clients { // drop the client of an older Secret version
+		if strings.HasPrefix(k, namespace+"/"+secretName+"@") {
+			delete(o.clients, k)
+		}
+	}
+	o.clients[key] = org
+	return org, nil
+}
+
+// orgConfig reads an org Secret; errors name the key, never its value.
+func orgConfig(namespace, name string, data map[string][]byte) (okta.Config, error) {
+	where := fmt.Sprintf("org Secret %s/%s", namespace, name)
+	cfg := okta.Config{OrgURL: strings.TrimSpace(string(data[orgURLKey]))}
+	if cfg.OrgURL == "" {
+		return cfg, &errSecret{where + " has no " + orgURLKey}
+	}
+	token, clientID := strings.TrimSpace(string(data[apiTokenKey])), strings.TrimSpace(string(data[clientIDKey]))
+	switch {
+	case token != "" && clientID != "":
+		return cfg, &errSecret{where + ": set apiToken or clientID with privateKey, not both"}
+	case token != "":
+		cfg.APIToken = token
+	case clientID != "":
+		if len(data[privateKeyKey]) == 0 {
+			return cfg, &errSecret{where + " has clientID but no privateKey"}
+		}
+		cfg.OAuth = &okta.OAuthConfig{ClientID: clientID, PrivateKeyPEM: data[privateKeyKey], KeyID: string(data[keyIDKey]),
+			Scopes: strings.Fields(string(data[scopesKey]))}
+	default:
+		return cfg, &errSecret{where + " has neither apiToken nor clientID"}
+	}
+	cfg.CABundle = data[caBundleKey]
+	capacity := strings.TrimSpace(string(data[maxCapacityKey]))
+	if capacity == "" {
+		capacity = defaultCapacityText
+	}
+	n, err := strconv.Atoi(capacity)
+	if err != nil || n < 1 || n > 100 {
+		return cfg, &errSecret{where + ": " + maxCapacityKey + " must be a whole number from 1 to 100"}
+	}
+	cfg.MaxAPICapacityPercent = n
+	return cfg, nil
+}
+
+// companyID is the org subdomain, the "Okta company ID" SPs ask for.
+func companyID(orgURL string) string {
+	u, err := url.Parse(orgURL)
+	if err != nil {
+		return ""
+	}
+	host := u.Hostname()
+	if i := strings.IndexByte(host, '.'); i > 0 && !isIP(host) {
+		return host[:i]
+	}
+	return host
+}
+
+func isIP(host string) bool {
+	return strings.Count(host, ".") == 3 && strings.Trim(host, "0123456789.") == "" || strings.Contains(host, ":")
+}
+
+// secretValue reads one key of a Secret in the namespace.
+func secretValue(ctx context.Context, r client.Reader, namespace, name, key string) ([]byte, error) {
+	var s corev1.Secret
+	if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &errSecret{fmt.Sprintf("Secret %s/%s not found", namespace, name)}
+		}
+		return nil, err
+	}
+	v, ok := s.Data[key]
+	if !ok || len(v) == 0 {
+		return nil, &errSecret{fmt.Sprintf("Secret %s/%s has no key %s", namespace, name, key)}
+	}
+	return v, nil
+}
+
+func isSecretError(err error) bool {
+	var e *errSecret
+	return errors.As(err, &e)
+}
+
+func isInvalidSpec(err error) bool {
+	var e *errInvalidSpec
+	return errors.As(err, &e)
+}

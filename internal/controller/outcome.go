@@ -1,0 +1,94 @@
+package controller
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/internal/okta"
+)
+
+// outcome is how a failed reconcile shows and when it is retried, per the
+// house table: 429 Throttled (requeue at reset, no error), 401/403
+// AuthFailed (error, backoff), 400 or a bad spec InvalidSpec with Stalled
+// (terminal), a missing Secret SecretNotFound (watched, slow requeue),
+// anything else ReconcileError (error, backoff).
+type outcome struct {
+	reason  string
+	stalled bool
+	result  ctrl.Result
+	err     error
+}
+
+func classify(err error, now time.Time, interval time.Duration) outcome {
+	if retryAt, limited := okta.IsRateLimited(err); limited {
+		return outcome{reason: ssov1.ThrottledReason, result: ctrl.Result{RequeueAfter: jitter(max(retryAt.Sub(now), time.Second), 0.2)}}
+	}
+	switch {
+	case okta.IsAuth(err):
+		return outcome{reason: ssov1.AuthFailedReason, err: err}
+	case isSecretError(err):
+		return outcome{reason: ssov1.SecretNotFoundReason, result: ctrl.Result{RequeueAfter: jitter(interval, 0.1)}}
+	case isInvalidSpec(err):
+		return outcome{reason: ssov1.InvalidSpecReason, stalled: true, err: reconcile.TerminalError(err)}
+	}
+	if _, invalid := okta.IsInvalid(err); invalid {
+		return outcome{reason: ssov1.InvalidSpecReason, stalled: true, err: reconcile.TerminalError(err)}
+	}
+	return outcome{reason: ssov1.ReconcileErrorReason, err: err}
+}
+
+// jitter spreads requeues so objects created together do not return together.
+func jitter(d time.Duration, fraction float64) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	return d + time.Duration(rand.Float64()*fraction*float64(d))
+}
+
+// conditions sets Ready, Synced and Stalled and emits an event for each
+// transition of Ready, with the reason as the event's reason.
+type conditions struct {
+	obj        client.Object
+	list       *[]metav1.Condition
+	generation int64
+	recorder   record.EventRecorder
+}
+
+func (c conditions) set(condType string, status metav1.ConditionStatus, reason, message string) {
+	before := meta.FindStatusCondition(*c.list, condType)
+	meta.SetStatusCondition(c.list, metav1.Condition{Type: condType, Status: status, Reason: reason, Message: message, ObservedGeneration: c.generation})
+	if condType != ssov1.ReadyCondition || (before != nil && before.Status == status && before.Reason == reason) {
+		return
+	}
+	kind := "Normal"
+	if status != metav1.ConditionTrue {
+		kind = "Warning"
+	}
+	c.recorder.Event(c.obj, kind, reason, message)
+}
+
+// succeeded marks the object reconciled: Ready from the Okta state, Synced.
+func (c conditions) succeeded(readyReason, message string) {
+	c.set(ssov1.ReadyCondition, metav1.ConditionTrue, readyReason, message)
+	c.set(ssov1.SyncedCondition, metav1.ConditionTrue, ssov1.ReconcileSucceededReason, "The spec is applied in Okta")
+	meta.RemoveStatusCondition(c.list, ssov1.StalledCondition)
+}
+
+// failed records a failed reconcile.
+func (c conditions) failed(o outcome, message string) {
+	c.set(ssov1.ReadyCondition, metav1.ConditionFalse, o.reason, message)
+	c.set(ssov1.SyncedCondition, metav1.ConditionFalse, o.reason, message)
+	if o.stalled {
+		c.set(ssov1.StalledCondition, metav1.ConditionTrue, o.reason, message)
+	} else {
+		meta.RemoveStatusCondition(c.list, ssov1.StalledCondition)
+	}
+}

@@ -1,0 +1,164 @@
+package controller_test
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/internal/controller"
+	"github.com/oktaop/okta-sso-operator/internal/okta"
+	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
+)
+
+// The controller suite: one kube-apiserver, one manager running the
+// reconcilers in the watched namespace, and a local Okta org on loopback.
+// Both the org and the reconciler read the same controllable clock, so key
+// rotation can be driven years ahead without waiting.
+
+const (
+	apiToken      = "00SuiteTokenThatMustNeverAppear-7f3a"
+	secretToken   = "A-16620-5232-jbzFc96F3EhGyG+uh2c+kDj+QgVQuS2keB8DD/LtwVs="
+	userPassword  = "correct-horse-battery"
+	watchedNS     = "sso-suite"
+	unwatchedNS   = "sso-direct"
+	orgSecretName = "okta-org"
+)
+
+var (
+	testEnv  *envtest.Environment
+	cfg      *rest.Config
+	k8s      client.Client
+	scheme   = runtime.NewScheme()
+	org      *emulator.Server
+	orgURL   string
+	oktaAPI  *okta.Client
+	clock    = &testClock{t: time.Now().UTC()}
+	logs     = &syncBuffer{}
+	stopMgr  context.CancelFunc
+	recorder *capturingRecorder
+)
+
+// testClock is the suite's controllable time.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// syncBuffer collects the manager's logs so tests can check what was written.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, _ = GinkgoWriter.Write(p)
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestControllers(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Controller suite")
+}
+
+var _ = BeforeSuite(func() {
+	logf.SetLogger(zap.New(zap.WriteTo(logs), zap.UseDevMode(true)))
+
+	testEnv = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	var err error
+	cfg, err = testEnv.Start()
+	Expect(err).NotTo(HaveOccurred())
+	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
+	Expect(ssov1.AddToScheme(scheme)).To(Succeed())
+	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+	for _, ns := range []string{watchedNS, unwatchedNS} {
+		Expect(k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	}
+
+	org, err = emulator.New(emulator.Config{APIToken: apiToken, OrgName: "acme", Now: clock.Now, Seed: &emulator.Seed{
+		Groups: []emulator.SeedGroup{{Name: "Engineering"}},
+		Users: []emulator.SeedUser{{Login: "alice@example.com", FirstName: "Alice", LastName: "Smith",
+			Password: userPassword, Groups: []string{"Engineering"}}},
+	}})
+	Expect(err).NotTo(HaveOccurred())
+	ts := httptest.NewServer(org.Handler())
+	DeferCleanup(ts.Close)
+	org.SetBaseURL(ts.URL)
+	orgURL = ts.URL
+	oktaAPI, err = okta.New(okta.Config{OrgURL: orgURL, APIToken: apiToken, Budget: okta.NewBudget(100, clock.Now), Now: clock.Now})
+	Expect(err).NotTo(HaveOccurred())
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:  scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   cache.Options{DefaultNamespaces: map[string]cache.Config{watchedNS: {}}},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	recorder = newCapturingRecorder(mgr.GetEventRecorderFor("okta-sso-operator"))
+	Expect((&controller.OktaSAMLAppReconciler{
+		Client: mgr.GetClient(), Recorder: recorder, Now: clock.Now,
+		Orgs: &controller.SecretOrgs{Reader: mgr.GetClient(), Now: clock.Now, Configure: fastRetries},
+	}).SetupWithManager(mgr)).To(Succeed())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	stopMgr = cancel
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
+})
+
+var _ = AfterSuite(func() {
+	if stopMgr != nil {
+		stopMgr()
+	}
+	if testEnv != nil {
+		Expect(testEnv.Stop()).To(Succeed())
+	}
+})
+
+// fastRetries keeps failure tests quick; the budget still applies.
+func fastRetries(c *okta.Config) { c.RetryBaseDelay = time.Millisecond }
