@@ -76,9 +76,10 @@ func run(o options) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 	if err := (&controller.OktaSAMLAppReconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorderFor("okta-sso-operator"),
-		Orgs:     &controller.SecretOrgs{Reader: mgr.GetClient()},
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorderFor("okta-sso-operator"),
+		Orgs:      &controller.SecretOrgs{Reader: mgr.GetClient()},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the OktaSAMLApp controller: %w", err)
 	}

@@ -59,8 +59,11 @@ const (
 // its connection Secret.
 type OktaSAMLAppReconciler struct {
 	client.Client
-	Recorder record.EventRecorder
-	Orgs     Orgs
+	// APIReader reads the connection Secret uncached: it records what is
+	// published, and a stale copy could start a rotation step twice.
+	APIReader client.Reader
+	Recorder  record.EventRecorder
+	Orgs      Orgs
 	// Now is the clock of rotation and certificate decisions.
 	Now func() time.Time
 }
@@ -238,8 +241,12 @@ func (r *OktaSAMLAppReconciler) attributeValues(ctx context.Context, app *ssov1.
 }
 
 func (r *OktaSAMLAppReconciler) connectionSecret(ctx context.Context, app *ssov1.OktaSAMLApp) (*corev1.Secret, error) {
+	reader := r.APIReader
+	if reader == nil {
+		reader = r.Client
+	}
 	s := &corev1.Secret{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: app.ConnectionSecretName()}, s)
+	err := reader.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: app.ConnectionSecretName()}, s)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -432,18 +439,15 @@ type publishedKey struct {
 
 // rotateKeys runs the staged rotation of the IdP signing key and returns
 // the certificates to publish, active first, and when to look again. When
-// nothing is due and the active key is the one known, it makes no call.
+// one key is published, it is the active one and nothing is due, it makes
+// no call.
 func (r *OktaSAMLAppReconciler) rotateKeys(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp, oktaApp *okta.App, existing *corev1.Secret) ([]publishedKey, time.Duration, error) {
-	st := app.Status.SigningKey
 	activeKid := ""
 	if oktaApp.Credentials.Signing != nil {
 		activeKid = oktaApp.Credentials.Signing.Kid
 	}
 	if published, recheck, ok := r.steadyKeys(app, activeKid, existing); ok {
 		return published, recheck, nil
-	}
-	if st == nil || st.ActiveKeyID != activeKid {
-		st = &ssov1.SigningKeyStatus{ActiveKeyID: activeKid, RotationPhase: ssov1.RotationPhaseStable}
 	}
 	all, err := c.ListAppKeys(ctx, oktaApp.ID)
 	if err != nil {
@@ -462,11 +466,24 @@ func (r *OktaSAMLAppReconciler) rotateKeys(ctx context.Context, c okta.API, app 
 	}
 	active := info(activeKid)
 	if active == nil {
-		return nil, 0, fmt.Errorf("Okta names signing key %q for app %s but does not list it", activeKid, oktaApp.ID)
+		return nil, 0, fmt.Errorf("okta names signing key %q for app %s but does not list it", activeKid, oktaApp.ID)
+	}
+	// Where the rotation stands comes from Okta and the Secret, not from a
+	// status the cache may not have caught up with: a key newer than the
+	// active one is its successor (even one generated just before a crash,
+	// so none is generated twice); a published key older than it is the
+	// previous one, not yet retired.
+	next, previous := successorAndPrevious(all, *active, existing)
+	st := &ssov1.SigningKeyStatus{ActiveKeyID: activeKid, RotationPhase: ssov1.RotationPhaseStable}
+	switch {
+	case next != nil:
+		st.NextKeyID, st.RotationPhase = next.Kid, ssov1.RotationPhaseStaged
+	case previous != nil:
+		st.PreviousKeyID, st.RotationPhase = previous.Kid, ssov1.RotationPhasePromoted
 	}
 	spec := app.Spec.SigningKey
 	_, promote := app.Annotations[ssov1.PromoteSigningKeyAnnotation]
-	step, recheck := keys.NextStep(keys.Rotation{Now: r.Now(), Active: *active, Next: info(st.NextKeyID), Previous: info(st.PreviousKeyID),
+	step, recheck := keys.NextStep(keys.Rotation{Now: r.Now(), Active: *active, Next: next, Previous: previous,
 		RotateBefore: spec.RotateBefore.Duration, PromoteAfter: spec.PromoteAfter.Duration, PromoteRequested: promote})
 	switch step {
 	case keys.StepGenerate:
@@ -491,6 +508,11 @@ func (r *OktaSAMLAppReconciler) rotateKeys(ctx context.Context, c okta.API, app 
 		}
 		*oktaApp = *updated
 		st.PreviousKeyID, st.ActiveKeyID, st.NextKeyID, st.RotationPhase = st.ActiveKeyID, st.NextKeyID, "", ssov1.RotationPhasePromoted
+		if promote { // one-shot: a later rotation waits for promoteAfter again
+			if err := r.patchAnnotations(ctx, app, map[string]*string{ssov1.PromoteSigningKeyAnnotation: nil}); err != nil {
+				return nil, 0, err
+			}
+		}
 		r.Recorder.Event(app, corev1.EventTypeNormal, "SigningKeyPromoted", "Okta now signs with key "+st.ActiveKeyID)
 		recheck = intervalOf(app)
 	case keys.StepRetire:
@@ -535,6 +557,28 @@ func (r *OktaSAMLAppReconciler) steadyKeys(app *ssov1.OktaSAMLApp, activeKid str
 	notAfter := metav1.NewTime(cert.NotAfter)
 	app.Status.SigningKey = &ssov1.SigningKeyStatus{ActiveKeyID: activeKid, NotAfter: &notAfter, RotationPhase: ssov1.RotationPhaseStable}
 	return []publishedKey{{kid: activeKid, cert: cert}}, recheck, true
+}
+
+// successorAndPrevious finds, among the app's keys, the newest key created
+// after the active one, and the published key created before it.
+func successorAndPrevious(all []okta.JWK, active keys.SigningKey, existing *corev1.Secret) (next, previous *keys.SigningKey) {
+	published := map[string]bool{}
+	if existing != nil {
+		for _, kid := range strings.Split(existing.Annotations[publishedKeysAnnotation], ",") {
+			published[kid] = true
+		}
+	}
+	for _, k := range all {
+		key := &keys.SigningKey{Kid: k.Kid, Created: k.Created, ExpiresAt: k.ExpiresAt}
+		switch {
+		case k.Kid == active.Kid:
+		case k.Created.After(active.Created) && (next == nil || k.Created.After(next.Created)):
+			next = key
+		case k.Created.Before(active.Created) && published[k.Kid]:
+			previous = key
+		}
+	}
+	return next, previous
 }
 
 func publishedKids(published []publishedKey) []string {

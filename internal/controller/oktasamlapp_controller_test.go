@@ -76,6 +76,12 @@ var _ = Describe("OktaSAMLApp", func() {
 		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
 		Eventually(func() string { return get(ctx, app).Status.IDP.KeyID }).ShouldNot(BeEmpty())
 
+		// Let the manager's own follow-up reconciles settle first.
+		Eventually(func() bool {
+			rv := get(ctx, app).ResourceVersion
+			time.Sleep(300 * time.Millisecond)
+			return get(ctx, app).ResourceVersion == rv
+		}, "10s").Should(BeTrue())
 		direct := directReconciler()
 		before := get(ctx, app)
 		secretBefore := &corev1.Secret{}

@@ -139,7 +139,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	recorder = newCapturingRecorder(mgr.GetEventRecorderFor("okta-sso-operator"))
 	Expect((&controller.OktaSAMLAppReconciler{
-		Client: mgr.GetClient(), Recorder: recorder, Now: clock.Now,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now,
 		Orgs: &controller.SecretOrgs{Reader: mgr.GetClient(), Now: clock.Now, Configure: fastRetries},
 	}).SetupWithManager(mgr)).To(Succeed())
 
