@@ -118,7 +118,7 @@ var _ = BeforeSuite(func() {
 		Expect(k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
 	}
 
-	org, err = emulator.New(emulator.Config{APIToken: apiToken, OrgName: "acme", Now: clock.Now, Seed: &emulator.Seed{
+	org, err = emulator.New(emulator.Config{APIToken: apiToken, OrgName: "acme", Now: clock.Now, RateLimits: generousLimits, Seed: &emulator.Seed{
 		Groups: []emulator.SeedGroup{{Name: "Engineering"}},
 		Users: []emulator.SeedUser{{Login: "alice@example.com", FirstName: "Alice", LastName: "Smith",
 			Password: userPassword, Groups: []string{"Engineering"}}},
@@ -159,6 +159,11 @@ var _ = AfterSuite(func() {
 		Expect(testEnv.Stop()).To(Succeed())
 	}
 })
+
+// generousLimits keep the suite's shared rate-limit windows (the clock only
+// moves when a test moves it) out of the way; the scale test sets its own.
+var generousLimits = map[string]int{"default": 1 << 20, "/api/v1/apps": 1 << 20, "/api/v1/apps/{id}": 1 << 20,
+	"/api/v1/groups": 1 << 20, "/api/v1/groups/{id}": 1 << 20, "/api/v1/users": 1 << 20, "/api/v1/users/{id}": 1 << 20}
 
 // fastRetries keeps failure tests quick; the budget still applies.
 func fastRetries(c *okta.Config) { c.RetryBaseDelay = time.Millisecond }
