@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# make demo: the operator on a local control plane. Starts kube-apiserver and
-# etcd, installs the CRDs, runs the manager, applies the samples, shows
-# `kubectl get sso -A`, then stops everything it started.
+# make demo: the operator's main job on a local control plane and a local
+# Okta org. Starts kube-apiserver and etcd, the local Okta org and the
+# manager; applies the samples and an app for an example service provider;
+# waits for the apps to be Ready; configures the SP only from the app's
+# connection Secret; signs in SP-initiated and IdP-initiated; shows
+# `kubectl get sso -A`; then stops everything it started.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,6 +56,17 @@ step "Install the CRDs"
 "$KUBECTL" wait --for condition=Established --timeout 60s \
   crd/oktasamlapps.sso.oktaop.io crd/ssobindings.sso.oktaop.io crd/accountsyncs.sso.oktaop.io
 
+step "Run the local Okta org (okta-emulator)"
+TOKEN=demo-api-token-$RANDOM$RANDOM
+go build -o bin/okta-emulator ./cmd/okta-emulator
+go build -o bin/saml-sp ./examples/saml-sp
+go build -o bin/saml-login ./hack/saml-login
+bin/okta-emulator --api-token "$TOKEN" --seed hack/demo/seed.yaml --org-name acme >"$work/okta.url" 2>"$work/okta-emulator.log" &
+pids+=($!)
+wait_for test -s "$work/okta.url"
+ORG=$(head -1 "$work/okta.url")
+echo "Okta org at $ORG (user alice@example.com, group Engineering)"
+
 step "Run the manager"
 bin/manager --metrics-bind-address 127.0.0.1:0 --health-probe-bind-address 127.0.0.1:18081 \
   --log-format text >"$work/manager.log" 2>&1 &
@@ -60,9 +74,40 @@ pids+=($!)
 wait_for curl -fsS http://127.0.0.1:18081/readyz
 echo "manager ready (/readyz answered ok)"
 
-step "Apply the samples (config/samples) into namespace sso-demo"
+step "Org Secrets, then the samples (config/samples) and the example SP's app in namespace sso-demo"
 "$KUBECTL" create namespace sso-demo
+for org in okta-org okta-spoke-org; do
+  "$KUBECTL" create secret generic "$org" -n sso-demo --from-literal=orgURL="$ORG" --from-literal=apiToken="$TOKEN" >/dev/null
+done
+"$KUBECTL" create secret generic druva-sso-token -n sso-demo --from-literal=token="A-16620-demo-token" >/dev/null
 "$KUBECTL" apply -n sso-demo -k config/samples
+"$KUBECTL" apply -n sso-demo -f hack/demo/example-sp.yaml
+"$KUBECTL" wait --for=condition=Ready samlapp --all -n sso-demo --timeout 120s
+"$KUBECTL" get samlapp -n sso-demo
+
+step "Assign Engineering to the example SP's app in Okta (SSOBinding will do this)"
+APP_ID=$("$KUBECTL" get samlapp example-sp -n sso-demo -o jsonpath='{.status.appID}')
+GROUP_ID=$(curl -fsS -H "Authorization: SSWS $TOKEN" "$ORG/api/v1/groups?q=Engineering" | grep -o '"id":"00g[^"]*"' | head -1 | cut -d'"' -f4)
+curl -fsS -X PUT -H "Authorization: SSWS $TOKEN" -H 'Content-Type: application/json' -d '{}' \
+  "$ORG/api/v1/apps/$APP_ID/groups/$GROUP_ID" >/dev/null
+echo "app $APP_ID: group $GROUP_ID assigned"
+
+step "Configure the example SP only from the connection Secret, and start it"
+mkdir -p "$work/sp"
+for key in idp-metadata.xml tls.crt tls.key; do
+  "$KUBECTL" get secret example-sp-saml -n sso-demo -o jsonpath="{.data.${key//./\\.}}" | base64 -d >"$work/sp/$key"
+done
+echo "connection Secret keys: $("$KUBECTL" get secret example-sp-saml -n sso-demo -o go-template='{{range $k, $v := .data}}{{$k}} {{end}}')"
+bin/saml-sp --addr 127.0.0.1:18090 --url http://127.0.0.1:18090 --secret-dir "$work/sp" >"$work/saml-sp.log" 2>&1 &
+pids+=($!)
+wait_for curl -fsS http://127.0.0.1:18090/saml/metadata
+
+step "SP-initiated login: signed AuthnRequest, alice signs in on the org's form"
+bin/saml-login --start http://127.0.0.1:18090/ --user alice@example.com --password demo-password-123
+
+step "IdP-initiated login: from the app tile"
+TILE=$("$KUBECTL" get secret example-sp-saml -n sso-demo -o jsonpath='{.data.idp-initiated-url}' | base64 -d)
+bin/saml-login --start "$TILE" --basic --user alice@example.com --password demo-password-123
 
 step "An invalid object is refused at admission"
 if "$KUBECTL" apply -n sso-demo -f - <<'YAML' 2>&1; then echo "demo: the API server accepted an invalid object" >&2; exit 1; fi
