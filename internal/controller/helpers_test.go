@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -18,6 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/internal/controller"
+	"github.com/oktaop/okta-sso-operator/internal/okta"
 )
 
 // capturingRecorder keeps every event it passes on, for assertions.
@@ -172,4 +176,50 @@ func failFirstAppIDPatch(_ client.Client) client.Client {
 			return c.Patch(ctx, obj, patch, opts...)
 		},
 	})
+}
+
+// countingTransport counts the Okta requests one reconciler sends.
+type countingTransport struct {
+	mu     sync.Mutex
+	routes map[string]int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	if c.routes == nil {
+		c.routes = map[string]int{}
+	}
+	c.routes[r.Method+" "+oktaIDs.ReplaceAllString(r.URL.Path, "{id}")]++
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (c *countingTransport) total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.routes {
+		n += v
+	}
+	return n
+}
+
+func (c *countingTransport) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.routes = map[string]int{}
+}
+
+var oktaIDs = regexp.MustCompile(`0oa[A-Za-z0-9]{17}`)
+
+// countingReconciler reconciles on the test's call in the unwatched
+// namespace, where the manager never interferes, and counts its Okta calls.
+func countingReconciler() (*controller.OktaSAMLAppReconciler, *countingTransport) {
+	counter := &countingTransport{}
+	r := &controller.OktaSAMLAppReconciler{Client: k8s, Recorder: recorder, Now: clock.Now,
+		Orgs: &controller.SecretOrgs{Reader: k8s, Now: clock.Now, Configure: func(c *okta.Config) {
+			fastRetries(c)
+			c.Transport = counter
+		}}}
+	return r, counter
 }

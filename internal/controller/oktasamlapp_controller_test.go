@@ -7,12 +7,14 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/common/expfmt"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/controller"
@@ -30,11 +32,17 @@ var _ = Describe("OktaSAMLApp", func() {
 	})
 
 	It("creates the app, its keys and its connection Secret within 5 Okta calls", func() {
-		org.ResetStats()
-		app := newApp(watchedNS)
+		ensureSecrets(ctx, unwatchedNS)
+		app := newApp(unwatchedNS)
 		Expect(k8s.Create(ctx, app)).To(Succeed())
-		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
-		Expect(org.Stats().Total).To(BeNumerically("<=", 5), "Okta calls for a create: %v", org.Stats().Routes)
+		direct, calls := countingReconciler()
+		key := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(app)}
+		_, err := direct.Reconcile(ctx, key) // create
+		Expect(err).NotTo(HaveOccurred())
+		_, err = direct.Reconcile(ctx, key) // the check the Secret's creation triggers
+		Expect(err).NotTo(HaveOccurred())
+		Expect(readyReason(ctx, app)).To(Equal(ready))
+		Expect(calls.total()).To(BeNumerically("<=", 5), "Okta calls for a create: %v", calls.routes)
 
 		got := get(ctx, app)
 		Expect(got.Finalizers).To(ContainElement(ssov1.Finalizer))
@@ -53,7 +61,7 @@ var _ = Describe("OktaSAMLApp", func() {
 		Expect(oktaApp.Settings.SignOn.AttributeStatements[0].Values).To(ConsistOf(`"` + secretToken + `"`))
 
 		secret := &corev1.Secret{}
-		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: watchedNS, Name: app.Name + "-saml"}, secret)).To(Succeed())
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: unwatchedNS, Name: app.Name + "-saml"}, secret)).To(Succeed())
 		for _, key := range []string{"idp-metadata.xml", "idp.crt", "idp-sso-url", "idp-issuer", "idp-initiated-url", "company-id", "sp-metadata.xml"} {
 			Expect(secret.Data).To(HaveKeyWithValue(key, Not(BeEmpty())), key)
 		}
@@ -68,33 +76,17 @@ var _ = Describe("OktaSAMLApp", func() {
 		keys, err := oktaAPI.ListAppKeys(ctx, id)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(secret.Data["idp.crt"])).To(ContainSubstring(strings.TrimSpace(pemBody(keys[0].X5c[0]))))
-	})
 
-	It("checks for drift with one Okta call and writes nothing when nothing changed", func() {
-		app := newApp(watchedNS)
-		Expect(k8s.Create(ctx, app)).To(Succeed())
-		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
-		Eventually(func() string { return get(ctx, app).Status.IDP.KeyID }).ShouldNot(BeEmpty())
-
-		// Let the manager's own follow-up reconciles settle first.
-		Eventually(func() bool {
-			rv := get(ctx, app).ResourceVersion
-			time.Sleep(300 * time.Millisecond)
-			return get(ctx, app).ResourceVersion == rv
-		}, "10s").Should(BeTrue())
-		direct := directReconciler()
+		By("a drift check that finds nothing changed: one call, no writes")
 		before := get(ctx, app)
-		secretBefore := &corev1.Secret{}
-		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: watchedNS, Name: app.Name + "-saml"}, secretBefore)).To(Succeed())
-		org.ResetStats()
-		_, err := direct.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(app)})
+		calls.reset()
+		_, err = direct.Reconcile(ctx, key)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(org.Stats().Total).To(Equal(1), "calls: %v", org.Stats().Routes)
-		Expect(org.Stats().Routes).To(HaveKeyWithValue("GET /api/v1/apps/{appID}", 1))
+		Expect(calls.routes).To(Equal(map[string]int{"GET /api/v1/apps/{id}": 1}))
 		Expect(get(ctx, app).ResourceVersion).To(Equal(before.ResourceVersion), "no status write")
 		secretAfter := &corev1.Secret{}
-		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(secretBefore), secretAfter)).To(Succeed())
-		Expect(secretAfter.ResourceVersion).To(Equal(secretBefore.ResourceVersion), "no Secret write")
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(secret), secretAfter)).To(Succeed())
+		Expect(secretAfter.ResourceVersion).To(Equal(secret.ResourceVersion), "no Secret write")
 	})
 
 	It("puts back a change made in Okta by hand and reports it", func() {
@@ -221,6 +213,9 @@ var _ = Describe("OktaSAMLApp", func() {
 			app := newApp(watchedNS)
 			setup(app)
 			Expect(k8s.Create(ctx, app)).To(Succeed())
+			// A failing object retries with backoff; remove it so it does not
+			// spend the org's rate limit under later specs.
+			DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, app))).To(Succeed()) })
 			Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal("False/" + wantReason))
 			got := get(ctx, app)
 			Expect(hasCondition(got, ssov1.StalledCondition)).To(Equal(stalled))
@@ -240,12 +235,15 @@ var _ = Describe("OktaSAMLApp", func() {
 	)
 
 	It("is Throttled by a 429 and recovers after the reset", func() {
-		org.SetFaults(emulator.Faults{Force429: 1})
+		// Every request is refused until this app shows it: the manager's
+		// background reconciles of other objects share the org.
+		org.SetFaults(emulator.Faults{Force429: 1 << 20})
 		DeferCleanup(func() { org.SetFaults(emulator.Faults{}) })
 		app := newApp(watchedNS)
 		Expect(k8s.Create(ctx, app)).To(Succeed())
 		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal("False/" + ssov1.ThrottledReason))
-		clock.Advance(2 * time.Minute) // past the reset; the requeue brings it back
+		org.SetFaults(emulator.Faults{})
+		clock.Advance(2 * time.Minute) // past the reset
 		token := requestReconcile(ctx, app)
 		Eventually(handled(ctx, app), "30s").Should(Equal(token))
 		Expect(readyReason(ctx, app)).To(Equal(ready))
@@ -270,7 +268,16 @@ var _ = Describe("OktaSAMLApp", func() {
 		for _, e := range events.Items {
 			eventText += " " + e.Message
 		}
+		families, err := ctrlmetrics.Registry.Gather()
+		Expect(err).NotTo(HaveOccurred())
+		var metricsText strings.Builder
+		for _, f := range families {
+			_, err := expfmt.MetricFamilyToText(&metricsText, f)
+			Expect(err).NotTo(HaveOccurred())
+		}
+		Expect(metricsText.String()).To(ContainSubstring("okta_requests_total"))
 		for _, secret := range []string{secretToken, apiToken} {
+			Expect(metricsText.String()).NotTo(ContainSubstring(secret))
 			Expect(statusText).NotTo(ContainSubstring(secret))
 			Expect(eventText).NotTo(ContainSubstring(secret))
 			Expect(logs.String()).NotTo(ContainSubstring(secret))
@@ -297,10 +304,8 @@ func pemBody(b64 string) string {
 	return strings.Join(append(lines, b64), "\n")
 }
 
-// directReconciler reconciles on the test's own call, with an uncached
-// client, for call budgets and failure injection.
-func directReconciler() *controller.OktaSAMLAppReconciler { return directReconcilerWith(k8s) }
-
+// directReconcilerWith reconciles on the test's own call with the given
+// client, for failure injection.
 func directReconcilerWith(c client.Client) *controller.OktaSAMLAppReconciler {
 	return &controller.OktaSAMLAppReconciler{Client: c, Recorder: recorder, Now: clock.Now,
 		Orgs: &controller.SecretOrgs{Reader: c, Now: clock.Now, Configure: fastRetries}}
