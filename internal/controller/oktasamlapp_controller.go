@@ -761,6 +761,14 @@ func (r *OktaSAMLAppReconciler) finalize(ctx context.Context, app *ssov1.OktaSAM
 	id := app.Annotations[ssov1.AppIDAnnotation]
 	if app.Spec.DeletionPolicy != ssov1.DeletionPolicyOrphan && id != "" && !app.Spec.Suspend {
 		org, err := r.Orgs.Get(ctx, app.Namespace, string(app.Spec.OrgRef.SecretName))
+		if isSecretError(err) {
+			// The org Secret went first (a whole namespace being deleted):
+			// Okta cannot be reached, and waiting would hang the namespace.
+			r.Recorder.Event(app, corev1.EventTypeWarning, "LeftInOkta",
+				"App "+id+" was not deleted in Okta because the org Secret is gone: "+err.Error())
+			controllerutil.RemoveFinalizer(app, ssov1.Finalizer)
+			return ctrl.Result{}, r.Update(ctx, app)
+		}
 		if err == nil {
 			err = deleteApp(ctx, org.Client, id)
 		}

@@ -169,6 +169,23 @@ var _ = Describe("OktaSAMLApp", func() {
 		Entry("Orphan leaves the Okta app", ssov1.DeletionPolicyOrphan, false),
 	)
 
+	It("is released, with a warning, when its org Secret was deleted first", func() {
+		Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, orgSecret(watchedNS, "short-lived-org", apiToken)))).To(Succeed())
+		app := newApp(watchedNS)
+		app.Spec.OrgRef.SecretName = "short-lived-org"
+		Expect(k8s.Create(ctx, app)).To(Succeed())
+		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
+		id := get(ctx, app).Status.AppID
+		Expect(k8s.Delete(ctx, orgSecret(watchedNS, "short-lived-org", ""))).To(Succeed())
+		Expect(k8s.Delete(ctx, app)).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(app), &ssov1.OktaSAMLApp{}))
+		}, "30s").Should(BeTrue())
+		Expect(recorder.eventsFor(watchedNS, app.Name)).To(ContainElement(ContainSubstring("LeftInOkta")))
+		_, err := oktaAPI.GetApp(ctx, id)
+		Expect(err).NotTo(HaveOccurred(), "the app is still in Okta, as the event says")
+	})
+
 	It("adopts an existing Okta app named in the app-id annotation", func() {
 		app := newApp(watchedNS)
 		existing, err := oktaAPI.CreateApp(ctx, &okta.App{Label: "Made by hand", SignOnMode: okta.SignOnModeSAML2,
