@@ -128,6 +128,23 @@ var _ = Describe("config/samples", func() {
 		Expect(as.Spec.AttributeMappings[2].Apply).To(Equal(ssov1alpha1.MappingApplyCreateOnly))
 	})
 
+	It("defaults the durations a Go client leaves at zero", func(ctx context.Context) {
+		// A zero metav1.Duration must be left out of the request, not sent
+		// as "0s", or the defaults never apply and admission refuses it.
+		app := &ssov1alpha1.OktaSAMLApp{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, GenerateName: "typed-"},
+			Spec: ssov1alpha1.OktaSAMLAppSpec{
+				OrgRef: ssov1alpha1.OrgReference{SecretName: "okta-org"}, Label: "Typed",
+				ServiceProvider: &ssov1alpha1.ServiceProvider{EntityID: "typed", ACSURL: "https://typed.example.com/acs",
+					SigningCertificate: &ssov1alpha1.SigningCertificate{Generate: &ssov1alpha1.GenerateCertificate{}}},
+			},
+		}
+		Expect(k8s.Create(ctx, app)).To(Succeed())
+		Expect(app.Spec.Interval.Duration).To(Equal(10 * time.Minute))
+		Expect(app.Spec.SigningKey.RotateBefore.Duration).To(Equal(720 * time.Hour))
+		Expect(app.Spec.ServiceProvider.SigningCertificate.Generate.Validity.Duration).To(Equal(8760 * time.Hour))
+	})
+
 	It("lists every kind under the sso category", func(ctx context.Context) {
 		for _, list := range []client.ObjectList{&ssov1alpha1.OktaSAMLAppList{}, &ssov1alpha1.SSOBindingList{}, &ssov1alpha1.AccountSyncList{}} {
 			Expect(k8s.List(ctx, list, client.InNamespace(namespace))).To(Succeed())
