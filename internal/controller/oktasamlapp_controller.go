@@ -160,7 +160,7 @@ func (r *OktaSAMLAppReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	requeue, err := r.reconcileApp(ctx, app, conds)
 	if err != nil {
-		o := classify(err, r.Now(), app.Spec.Interval.Duration)
+		o := classify(err, r.Now(), intervalOf(app))
 		conds.failed(o, err.Error())
 		log.FromContext(ctx).Info("Reconcile failed", "reason", o.reason, "error", err.Error())
 		return o.result, o.err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -148,14 +149,10 @@ func companyID(orgURL string) string {
 		return ""
 	}
 	host := u.Hostname()
-	if i := strings.IndexByte(host, '.'); i > 0 && !isIP(host) {
+	if i := strings.IndexByte(host, '.'); i > 0 && net.ParseIP(host) == nil {
 		return host[:i]
 	}
 	return host
-}
-
-func isIP(host string) bool {
-	return strings.Count(host, ".") == 3 && strings.Trim(host, "0123456789.") == "" || strings.Contains(host, ":")
 }
 
 // secretValue reads one key of a Secret in the namespace.
