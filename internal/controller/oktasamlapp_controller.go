@@ -231,11 +231,11 @@ func (r *OktaSAMLAppReconciler) attributeValues(ctx context.Context, app *ssov1.
 			continue
 		}
 		ref := st.ValueFrom.SecretKeyRef
-		v, err := secretValue(ctx, r, app.Namespace, string(ref.Name), string(ref.Key))
+		v, err := secretValues(ctx, r, app.Namespace, string(ref.Name), string(ref.Key))
 		if err != nil {
 			return nil, fmt.Errorf("attribute %s: %w", st.Name, err)
 		}
-		values[st.Name] = string(v)
+		values[st.Name] = string(v[0])
 	}
 	return values, nil
 }
@@ -272,14 +272,11 @@ func (r *OktaSAMLAppReconciler) spKeyPair(ctx context.Context, app *ssov1.OktaSA
 		return spPair{}, never, nil
 	}
 	if ref := sp.SigningCertificate.SecretRef; ref != nil {
-		certPEM, err := secretValue(ctx, r, app.Namespace, string(ref.Name), keys.CertKey)
+		pair, err := secretValues(ctx, r, app.Namespace, string(ref.Name), keys.CertKey, keys.KeyKey)
 		if err != nil {
 			return spPair{}, 0, err
 		}
-		keyPEM, err := secretValue(ctx, r, app.Namespace, string(ref.Name), keys.KeyKey)
-		if err != nil {
-			return spPair{}, 0, err
-		}
+		certPEM, keyPEM := pair[0], pair[1]
 		if reason, bad := keys.NeedsIssuing(keys.CertRequest{Data: map[string][]byte{keys.CertKey: certPEM, keys.KeyKey: keyPEM}, Now: r.Now()},
 			keys.SPCertificatePolicies[:4]); bad {
 			return spPair{}, 0, &errInvalidSpec{fmt.Sprintf("SP key pair in Secret %s is unusable (%s): it needs a valid tls.crt and the matching tls.key", ref.Name, reason)}
@@ -457,17 +454,11 @@ func (r *OktaSAMLAppReconciler) rotateKeys(ctx context.Context, c okta.API, app 
 	for _, k := range all {
 		byKid[k.Kid] = k
 	}
-	info := func(kid string) *keys.SigningKey {
-		k, ok := byKid[kid]
-		if !ok || kid == "" {
-			return nil
-		}
-		return &keys.SigningKey{Kid: k.Kid, Created: k.Created, ExpiresAt: k.ExpiresAt}
-	}
-	active := info(activeKid)
-	if active == nil {
+	activeKey, ok := byKid[activeKid]
+	if !ok || activeKid == "" {
 		return nil, 0, fmt.Errorf("okta names signing key %q for app %s but does not list it", activeKid, oktaApp.ID)
 	}
+	active := &keys.SigningKey{Kid: activeKey.Kid, Created: activeKey.Created, ExpiresAt: activeKey.ExpiresAt}
 	// Where the rotation stands comes from Okta and the Secret, not from a
 	// status the cache may not have caught up with: a key newer than the
 	// active one is its successor (even one generated just before a crash,

@@ -155,8 +155,9 @@ func companyID(orgURL string) string {
 	return host
 }
 
-// secretValue reads one key of a Secret in the namespace.
-func secretValue(ctx context.Context, r client.Reader, namespace, name, key string) ([]byte, error) {
+// secretValues reads keys of one Secret in the namespace, in order; each
+// must be present and non-empty.
+func secretValues(ctx context.Context, r client.Reader, namespace, name string, keys ...string) ([][]byte, error) {
 	var s corev1.Secret
 	if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &s); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -164,11 +165,13 @@ func secretValue(ctx context.Context, r client.Reader, namespace, name, key stri
 		}
 		return nil, err
 	}
-	v, ok := s.Data[key]
-	if !ok || len(v) == 0 {
-		return nil, &errSecret{fmt.Sprintf("Secret %s/%s has no key %s", namespace, name, key)}
+	values := make([][]byte, len(keys))
+	for i, key := range keys {
+		if values[i] = s.Data[key]; len(values[i]) == 0 {
+			return nil, &errSecret{fmt.Sprintf("Secret %s/%s has no key %s", namespace, name, key)}
+		}
 	}
-	return v, nil
+	return values, nil
 }
 
 func isSecretError(err error) bool {
