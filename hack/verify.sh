@@ -24,5 +24,12 @@ if [ -n "$unformatted" ]; then
   echo "verify: gofmt needed on:"; echo "$unformatted"; exit 1
 fi
 
+# A clone has nothing beside it: tests, scripts and make targets read only
+# the repository (the reference data they need is copied into testdata).
+outside=$(git grep -n -I -e '\.\./shared' -- ':!*.md' ':!hack/verify.sh' || true)
+if [ -n "$outside" ]; then
+  echo "verify: these read ../shared, which a clone does not have:"; echo "$outside"; exit 1
+fi
+
 go vet ./...
-echo "verify: generated files, gofmt and go vet are clean"
+echo "verify: generated files, gofmt, go vet and self-containment are clean"

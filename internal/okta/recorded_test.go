@@ -20,12 +20,12 @@ import (
 )
 
 // recordedAnswers indexes the first recorded 200 answer of each request
-// shape in shared/okta-api/cassettes ("GET /api/v1/apps/{id}" ...).
+// shape in internal/okta/testdata/okta-api/cassettes ("GET /api/v1/apps/{id}" ...).
 func recordedAnswers(t *testing.T) map[string]string {
 	t.Helper()
-	files, _ := filepath.Glob("../../../shared/okta-api/cassettes/*/*.yaml")
+	files, _ := filepath.Glob("testdata/okta-api/cassettes/*/*.yaml")
 	if len(files) == 0 {
-		t.Fatal("no cassettes: shared/ must sit beside the repository")
+		t.Fatal("no cassettes under testdata/okta-api/cassettes")
 	}
 	id := regexp.MustCompile(`/(0oa|00g|00u)[A-Za-z0-9]{17}`)
 	kid := regexp.MustCompile(`/credentials/keys/[A-Za-z0-9_-]{20,}`)

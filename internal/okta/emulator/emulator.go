@@ -1,6 +1,6 @@
 // Package emulator is an in-memory Okta org over HTTP: a simulator in the
 // Cluster API sense. It keeps state, validates input the way Okta does (the
-// recorded exchanges in shared/okta-api are the reference), enforces
+// recorded exchanges in internal/okta/testdata/okta-api are the reference), enforces
 // per-bucket rate limits, injects faults, counts requests per route, and acts
 // as a real SAML 2.0 IdP for every app. Tests, `make demo` and users' own CI
 // run against it.

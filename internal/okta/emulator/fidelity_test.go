@@ -21,13 +21,13 @@ import (
 )
 
 // The fidelity test replays every recorded exchange with a real Okta org
-// (shared/okta-api/cassettes) whose endpoint the emulator serves, mapping
+// (internal/okta/testdata/okta-api/cassettes) whose endpoint the emulator serves, mapping
 // the recorded IDs to the emulator's as they appear, and compares the status
 // code and the structure of the answer (JSON keys and value types,
 // recursively; XML element paths). Exchanges on endpoints the emulator does
 // not serve are out of scope and counted apart.
 
-const cassettesDir = "../../../../shared/okta-api/cassettes"
+const cassettesDir = "../testdata/okta-api/cassettes"
 
 // minMatchRate guards against regressions; docs/emulator.md lists what
 // remains and why.
@@ -62,7 +62,7 @@ type fidelityResult struct {
 func TestFidelityAgainstRecordedOktaExchanges(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(cassettesDir, "*", "*.yaml"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no cassettes under %s (shared/ must sit beside the repository): %v", cassettesDir, err)
+		t.Fatalf("no cassettes under %s (internal/okta/testdata/okta-api): %v", cassettesDir, err)
 	}
 	nested, _ := filepath.Glob(filepath.Join(cassettesDir, "*", "*", "*.yaml"))
 	files = append(files, nested...)
