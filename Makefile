@@ -18,6 +18,10 @@ test: verify envtest ## Set up and run every test: verify, unit, envtest suites,
 	hack/test-deps.sh
 	REQUIRE_XMLLINT=1 KUBECTL="$$(hack/kubectl.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) ./...
 
+.PHONY: bench
+bench: envtest ## Run the profiles (memory at scale): medians for docs/performance.md; not part of make test.
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test ./test/bench/ -run '^$$' -bench . -benchtime 1x -timeout 60m -v
+
 ##@ Development
 
 .PHONY: help

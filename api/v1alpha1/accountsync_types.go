@@ -189,17 +189,7 @@ type UnmatchedUser struct {
 
 // AccountSyncStatus is what the operator observed.
 type AccountSyncStatus struct {
-	ReconcileRequestStatus `json:",inline"`
-
-	// ObservedGeneration is the generation last reconciled without error.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
-	// Conditions: Ready, Synced and, while retrying cannot help, Stalled.
-	// +listType=map
-	// +listMapKey=type
-	// +optional
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	CommonStatus `json:",inline"`
 
 	// LastSyncTime is when the last run finished, successful or not.
 	// +optional

@@ -274,6 +274,8 @@ var _ = DescribeTable("an invalid object is refused with a message that names th
 	Entry("subject with an empty name", binding, set("spec.subjects", l{m{"kind": "Group", "name": ""}}), "spec.subjects[0].name", "at least 1 chars"),
 	Entry("subject listed twice", binding, set("spec.subjects", l{m{"kind": "Group", "name": "Engineering"}, m{"kind": "Group", "name": "Engineering"}}), "spec.subjects[1]", "Duplicate value"),
 	Entry("additive binding with no subjects", binding, set("spec.subjects", l{}), "spec.subjects", "needs at least one subject"),
+	Entry("authoritative binding with no subjects (would remove everyone)", authBinding, set("spec.subjects", l{}), "spec.subjects", "set the OktaSAMLApp's spec.active to false"),
+	Entry("binding with the subjects left out", binding, unset("spec.subjects"), "spec.subjects", "needs at least one subject"),
 	Entry("unknown binding mode", authBinding, set("spec.mode", "Exclusive"), "spec.mode", "Unsupported value"),
 	Entry("negative priority", binding, set("spec.priority", -1), "spec.priority", "greater than or equal to 0"),
 	// AccountSync
@@ -303,7 +305,6 @@ var _ = DescribeTable("a valid edge case is accepted",
 	Entry("audience that is not a URL", samlApp, set("spec.serviceProvider.entityID", "druva-cloud")),
 	Entry("assertion signed, response not", druvaApp, set("spec.signOn.responseSigned", false)),
 	Entry("an SP certificate from a Secret", samlApp, set("spec.serviceProvider.signingCertificate", m{"secretRef": m{"name": "backup-sp-tls"}})),
-	Entry("authoritative binding with no subjects (nobody may sign in)", authBinding, set("spec.subjects", l{})),
 	Entry("safeguard at 0 percent (any deactivation waits for a person)", accountSync, set("spec.safeguard.maxDeactivationPercent", 0)),
 	Entry("sync interval of 30 days", matchAccounts, set("spec.interval", "720h")),
 )

@@ -1,5 +1,11 @@
 package v1alpha1
 
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
 // URL is an absolute https URL. Plain http is accepted only for loopback hosts
 // (localhost, 127.0.0.1, ::1), so that the local Okta emulator and test
 // service providers can be used; Okta itself refuses plain http for real SPs.
@@ -69,6 +75,75 @@ func (in ReconcileRequestStatus) GetLastHandledReconcileRequest() string {
 // SetLastHandledReconcileRequest records a handled reconcile request.
 func (in *ReconcileRequestStatus) SetLastHandledReconcileRequest(token string) {
 	in.LastHandledReconcileAt = token
+}
+
+// CommonStatus is the part of status every kind has.
+type CommonStatus struct {
+	ReconcileRequestStatus `json:",inline"`
+
+	// ObservedGeneration is the generation last reconciled without error.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready, Synced and, while retrying cannot help, Stalled.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Accessors the shared reconcile pieces use on every kind.
+
+// GetCommonStatus returns the status every kind has.
+func (in *OktaSAMLApp) GetCommonStatus() *CommonStatus { return &in.Status.CommonStatus }
+
+// GetCommonStatus returns the status every kind has.
+func (in *SSOBinding) GetCommonStatus() *CommonStatus { return &in.Status.CommonStatus }
+
+// GetCommonStatus returns the status every kind has.
+func (in *AccountSync) GetCommonStatus() *CommonStatus { return &in.Status.CommonStatus }
+
+// StatusSnapshot returns a copy of the whole status, to tell whether a
+// reconcile changed it.
+func (in *OktaSAMLApp) StatusSnapshot() any { return *in.Status.DeepCopy() }
+
+// StatusSnapshot returns a copy of the whole status, to tell whether a
+// reconcile changed it.
+func (in *SSOBinding) StatusSnapshot() any { return *in.Status.DeepCopy() }
+
+// StatusSnapshot returns a copy of the whole status, to tell whether a
+// reconcile changed it.
+func (in *AccountSync) StatusSnapshot() any { return *in.Status.DeepCopy() }
+
+// IsSuspended tells whether spec.suspend is set.
+func (in *OktaSAMLApp) IsSuspended() bool { return in.Spec.Suspend }
+
+// IsSuspended tells whether spec.suspend is set.
+func (in *SSOBinding) IsSuspended() bool { return in.Spec.Suspend }
+
+// IsSuspended tells whether spec.suspend is set.
+func (in *AccountSync) IsSuspended() bool { return in.Spec.Suspend }
+
+// ReconcileInterval is spec.interval, or the schema's default when unset.
+func (in *OktaSAMLApp) ReconcileInterval() time.Duration {
+	return orInterval(in.Spec.Interval, 10*time.Minute)
+}
+
+// ReconcileInterval is spec.interval, or the schema's default when unset.
+func (in *SSOBinding) ReconcileInterval() time.Duration {
+	return orInterval(in.Spec.Interval, 10*time.Minute)
+}
+
+// ReconcileInterval is spec.interval, or the schema's default when unset.
+func (in *AccountSync) ReconcileInterval() time.Duration {
+	return orInterval(in.Spec.Interval, 24*time.Hour)
+}
+
+func orInterval(d metav1.Duration, def time.Duration) time.Duration {
+	if d.Duration > 0 {
+		return d.Duration
+	}
+	return def
 }
 
 // ReconcileRequestedAt returns the value of the manual reconcile annotation and

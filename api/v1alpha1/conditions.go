@@ -75,8 +75,15 @@ const (
 	// existing app adopted instead of duplicated.
 	CreatePendingAnnotation = "sso.oktaop.io/create-pending"
 	// PromoteSigningKeyAnnotation promotes a staged IdP signing key at once
-	// instead of waiting for spec.signingKey.promoteAfter.
+	// instead of waiting for spec.signingKey.promoteAfter; the value is
+	// echoed in status.lastHandledPromoteAt. Like every request annotation,
+	// the operator never edits or removes it: a new value is a new request.
 	PromoteSigningKeyAnnotation = "sso.oktaop.io/promote-signing-key"
+	// RotateSigningKeyAnnotation starts a staged IdP signing key rotation at
+	// once (a suspected leak, a compliance calendar) instead of waiting for
+	// the active key to near expiry; the value is echoed in
+	// status.lastHandledRotateAt.
+	RotateSigningKeyAnnotation = "sso.oktaop.io/rotate-signing-key"
 
 	// Finalizer keeps an object until its Okta side is cleaned up.
 	Finalizer = "sso.oktaop.io/finalizer"

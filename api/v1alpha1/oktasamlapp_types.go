@@ -379,6 +379,8 @@ type Visibility struct {
 // key is generated rotateBefore the active one expires and published beside it
 // (Secret and metadata), Okta switches to it promoteAfter later (or at once on
 // the sso.oktaop.io/promote-signing-key annotation), then the old one retires.
+// A new value of the sso.oktaop.io/rotate-signing-key annotation starts the
+// same staged rotation at once, whatever the active key's expiry.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.promoteAfter) || !has(self.rotateBefore) || duration(self.promoteAfter) < duration(self.rotateBefore)",message="promoteAfter must be shorter than rotateBefore, so the new key is in use before the old one expires",fieldPath=".promoteAfter"
 type SigningKey struct {
@@ -437,17 +439,7 @@ const (
 
 // OktaSAMLAppStatus is what the operator observed.
 type OktaSAMLAppStatus struct {
-	ReconcileRequestStatus `json:",inline"`
-
-	// ObservedGeneration is the generation last reconciled without error.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
-	// Conditions: Ready, Synced and, while retrying cannot help, Stalled.
-	// +listType=map
-	// +listMapKey=type
-	// +optional
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	CommonStatus `json:",inline"`
 
 	// AppID is the Okta app ID (also in the sso.oktaop.io/app-id annotation).
 	// +optional
@@ -468,6 +460,18 @@ type OktaSAMLAppStatus struct {
 	// SigningKey is where the IdP signing key rotation stands.
 	// +optional
 	SigningKey *SigningKeyStatus `json:"signingKey,omitempty"`
+
+	// LastHandledRotateAt is the value of the sso.oktaop.io/rotate-signing-key
+	// annotation last handled: a staged rotation was started for it (or one
+	// already under way took it up).
+	// +optional
+	LastHandledRotateAt string `json:"lastHandledRotateAt,omitempty"`
+
+	// LastHandledPromoteAt is the value of the
+	// sso.oktaop.io/promote-signing-key annotation last handled: the staged
+	// key was promoted for it, or nothing was staged to promote.
+	// +optional
+	LastHandledPromoteAt string `json:"lastHandledPromoteAt,omitempty"`
 }
 
 // IDPStatus describes the Okta side of the integration.

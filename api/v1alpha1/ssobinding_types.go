@@ -28,9 +28,12 @@ const (
 	BindingModeAuthoritative BindingMode = "Authoritative"
 )
 
+// An empty subject list would mean "take everyone off the app" for an
+// Authoritative binding, a mass removal made by accident; it is refused for
+// both modes, and the message names the deliberate way (spec.active: false).
+// +kubebuilder:validation:XValidation:rule="has(self.subjects) && size(self.subjects) > 0",message="needs at least one subject: an empty list would remove everyone from the app; to take everyone off an app on purpose, set the OktaSAMLApp's spec.active to false",fieldPath=".subjects"
+
 // SSOBindingSpec says who may sign in to an app, like a RoleBinding.
-//
-// +kubebuilder:validation:XValidation:rule="self.mode == 'Authoritative' || size(self.subjects) > 0",message="an Additive binding needs at least one subject",fieldPath=".subjects"
 type SSOBindingSpec struct {
 	// AppRef names the OktaSAMLApp in this namespace; the binding reaches Okta
 	// through that app's org.
@@ -39,7 +42,7 @@ type SSOBindingSpec struct {
 
 	// Subjects are Okta groups (by name) and users (by login), resolved to
 	// their Okta IDs. Subjects that do not exist are reported, never skipped
-	// silently.
+	// silently. At least one.
 	// +listType=map
 	// +listMapKey=kind
 	// +listMapKey=name
@@ -101,17 +104,7 @@ type ResolvedSubject struct {
 
 // SSOBindingStatus is what the operator observed.
 type SSOBindingStatus struct {
-	ReconcileRequestStatus `json:",inline"`
-
-	// ObservedGeneration is the generation last reconciled without error.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
-	// Conditions: Ready, Synced and, while retrying cannot help, Stalled.
-	// +listType=map
-	// +listMapKey=type
-	// +optional
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	CommonStatus `json:",inline"`
 
 	// Resolved lists the subjects found in Okta with their IDs.
 	// +optional

@@ -2,16 +2,22 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"time"
+
+	toolscache "k8s.io/client-go/tools/cache"
 
 	"github.com/go-logr/logr"
 	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -23,13 +29,14 @@ import (
 )
 
 type options struct {
-	metricsAddr    string
-	probeAddr      string
-	leaderElect    bool
-	leaderElectNS  string
-	watchNamespace string
-	logLevel       string
-	logFormat      string
+	shutdownTimeout time.Duration
+	metricsAddr     string
+	probeAddr       string
+	leaderElect     bool
+	leaderElectNS   string
+	watchNamespace  string
+	logLevel        string
+	logFormat       string
 }
 
 func main() {
@@ -41,6 +48,8 @@ func main() {
 	flag.StringVar(&o.watchNamespace, "watch-namespaces", "", "Comma-separated namespaces to watch; empty watches all namespaces.")
 	flag.StringVar(&o.logLevel, "log-level", "info", "Log level: debug, info or error.")
 	flag.StringVar(&o.logFormat, "log-format", "json", "Log format: json or text.")
+	flag.DurationVar(&o.shutdownTimeout, "graceful-shutdown-timeout", 25*time.Second,
+		"How long running reconciles may take to finish after SIGTERM; the manager exits by then whatever its state. Keep it under the pod's terminationGracePeriodSeconds.")
 	flag.Parse()
 
 	if err := run(o); err != nil {
@@ -55,8 +64,12 @@ func run(o options) error {
 		return err
 	}
 	ctrl.SetLogger(logger)
+	// client-go (informers, leader election) logs through klog: the same
+	// structured log, so a list that fails says why in the manager's log.
+	klog.SetLogger(logger.WithName("client-go"))
 	setupLog := ctrl.Log.WithName("setup")
 
+	syncErrors := &lastError{}
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(ssov1alpha1.AddToScheme(scheme))
@@ -70,7 +83,9 @@ func run(o options) error {
 		LeaderElectionNamespace: o.leaderElectNS,
 		// Release the lease on a clean shutdown so a new replica takes over at once.
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         cache.Options{DefaultNamespaces: watchedNamespaces(o.watchNamespace)},
+		GracefulShutdownTimeout:       &o.shutdownTimeout,
+		Client:                        controller.ClientOptions(),
+		Cache:                         cacheOptions(o.watchNamespace, syncErrors),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
@@ -91,11 +106,86 @@ func run(o options) error {
 	}
 
 	setupLog.Info("Starting manager", "watchNamespaces", o.watchNamespace, "leaderElection", o.leaderElect)
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
-		return fmt.Errorf("running manager: %w", err)
+	if err := startAndStop(ctrl.SetupSignalHandler(), mgr, o.shutdownTimeout, syncErrors); err != nil {
+		return err
 	}
 	setupLog.Info("Stopped manager")
 	return nil
+}
+
+// startAndStop runs the manager until the signal context ends, then gives it
+// the shutdown timeout to stop. It does not rely on the manager returning:
+// a manager whose caches never synced (RBAC that forbids a list, a CRD not
+// installed) keeps spinning after its context is cancelled
+// (controller-runtime's runnable group waits for them in a loop), which
+// would leave a pod terminating at full CPU. Before the caches synced no
+// reconcile has run, so there is nothing to drain: it returns at once,
+// saying why they did not sync.
+func startAndStop(ctx context.Context, mgr ctrl.Manager, timeout time.Duration, syncErrors *lastError) error {
+	stopped := make(chan error, 1)
+	go func() { stopped <- mgr.Start(ctx) }()
+	select {
+	case err := <-stopped:
+		return managerError(err)
+	case <-ctx.Done():
+	}
+	if !cachesSynced(mgr) {
+		reason := syncErrors.String()
+		if reason == "" {
+			reason = "the API server had not answered every list yet"
+		}
+		ctrl.Log.WithName("setup").Info("Stopped before the caches synced", "reason", reason)
+		return nil
+	}
+	select {
+	case err := <-stopped:
+		return managerError(err)
+	case <-time.After(timeout):
+		return fmt.Errorf("the manager did not stop within --graceful-shutdown-timeout %s; exiting anyway", timeout)
+	}
+}
+
+// cachesSynced tells, at once, whether every informer started so far has
+// synced.
+func cachesSynced(mgr ctrl.Manager) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	return mgr.GetCache().WaitForCacheSync(ctx)
+}
+
+func managerError(err error) error {
+	if err != nil {
+		return fmt.Errorf("running manager: %w", err)
+	}
+	return nil
+}
+
+// lastError remembers the last error an informer met listing or watching,
+// the reason its cache has not synced.
+type lastError struct {
+	mu  sync.Mutex
+	err string
+}
+
+func (l *lastError) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// watchErrorHandler records a list or watch error and logs it as client-go
+// would.
+func (l *lastError) watchErrorHandler(ctx context.Context, r *toolscache.Reflector, err error) {
+	l.mu.Lock()
+	l.err = err.Error()
+	l.mu.Unlock()
+	toolscache.DefaultWatchErrorHandler(ctx, r, err)
+}
+
+func cacheOptions(namespaces string, syncErrors *lastError) cache.Options {
+	opts := controller.CacheOptions(watchedNamespaces(namespaces))
+	opts.DefaultWatchErrorHandler = syncErrors.watchErrorHandler
+	return opts
 }
 
 // newLogger builds the structured logger from the --log-level and --log-format flags.

@@ -108,7 +108,7 @@ var _ = Describe("OktaSAMLApp", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(restored.Label).To(Equal(app.Spec.Label))
 		Expect(restored.Settings.SignOn.ResponseSigned).To(BeTrue())
-		Expect(recorder.eventsFor(watchedNS, app.Name)).To(ContainElement(ContainSubstring(ssov1.DriftCorrectedReason)))
+		Eventually(func() []string { return recorder.eventsFor(watchedNS, app.Name) }).Should(ContainElement(ContainSubstring(ssov1.DriftCorrectedReason)))
 	})
 
 	It("creates the app again after it was deleted in Okta by hand", func() {
@@ -124,7 +124,7 @@ var _ = Describe("OktaSAMLApp", func() {
 		newID := get(ctx, app).Status.AppID
 		_, err := oktaAPI.GetApp(ctx, newID)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(recorder.eventsFor(watchedNS, app.Name)).To(ContainElement(ContainSubstring(ssov1.RecreatedReason)))
+		Eventually(func() []string { return recorder.eventsFor(watchedNS, app.Name) }).Should(ContainElement(ContainSubstring(ssov1.RecreatedReason)))
 	})
 
 	It("suspends: Okta is left alone until resumed", func() {
@@ -181,7 +181,7 @@ var _ = Describe("OktaSAMLApp", func() {
 		Eventually(func() bool {
 			return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(app), &ssov1.OktaSAMLApp{}))
 		}, "30s").Should(BeTrue())
-		Expect(recorder.eventsFor(watchedNS, app.Name)).To(ContainElement(ContainSubstring("LeftInOkta")))
+		Eventually(func() []string { return recorder.eventsFor(watchedNS, app.Name) }).Should(ContainElement(ContainSubstring("LeftInOkta")))
 		_, err := oktaAPI.GetApp(ctx, id)
 		Expect(err).NotTo(HaveOccurred(), "the app is still in Okta, as the event says")
 	})
@@ -236,7 +236,7 @@ var _ = Describe("OktaSAMLApp", func() {
 			Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal("False/" + wantReason))
 			got := get(ctx, app)
 			Expect(hasCondition(got, ssov1.StalledCondition)).To(Equal(stalled))
-			Expect(recorder.eventsFor(watchedNS, app.Name)).To(ContainElement(ContainSubstring(wantReason)))
+			Eventually(func() []string { return recorder.eventsFor(watchedNS, app.Name) }).Should(ContainElement(ContainSubstring(wantReason)))
 		},
 		Entry("org Secret missing", func(a *ssov1.OktaSAMLApp) { a.Spec.OrgRef.SecretName = "no-such-org" }, ssov1.SecretNotFoundReason, false),
 		Entry("token Secret missing", func(a *ssov1.OktaSAMLApp) {

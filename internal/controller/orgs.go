@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -15,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
 )
 
@@ -56,17 +56,6 @@ type SecretOrgs struct {
 	mu      sync.Mutex
 	clients map[string]*Org // namespace/name@resourceVersion
 }
-
-// errSecret is a missing or incomplete Secret: a person must fix it, and the
-// Secret is watched, so the fix is picked up at once.
-type errSecret struct{ msg string }
-
-func (e *errSecret) Error() string { return e.msg }
-
-// errInvalidSpec is a spec the operator cannot apply as written.
-type errInvalidSpec struct{ msg string }
-
-func (e *errInvalidSpec) Error() string { return e.msg }
 
 func (o *SecretOrgs) Get(ctx context.Context, namespace, secretName string) (*Org, error) {
 	var s corev1.Secret
@@ -174,12 +163,25 @@ func secretValues(ctx context.Context, r client.Reader, namespace, name string, 
 	return values, nil
 }
 
-func isSecretError(err error) bool {
-	var e *errSecret
-	return errors.As(err, &e)
-}
-
-func isInvalidSpec(err error) bool {
-	var e *errInvalidSpec
-	return errors.As(err, &e)
+// orgThroughApp reaches Okta through the OktaSAMLApp a binding or a sync
+// references, always in the object's own namespace: never another one, so a
+// namespace's objects cannot use another team's org Secret. An app that is
+// missing or has no Okta app yet is a dependency not ready (the app is
+// watched, so its arrival is picked up at once).
+func orgThroughApp(ctx context.Context, r client.Reader, orgs Orgs, namespace string, ref ssov1.LocalObjectReference) (*ssov1.OktaSAMLApp, *Org, error) {
+	app := &ssov1.OktaSAMLApp{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: string(ref.Name)}, app); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil, &errDependency{fmt.Sprintf("OktaSAMLApp %s/%s not found: create it, or correct appRef.name", namespace, ref.Name)}
+		}
+		return nil, nil, err
+	}
+	if app.Status.AppID == "" || !app.DeletionTimestamp.IsZero() {
+		return app, nil, &errDependency{fmt.Sprintf("OktaSAMLApp %s/%s has no app in Okta yet; waiting for it to be Ready", namespace, ref.Name)}
+	}
+	org, err := orgs.Get(ctx, namespace, string(app.Spec.OrgRef.SecretName))
+	if err != nil {
+		return app, nil, err
+	}
+	return app, org, nil
 }

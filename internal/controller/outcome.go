@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"math/rand/v2"
 	"time"
 
@@ -18,8 +19,9 @@ import (
 // outcome is how a failed reconcile shows and when it is retried, per the
 // house table: 429 Throttled (requeue at reset, no error), 401/403
 // AuthFailed (error, backoff), 400 or a bad spec InvalidSpec with Stalled
-// (terminal), a missing Secret SecretNotFound (watched, slow requeue),
-// anything else ReconcileError (error, backoff).
+// (terminal), a missing Secret SecretNotFound (watched, slow requeue), a
+// referenced object not there or not ready DependencyNotReady (watched,
+// slow requeue), anything else ReconcileError (error, backoff).
 type outcome struct {
 	reason  string
 	stalled bool
@@ -36,6 +38,8 @@ func classify(err error, now time.Time, interval time.Duration) outcome {
 		return outcome{reason: ssov1.AuthFailedReason, err: err}
 	case isSecretError(err):
 		return outcome{reason: ssov1.SecretNotFoundReason, result: ctrl.Result{RequeueAfter: jitter(interval, 0.1)}}
+	case isDependencyError(err):
+		return outcome{reason: ssov1.DependencyNotReadyReason, result: ctrl.Result{RequeueAfter: jitter(interval, 0.1)}}
 	case isInvalidSpec(err):
 		return outcome{reason: ssov1.InvalidSpecReason, stalled: true, err: reconcile.TerminalError(err)}
 	}
@@ -43,6 +47,38 @@ func classify(err error, now time.Time, interval time.Duration) outcome {
 		return outcome{reason: ssov1.InvalidSpecReason, stalled: true, err: reconcile.TerminalError(err)}
 	}
 	return outcome{reason: ssov1.ReconcileErrorReason, err: err}
+}
+
+// errSecret is a missing or incomplete Secret: a person must fix it, and the
+// Secret is watched, so the fix is picked up at once.
+type errSecret struct{ msg string }
+
+func (e *errSecret) Error() string { return e.msg }
+
+// errInvalidSpec is a spec the operator cannot apply as written.
+type errInvalidSpec struct{ msg string }
+
+func (e *errInvalidSpec) Error() string { return e.msg }
+
+// errDependency is a referenced object that is missing or not ready yet;
+// the reference is watched, so its arrival is picked up at once.
+type errDependency struct{ msg string }
+
+func (e *errDependency) Error() string { return e.msg }
+
+func isSecretError(err error) bool {
+	var e *errSecret
+	return errors.As(err, &e)
+}
+
+func isInvalidSpec(err error) bool {
+	var e *errInvalidSpec
+	return errors.As(err, &e)
+}
+
+func isDependencyError(err error) bool {
+	var e *errDependency
+	return errors.As(err, &e)
 }
 
 // jitter spreads requeues so objects created together do not return together.

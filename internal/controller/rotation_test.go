@@ -133,33 +133,64 @@ func jwtSubject(token string) string {
 	return claims.Sub
 }
 
+// tileURL is the IdP-initiated login URL in an app's connection Secret.
+func tileURL(ctx context.Context, secretName string) string {
+	var s corev1.Secret
+	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: watchedNS, Name: secretName}, &s)).To(Succeed())
+	return string(s.Data["idp-initiated-url"])
+}
+
+// certsIn counts the signing certificates a connection Secret publishes.
+func certsIn(ctx context.Context, secretName string) int {
+	var s corev1.Secret
+	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: watchedNS, Name: secretName}, &s)).To(Succeed())
+	return strings.Count(string(s.Data["idp.crt"]), "BEGIN CERTIFICATE")
+}
+
+// assignEngineering lets alice (in Engineering) sign in to the app.
+func assignEngineering(ctx context.Context, appID string) {
+	group, err := oktaAPI.FindGroupByName(ctx, "Engineering")
+	Expect(err).NotTo(HaveOccurred())
+	_, err = oktaAPI.AssignGroup(ctx, appID, group.ID, okta.AppGroupAssignment{})
+	Expect(err).NotTo(HaveOccurred())
+}
+
+// annotate sets one annotation on the app, as kubectl annotate --overwrite.
+func annotate(ctx context.Context, app *ssov1.OktaSAMLApp, key, value string) {
+	update(ctx, app, func(a *ssov1.OktaSAMLApp) {
+		if a.Annotations == nil {
+			a.Annotations = map[string]string{}
+		}
+		a.Annotations[key] = value
+	})
+}
+
+// spApp is an app for the in-process SP, its keys valid for validityYears.
+func spApp(sp *testSP, validityYears int32) *ssov1.OktaSAMLApp {
+	app := newApp(watchedNS)
+	app.Spec.ServiceProvider = &ssov1.ServiceProvider{EntityID: sp.url.String() + "/saml/metadata", ACSURL: ssov1.URL(sp.url.String() + "/saml/acs")}
+	app.Spec.SignOn.AttributeStatements = nil
+	app.Spec.SigningKey = ssov1.SigningKey{ValidityYears: validityYears}
+	return app
+}
+
+func rotationPhase(ctx context.Context, app *ssov1.OktaSAMLApp) func() ssov1.RotationPhase {
+	return func() ssov1.RotationPhase { return get(ctx, app).Status.SigningKey.RotationPhase }
+}
+
 var _ = Describe("IdP signing key rotation", func() {
 	It("keeps logins working at every phase for an SP that reloads the Secret", func() {
 		ctx := context.Background()
 		ensureSecrets(ctx, watchedNS)
 		sp := newTestSP()
-		app := newApp(watchedNS)
-		app.Spec.ServiceProvider = &ssov1.ServiceProvider{EntityID: sp.url.String() + "/saml/metadata", ACSURL: ssov1.URL(sp.url.String() + "/saml/acs")}
-		app.Spec.SignOn.AttributeStatements = nil
-		app.Spec.SigningKey = ssov1.SigningKey{ValidityYears: 2}
+		app := spApp(sp, 2)
 		Expect(k8s.Create(ctx, app)).To(Succeed())
 		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
 		appID := get(ctx, app).Status.AppID
-		group, err := oktaAPI.FindGroupByName(ctx, "Engineering")
-		Expect(err).NotTo(HaveOccurred())
-		_, err = oktaAPI.AssignGroup(ctx, appID, group.ID, okta.AppGroupAssignment{})
-		Expect(err).NotTo(HaveOccurred())
+		assignEngineering(ctx, appID)
 		secretName := app.Name + "-saml"
-		tile := func() string {
-			var s corev1.Secret
-			Expect(k8s.Get(ctx, client.ObjectKey{Namespace: watchedNS, Name: secretName}, &s)).To(Succeed())
-			return string(s.Data["idp-initiated-url"])
-		}
-		certsInSecret := func() int {
-			var s corev1.Secret
-			Expect(k8s.Get(ctx, client.ObjectKey{Namespace: watchedNS, Name: secretName}, &s)).To(Succeed())
-			return strings.Count(string(s.Data["idp.crt"]), "BEGIN CERTIFICATE")
-		}
+		tile := func() string { return tileURL(ctx, secretName) }
+		certsInSecret := func() int { return certsIn(ctx, secretName) }
 
 		By("Stable: one key")
 		sp.reload(ctx, watchedNS, secretName)
@@ -169,7 +200,7 @@ var _ = Describe("IdP signing key rotation", func() {
 		By("Staged: inside rotateBefore, the successor is published beside the active key")
 		clock.Advance(10*365*24*time.Hour - 20*24*time.Hour) // the first key lives 10 years; rotateBefore is 30 days
 		requestReconcile(ctx, app)
-		Eventually(func() ssov1.RotationPhase { return get(ctx, app).Status.SigningKey.RotationPhase }, "30s").Should(Equal(ssov1.RotationPhaseStaged))
+		Eventually(rotationPhase(ctx, app), "30s").Should(Equal(ssov1.RotationPhaseStaged))
 		Expect(readyReason(ctx, app)).To(Equal("True/" + ssov1.KeyRotationPendingReason))
 		Eventually(certsInSecret, "10s").Should(Equal(2))
 		sp.reload(ctx, watchedNS, secretName)
@@ -186,13 +217,74 @@ var _ = Describe("IdP signing key rotation", func() {
 		Expect(sp.login(tile())).To(Equal("alice@example.com"), "the SP still has the Staged Secret")
 
 		By("Retired: the old key is no longer published")
-		Eventually(func() ssov1.RotationPhase { return get(ctx, app).Status.SigningKey.RotationPhase }, "30s").Should(Equal(ssov1.RotationPhaseStable))
+		Eventually(rotationPhase(ctx, app), "30s").Should(Equal(ssov1.RotationPhaseStable))
 		Eventually(certsInSecret, "10s").Should(Equal(1))
-		Expect(get(ctx, app).Annotations).NotTo(HaveKey(ssov1.PromoteSigningKeyAnnotation), "the promotion request is one-shot")
+		Expect(get(ctx, app).Annotations).To(HaveKeyWithValue(ssov1.PromoteSigningKeyAnnotation, "now"), "a request annotation is never removed")
+		Expect(get(ctx, app).Status.LastHandledPromoteAt).To(Equal("now"), "the handled request is echoed in status")
 		sp.reload(ctx, watchedNS, secretName)
 		Expect(sp.login(tile())).To(Equal("alice@example.com"))
 		Expect(get(ctx, app).Status.SigningKey.ActiveKeyID).NotTo(Equal(oldKid))
 		events := func() string { return strings.Join(recorder.eventsFor(watchedNS, app.Name), "\n") }
 		Eventually(events).Should(And(ContainSubstring("SigningKeyPromoted"), ContainSubstring("SigningKeyRetired")))
+	})
+
+	It("rotates on request, and a request already handled does nothing again", func() {
+		ctx := context.Background()
+		ensureSecrets(ctx, watchedNS)
+		sp := newTestSP()
+		app := spApp(sp, 10)
+		Expect(k8s.Create(ctx, app)).To(Succeed())
+		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
+		appID := get(ctx, app).Status.AppID
+		assignEngineering(ctx, appID)
+		secretName := app.Name + "-saml"
+		login := func() string {
+			sp.reload(ctx, watchedNS, secretName)
+			return sp.login(tileURL(ctx, secretName))
+		}
+		Expect(login()).To(Equal("alice@example.com"))
+		oldKid := get(ctx, app).Status.SigningKey.ActiveKeyID
+
+		By("a promote request with nothing staged is handled and changes nothing")
+		annotate(ctx, app, ssov1.PromoteSigningKeyAnnotation, "p1")
+		Eventually(func() string { return get(ctx, app).Status.LastHandledPromoteAt }, "30s").Should(Equal("p1"))
+		Expect(get(ctx, app).Status.SigningKey.ActiveKeyID).To(Equal(oldKid))
+		Eventually(func() []string { return recorder.eventsFor(watchedNS, app.Name) }).Should(ContainElement(ContainSubstring("NothingToPromote")))
+
+		By("Staged at once on the rotate annotation, ten years from expiry")
+		clock.Advance(time.Hour) // Okta orders keys by creation time
+		annotate(ctx, app, ssov1.RotateSigningKeyAnnotation, "r1")
+		Eventually(rotationPhase(ctx, app), "30s").Should(Equal(ssov1.RotationPhaseStaged))
+		Expect(get(ctx, app).Status.LastHandledRotateAt).To(Equal("r1"))
+		Eventually(func() int { return certsIn(ctx, secretName) }, "10s").Should(Equal(2))
+		Expect(login()).To(Equal("alice@example.com"), "Okta still signs with the old key")
+		nextKid := get(ctx, app).Status.SigningKey.NextKeyID
+
+		By("the old promote request (p1) does not promote the new key: it waits for promoteAfter")
+		token := requestReconcile(ctx, app)
+		Eventually(handled(ctx, app), "30s").Should(Equal(token))
+		Expect(get(ctx, app).Status.SigningKey.RotationPhase).To(Equal(ssov1.RotationPhaseStaged))
+
+		By("Promoted after promoteAfter, then Retired, with logins working")
+		clock.Advance(8 * 24 * time.Hour)
+		requestReconcile(ctx, app)
+		Eventually(func() string { return get(ctx, app).Status.SigningKey.ActiveKeyID }, "30s").Should(Equal(nextKid))
+		Expect(sp.login(tileURL(ctx, secretName))).To(Equal("alice@example.com"), "the SP trusts the new key from the Staged Secret")
+		Eventually(rotationPhase(ctx, app), "30s").Should(Equal(ssov1.RotationPhaseStable))
+		Eventually(func() int { return certsIn(ctx, secretName) }, "10s").Should(Equal(1))
+		Expect(login()).To(Equal("alice@example.com"))
+
+		By("the handled rotate request (r1) still on the object starts nothing, after a reconcile as after a restart")
+		keysBefore, err := oktaAPI.ListAppKeys(ctx, appID)
+		Expect(err).NotTo(HaveOccurred())
+		token = requestReconcile(ctx, app)
+		Eventually(handled(ctx, app), "30s").Should(Equal(token))
+		keysAfter, err := oktaAPI.ListAppKeys(ctx, appID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(keysAfter).To(HaveLen(len(keysBefore)), "no key generated for a handled request")
+		got := get(ctx, app)
+		Expect(got.Status.SigningKey.RotationPhase).To(Equal(ssov1.RotationPhaseStable))
+		Expect(got.Annotations).To(HaveKeyWithValue(ssov1.RotateSigningKeyAnnotation, "r1"), "the operator never removes a request annotation")
+		Expect(got.Annotations).To(HaveKeyWithValue(ssov1.PromoteSigningKeyAnnotation, "p1"))
 	})
 })

@@ -134,7 +134,8 @@ var _ = BeforeSuite(func() {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   cache.Options{DefaultNamespaces: map[string]cache.Config{watchedNS: {}}},
+		Client:  controller.ClientOptions(),
+		Cache:   controller.CacheOptions(map[string]cache.Config{watchedNS: {}}),
 	})
 	Expect(err).NotTo(HaveOccurred())
 	recorder = newCapturingRecorder(mgr.GetEventRecorderFor("okta-sso-operator"))

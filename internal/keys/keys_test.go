@@ -47,12 +47,16 @@ func TestNextStep(t *testing.T) {
 		step    Step
 		recheck time.Duration
 	}{
-		"far from expiry: wait until rotateBefore": {r: Rotation{Active: active}, step: StepNone, recheck: 30 * day},
-		"inside rotateBefore: generate":            {r: Rotation{Active: nearExpiry}, step: StepGenerate},
-		"successor young: wait for promoteAfter":   {r: Rotation{Active: nearExpiry, Next: fresh}, step: StepNone, recheck: 5 * day},
-		"successor aged: promote":                  {r: Rotation{Active: nearExpiry, Next: aged}, step: StepPromote},
-		"annotation: promote at once":              {r: Rotation{Active: nearExpiry, Next: fresh, PromoteRequested: true}, step: StepPromote},
-		"promoted: retire the previous key":        {r: Rotation{Active: *aged, Previous: &nearExpiry}, step: StepRetire},
+		"far from expiry: wait until rotateBefore":   {r: Rotation{Active: active}, step: StepNone, recheck: 30 * day},
+		"inside rotateBefore: generate":              {r: Rotation{Active: nearExpiry}, step: StepGenerate},
+		"successor young: wait for promoteAfter":     {r: Rotation{Active: nearExpiry, Next: fresh}, step: StepNone, recheck: 5 * day},
+		"successor aged: promote":                    {r: Rotation{Active: nearExpiry, Next: aged}, step: StepPromote},
+		"annotation: promote at once":                {r: Rotation{Active: nearExpiry, Next: fresh, PromoteRequested: true}, step: StepPromote},
+		"promoted: retire the previous key":          {r: Rotation{Active: *aged, Previous: &nearExpiry}, step: StepRetire},
+		"rotate requested far from expiry: generate": {r: Rotation{Active: active, RotateRequested: true}, step: StepGenerate},
+		"rotate requested while staged: wait":        {r: Rotation{Active: active, Next: fresh, RotateRequested: true}, step: StepNone, recheck: 5 * day},
+		"rotate requested while promoted: retire":    {r: Rotation{Active: *aged, Previous: &nearExpiry, RotateRequested: true}, step: StepRetire},
+		"promote requested with nothing staged":      {r: Rotation{Active: active, PromoteRequested: true}, step: StepNone, recheck: 30 * day},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -20,8 +20,13 @@ type Rotation struct {
 	Previous *SigningKey
 	// RotateBefore and PromoteAfter come from spec.signingKey.
 	RotateBefore, PromoteAfter time.Duration
-	// PromoteRequested is the sso.oktaop.io/promote-signing-key annotation.
+	// PromoteRequested is a promote request not yet served
+	// (sso.oktaop.io/promote-signing-key with a new value).
 	PromoteRequested bool
+	// RotateRequested is a rotate request not yet served
+	// (sso.oktaop.io/rotate-signing-key with a new value): start a rotation
+	// now, whatever the active key's expiry.
+	RotateRequested bool
 }
 
 // Step is what to do next in a rotation.
@@ -42,7 +47,7 @@ const (
 // NextStep decides the rotation's next step and when to look again. The
 // order is the rotation's: retire what was promoted, promote what was
 // published long enough (or on request), publish a successor when the
-// active key nears expiry.
+// active key nears expiry (or on request).
 func NextStep(r Rotation) (Step, time.Duration) {
 	switch {
 	case r.Previous != nil:
@@ -51,7 +56,7 @@ func NextStep(r Rotation) (Step, time.Duration) {
 		return StepPromote, 0
 	case r.Next != nil:
 		return StepNone, r.Next.Created.Add(r.PromoteAfter).Sub(r.Now)
-	case !r.Now.Before(r.Active.ExpiresAt.Add(-r.RotateBefore)):
+	case r.RotateRequested || !r.Now.Before(r.Active.ExpiresAt.Add(-r.RotateBefore)):
 		return StepGenerate, 0
 	}
 	return StepNone, r.Active.ExpiresAt.Add(-r.RotateBefore).Sub(r.Now)

@@ -31,7 +31,12 @@ func freeAddr() string {
 
 // startManager runs the built manager against the test API server.
 func startManager(args ...string) *gexec.Session {
-	cmd := exec.Command(managerBin, append([]string{"--kubeconfig", kubeconfigPath}, args...)...)
+	return startManagerWith(kubeconfigPath, args...)
+}
+
+// startManagerWith runs the built manager with the given kubeconfig.
+func startManagerWith(kubeconfig string, args ...string) *gexec.Session {
+	cmd := exec.Command(managerBin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
 	session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
 	Expect(err).NotTo(HaveOccurred())
 	return session

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -36,6 +37,33 @@ func startBinary(pkg string, args ...string) *gexec.Session {
 	return session
 }
 
+// mountSecret writes a Secret's files into dir, as a Secret volume would,
+// and returns the Secret.
+func mountSecret(ctx context.Context, namespace, name, dir string) *corev1.Secret {
+	secret := &corev1.Secret{}
+	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, secret)).To(Succeed())
+	Expect(os.MkdirAll(dir, 0o700)).To(Succeed())
+	for k, v := range secret.Data {
+		Expect(os.WriteFile(filepath.Join(dir, k), v, 0o600)).To(Succeed())
+	}
+	return secret
+}
+
+// annotateApp sets one annotation, as kubectl annotate --overwrite does.
+func annotateApp(ctx context.Context, app *ssov1.OktaSAMLApp, key, value string) {
+	Eventually(func() error {
+		current := &ssov1.OktaSAMLApp{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(app), current); err != nil {
+			return err
+		}
+		if current.Annotations == nil {
+			current.Annotations = map[string]string{}
+		}
+		current.Annotations[key] = value
+		return k8s.Update(ctx, current)
+	}).Should(Succeed())
+}
+
 var _ = Describe("A real SAML login through an OktaSAMLApp", Ordered, func() {
 	It("signs in SP-initiated (signed AuthnRequests) and IdP-initiated, configured only from the connection Secret", func(ctx context.Context) {
 		dir := GinkgoT().TempDir()
@@ -49,7 +77,8 @@ users:
 		emu := startBinary("github.com/oktaop/okta-sso-operator/cmd/okta-emulator", "--api-token", e2eToken, "--seed", seed, "--org-name", "acme")
 		Eventually(emu.Out, "30s").Should(gbytes.Say(`http://127\.0\.0\.1:\d+`))
 		orgURL := regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(string(emu.Out.Contents()))
-		startManager("--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr())
+		manager := startManager("--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr())
+		DeferCleanup(func() { manager.Terminate().Wait("10s") })
 		spAddr := freeAddr()
 		spURL := "http://" + spAddr
 
@@ -92,29 +121,71 @@ users:
 		Expect(err).NotTo(HaveOccurred())
 
 		By("the example SP, configured from the connection Secret's files")
-		secret := &corev1.Secret{}
-		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: got.Status.ConnectionSecretName}, secret)).To(Succeed())
 		secretDir := filepath.Join(dir, "secret")
-		Expect(os.MkdirAll(secretDir, 0o700)).To(Succeed())
-		for k, v := range secret.Data {
-			Expect(os.WriteFile(filepath.Join(secretDir, k), v, 0o600)).To(Succeed())
-		}
+		secret := mountSecret(ctx, ns.Name, got.Status.ConnectionSecretName, secretDir)
 		sp := startBinary("github.com/oktaop/okta-sso-operator/examples/saml-sp", "--addr", spAddr, "--url", spURL, "--secret-dir", secretDir)
 		Eventually(sp.Err, "30s").Should(gbytes.Say("serving"))
 
 		By("SP-initiated: the SP sends a signed AuthnRequest; alice signs in on the org's form")
 		loginBin, err := gexec.Build("github.com/oktaop/okta-sso-operator/hack/saml-login")
 		Expect(err).NotTo(HaveOccurred())
-		out, err := exec.Command(loginBin, "--start", spURL+"/", "--user", "alice@example.com", "--password", e2ePassword).CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), string(out))
-		Expect(string(out)).To(ContainSubstring(`"subject":"alice@example.com"`))
-		Expect(string(out)).To(ContainSubstring(`"displayName":["Alice Smith"]`))
+		spLogin := func() string {
+			out, err := exec.Command(loginBin, "--start", spURL+"/", "--user", "alice@example.com", "--password", e2ePassword).CombinedOutput()
+			Expect(err).NotTo(HaveOccurred(), string(out))
+			return string(out)
+		}
+		out := spLogin()
+		Expect(out).To(ContainSubstring(`"subject":"alice@example.com"`))
+		Expect(out).To(ContainSubstring(`"displayName":["Alice Smith"]`))
 
 		By("IdP-initiated: from the app tile, with the default RelayState")
-		out, err = exec.Command(loginBin, "--start", string(secret.Data["idp-initiated-url"]), "--basic",
+		idpOut, err := exec.Command(loginBin, "--start", string(secret.Data["idp-initiated-url"]), "--basic",
 			"--user", "alice@example.com", "--password", e2ePassword).CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), string(out))
-		Expect(string(out)).To(ContainSubstring(`"subject":"alice@example.com"`))
+		Expect(err).NotTo(HaveOccurred(), string(idpOut))
+		Expect(string(idpOut)).To(ContainSubstring(`"subject":"alice@example.com"`))
+
+		By("rotate now: a staged rotation on request, logins working in every phase")
+		current := func() *ssov1.OktaSAMLApp {
+			a := &ssov1.OktaSAMLApp{}
+			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(app), a)).To(Succeed())
+			return a
+		}
+		phase := func() ssov1.RotationPhase { return current().Status.SigningKey.RotationPhase }
+		oldKid := current().Status.SigningKey.ActiveKeyID
+		annotateApp(ctx, app, ssov1.RotateSigningKeyAnnotation, "2026-12-01T10:00:00Z")
+		Eventually(phase, "30s").Should(Equal(ssov1.RotationPhaseStaged))
+		Expect(current().Status.LastHandledRotateAt).To(Equal("2026-12-01T10:00:00Z"))
+		nextKid := current().Status.SigningKey.NextKeyID
+		publishedCerts := func() int {
+			return strings.Count(string(mountSecret(ctx, ns.Name, got.Status.ConnectionSecretName, secretDir).Data["idp.crt"]), "BEGIN CERTIFICATE")
+		}
+		Eventually(publishedCerts, "30s").Should(Equal(2), "both certificates published")
+		Expect(spLogin()).To(ContainSubstring(`"subject":"alice@example.com"`), "Staged: Okta signs with the old key")
+
+		By("promoted on request: Okta signs with the new key the SP already trusts; then the old key retires")
+		annotateApp(ctx, app, ssov1.PromoteSigningKeyAnnotation, "2026-12-01T10:05:00Z")
+		Eventually(func() string { return current().Status.SigningKey.ActiveKeyID }, "30s").Should(Equal(nextKid))
+		Expect(spLogin()).To(ContainSubstring(`"subject":"alice@example.com"`), "Promoted: the SP still has the Staged Secret")
+		Eventually(phase, "30s").Should(Equal(ssov1.RotationPhaseStable))
+		Eventually(publishedCerts, "30s").Should(Equal(1))
+		Expect(spLogin()).To(ContainSubstring(`"subject":"alice@example.com"`), "Retired: only the new key is published")
+		Expect(current().Status.SigningKey.ActiveKeyID).NotTo(Equal(oldKid))
+
+		By("after a restart of the manager, the handled requests still on the object do nothing")
+		keysBefore, err := c.ListAppKeys(ctx, got.Status.AppID)
+		Expect(err).NotTo(HaveOccurred())
+		manager.Kill().Wait("10s")
+		manager = startManager("--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr())
+		annotateApp(ctx, app, ssov1.ReconcileRequestAnnotation, "after-restart")
+		Eventually(func() string { return current().Status.LastHandledReconcileAt }, "60s").Should(Equal("after-restart"))
+		keysAfter, err := c.ListAppKeys(ctx, got.Status.AppID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(keysAfter).To(HaveLen(len(keysBefore)), "no new key for a request already handled")
+		Expect(phase()).To(Equal(ssov1.RotationPhaseStable))
+		Expect(current().Status.SigningKey.ActiveKeyID).To(Equal(nextKid), "no second promotion")
+		Expect(current().Annotations).To(HaveKey(ssov1.RotateSigningKeyAnnotation), "the operator never removes a request annotation")
+		Expect(current().Annotations).To(HaveKey(ssov1.PromoteSigningKeyAnnotation))
+		Expect(spLogin()).To(ContainSubstring(`"subject":"alice@example.com"`))
 
 		By("deleting the app deletes it in Okta")
 		Expect(k8s.Delete(ctx, app)).To(Succeed())

@@ -1,0 +1,47 @@
+package controller
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// The operator reads few Secrets (org credentials, attribute values, key
+// pairs, its own connection Secrets) in clusters that hold many. A cache of
+// whole Secrets would grow with every Secret in the cluster, so:
+//   - the client reads Secrets straight from the API server, uncached;
+//   - the controllers watch Secrets by their metadata only (builder.OnlyMetadata),
+//     to hear of a change to one they read or own;
+//   - that metadata is cut to what the watches use (name, namespace, owner),
+//     so an annotation as large as the Secret itself (kubectl's
+//     last-applied-configuration) is not kept either.
+// docs/architecture.md explains the choice; make bench measures it.
+
+// ClientOptions are the manager's client options: Secrets are never served
+// from the cache.
+func ClientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}}
+}
+
+// CacheOptions are the manager's cache options for the given namespaces
+// (nil: all).
+func CacheOptions(namespaces map[string]cache.Config) cache.Options {
+	return cache.Options{DefaultNamespaces: namespaces, DefaultTransform: slimForCache}
+}
+
+// slimForCache drops what no controller reads from cached objects: managed
+// fields everywhere, and all but identity and owners from metadata-only
+// objects.
+func slimForCache(obj any) (any, error) {
+	switch o := obj.(type) {
+	case *metav1.PartialObjectMetadata:
+		o.ObjectMeta = metav1.ObjectMeta{
+			Name: o.Name, Namespace: o.Namespace, UID: o.UID, ResourceVersion: o.ResourceVersion,
+			OwnerReferences: o.OwnerReferences, DeletionTimestamp: o.DeletionTimestamp,
+		}
+	case metav1.Object:
+		o.SetManagedFields(nil)
+	}
+	return obj, nil
+}

@@ -1,0 +1,154 @@
+package controller
+
+// The OktaSAMLApp's app in Okta: found (by ID, or by its owner note after a
+// crash), created without duplicates, kept as the spec says, deleted.
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/oktaop/okta-sso-operator/internal/okta"
+)
+
+// appChange says what ensureApp did, for the Secret and the events.
+type appChange struct{ created, updated bool }
+
+// ensureApp finds the app (annotation, or the owner note after a crash),
+// creates it if there is none, puts back what drifted, and sets ACTIVE or
+// INACTIVE. A no-op check is one GET. existing is the connection Secret,
+// if there is one yet.
+func (r *OktaSAMLAppReconciler) ensureApp(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp, desired *okta.App, existing *corev1.Secret) (*okta.App, appChange, error) {
+	var change appChange
+	actual, err := r.findApp(ctx, c, app)
+	if err != nil {
+		return nil, change, err
+	}
+	if actual == nil {
+		created, err := r.createApp(ctx, c, app, desired)
+		return created, appChange{created: true}, err
+	}
+	if !inSync(desired, actual) {
+		// The Secret (read uncached) says which generation was applied: a
+		// drift from an applied spec is a hand edit. Status could say so
+		// too, but a cached copy may not have caught up with it yet.
+		handEdit := existing != nil && existing.Annotations[renderedGenAnnotation] == fmt.Sprint(app.Generation)
+		if actual, err = c.UpdateApp(ctx, applyDesired(actual, desired)); err != nil {
+			return nil, change, fmt.Errorf("updating app %s: %w", app.Status.AppID, err)
+		}
+		change.updated = true
+		if handEdit {
+			r.Recorder.Event(app, corev1.EventTypeWarning, ssov1.DriftCorrectedReason, "A change made in Okta by hand was put back to the spec")
+		}
+	}
+	if want := wantStatus(app); actual.Status != want {
+		if err := setAppStatus(ctx, c, actual.ID, want); err != nil {
+			return nil, change, err
+		}
+		actual.Status = want
+	}
+	return actual, change, nil
+}
+
+func wantStatus(app *ssov1.OktaSAMLApp) string {
+	if app.IsActive() {
+		return okta.StatusActive
+	}
+	return okta.StatusInactive
+}
+
+func setAppStatus(ctx context.Context, c okta.API, id, status string) error {
+	if status == okta.StatusActive {
+		return c.ActivateApp(ctx, id)
+	}
+	return c.DeactivateApp(ctx, id)
+}
+
+// findApp reads the app the annotation names. An app deleted by hand is
+// reported as none (it will be created again). With no ID but a pending
+// create, the app is looked up by its owner note, so a crash between create
+// and recording the ID adopts instead of duplicating.
+func (r *OktaSAMLAppReconciler) findApp(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp) (*okta.App, error) {
+	if id := app.Annotations[ssov1.AppIDAnnotation]; id != "" {
+		actual, err := c.GetApp(ctx, id)
+		if okta.IsNotFound(err) {
+			r.Recorder.Event(app, corev1.EventTypeWarning, ssov1.RecreatedReason, "App "+id+" was deleted in Okta by hand; creating it again")
+			return nil, nil
+		}
+		return actual, err
+	}
+	if _, pending := app.Annotations[ssov1.CreatePendingAnnotation]; !pending {
+		return nil, nil
+	}
+	candidates, err := c.ListApps(ctx, okta.AppQuery{Q: app.Spec.Label})
+	if err != nil {
+		return nil, err
+	}
+	note := ownerNote(app)
+	for i := range candidates {
+		if n := candidates[i].Settings.Notes; n != nil && n.Admin != nil && *n.Admin == note {
+			if err := r.recordAppID(ctx, app, candidates[i].ID); err != nil {
+				return nil, err
+			}
+			return &candidates[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// createApp marks the create as pending, creates, and records the ID.
+func (r *OktaSAMLAppReconciler) createApp(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp, desired *okta.App) (*okta.App, error) {
+	if err := r.patchAnnotations(ctx, app, map[string]*string{ssov1.CreatePendingAnnotation: ptrTo(r.Now().UTC().Format(time.RFC3339))}); err != nil {
+		return nil, err
+	}
+	created, err := c.CreateApp(ctx, desired, app.IsActive())
+	if err != nil {
+		return nil, fmt.Errorf("creating the app in Okta: %w", err)
+	}
+	if err := r.recordAppID(ctx, app, created.ID); err != nil {
+		return nil, err
+	}
+	r.Recorder.Event(app, corev1.EventTypeNormal, "Created", "Created app "+created.ID+" in Okta")
+	return created, nil
+}
+
+func (r *OktaSAMLAppReconciler) recordAppID(ctx context.Context, app *ssov1.OktaSAMLApp, id string) error {
+	app.Status.AppID = id
+	return r.patchAnnotations(ctx, app, map[string]*string{ssov1.AppIDAnnotation: &id, ssov1.CreatePendingAnnotation: nil})
+}
+
+// patchAnnotations sets (or, for nil, removes) annotations at once, so the
+// marker and the ID survive a crash.
+func (r *OktaSAMLAppReconciler) patchAnnotations(ctx context.Context, app *ssov1.OktaSAMLApp, set map[string]*string) error {
+	base := app.DeepCopy()
+	annotations := app.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	for k, v := range set {
+		if v == nil {
+			delete(annotations, k)
+		} else {
+			annotations[k] = *v
+		}
+	}
+	app.SetAnnotations(annotations)
+	status := app.Status
+	err := r.Patch(ctx, app, client.MergeFrom(base))
+	app.Status = status // the patch answer carries the stored status; keep ours
+	return err
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+func deleteApp(ctx context.Context, c okta.API, id string) error {
+	if err := c.DeactivateApp(ctx, id); err != nil && !okta.IsNotFound(err) {
+		return err
+	}
+	return c.DeleteApp(ctx, id)
+}

@@ -1,0 +1,117 @@
+package controller
+
+import (
+	"context"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+)
+
+// object is what the shared reconcile needs of every kind.
+type object interface {
+	client.Object
+	GetCommonStatus() *ssov1.CommonStatus
+	StatusSnapshot() any
+	IsSuspended() bool
+	ReconcileInterval() time.Duration
+}
+
+// kindSteps is what a kind adds to the shared reconcile.
+type kindSteps[T object] interface {
+	// apply runs the kind's steps in order and returns when to look again.
+	apply(ctx context.Context, obj T, conds conditions) (time.Duration, error)
+	// finalize cleans up outside the cluster; it runs only while the
+	// finalizer is on the object and ends with releaseFinalizer.
+	finalize(ctx context.Context, obj T, conds conditions) (ctrl.Result, error)
+}
+
+// lifecycle holds what the shared reconcile uses of a reconciler.
+type lifecycle struct {
+	client   client.Client
+	recorder record.EventRecorder
+	now      func() time.Time
+}
+
+// reconcileObject is the reconcile every kind shares (Flux's shape): get the
+// object, keep a copy, patch status once at the end and only when it
+// changed; then deletion, finalizer, suspend, in that order; then the kind's
+// steps. Failures become conditions and a requeue by the house table;
+// success records the generation and the handled reconcile request.
+func reconcileObject[T object](ctx context.Context, l lifecycle, req ctrl.Request, obj T, kind kindSteps[T]) (result ctrl.Result, retErr error) {
+	if err := l.client.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := obj.DeepCopyObject().(T)
+	defer func() {
+		if err := patchStatusIfChanged(ctx, l.client, before, obj); err != nil && retErr == nil {
+			retErr = err
+		}
+	}()
+	status := obj.GetCommonStatus()
+	conds := conditions{obj: obj, list: &status.Conditions, generation: obj.GetGeneration(), recorder: l.recorder}
+
+	if !obj.GetDeletionTimestamp().IsZero() {
+		if !controllerutil.ContainsFinalizer(obj, ssov1.Finalizer) {
+			return ctrl.Result{}, nil
+		}
+		return kind.finalize(ctx, obj, conds)
+	}
+	if controllerutil.AddFinalizer(obj, ssov1.Finalizer) {
+		if err := l.client.Update(ctx, obj); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if obj.IsSuspended() {
+		conds.set(ssov1.ReadyCondition, metav1.ConditionFalse, ssov1.SuspendedReason, "spec.suspend is true: Okta is neither read nor written")
+		return ctrl.Result{}, nil
+	}
+	requeue, err := kind.apply(ctx, obj, conds)
+	if err != nil {
+		return l.failed(ctx, obj, conds, err, "")
+	}
+	status.ObservedGeneration = obj.GetGeneration()
+	if token, ok := ssov1.ReconcileRequestedAt(obj.GetAnnotations()); ok {
+		status.LastHandledReconcileAt = token
+	}
+	return ctrl.Result{RequeueAfter: jitter(min(requeue, obj.ReconcileInterval()), 0.1)}, nil
+}
+
+// failed reports err as conditions (and, through them, an event) and says
+// when to retry; doing names what failed when the error alone does not.
+func (l lifecycle) failed(ctx context.Context, obj object, conds conditions, err error, doing string) (ctrl.Result, error) {
+	o := classify(err, l.now(), obj.ReconcileInterval())
+	message := err.Error()
+	if doing != "" {
+		message = doing + ": " + message
+	}
+	conds.failed(o, message)
+	log.FromContext(ctx).Info("Reconcile failed", "reason", o.reason, "error", message)
+	return o.result, o.err
+}
+
+// releaseFinalizer lets the object go once its clean-up is done.
+func releaseFinalizer(ctx context.Context, c client.Client, obj client.Object) (ctrl.Result, error) {
+	controllerutil.RemoveFinalizer(obj, ssov1.Finalizer)
+	return ctrl.Result{}, c.Update(ctx, obj)
+}
+
+// patchStatusIfChanged writes status only when the reconcile changed it, so
+// a no-op check writes nothing (Argo CD and etcd see no churn).
+func patchStatusIfChanged(ctx context.Context, c client.Client, before, obj object) error {
+	if equality.Semantic.DeepEqual(before.StatusSnapshot(), obj.StatusSnapshot()) {
+		return nil
+	}
+	if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,259 @@
+// Package bench holds the profiles `make bench` runs: figures, not pass or
+// fail. They start the built manager as a process against a real
+// kube-apiserver and etcd, and the local Okta org, and report medians.
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/onsi/gomega/gexec"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
+)
+
+const (
+	benchToken     = "00BenchTokenForTheLocalOrg-4d1e"
+	apps           = 100
+	unrelated      = 10000
+	unrelatedBytes = 4 << 10
+	trials         = 3
+)
+
+// BenchmarkManagerMemory measures the manager's RSS and Go heap once idle
+// with 100 OktaSAMLApps Ready, first alone, then with 10,000 unrelated 4 KiB
+// Secrets in another namespace: Secrets are cached by metadata only, so the
+// unrelated ones should add little. Each figure is the median of 3 manager
+// starts.
+func BenchmarkManagerMemory(b *testing.B) {
+	ctx := context.Background()
+	env, k8s, kubeconfig := startAPIServer(b)
+	defer func() { _ = env.Stop() }()
+	managerBin, err := gexec.Build("github.com/oktaop/okta-sso-operator/cmd/manager")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer gexec.CleanupBuildArtifacts()
+	orgURL := startOrg(b)
+	createApps(ctx, b, k8s, orgURL)
+
+	alone := measure(ctx, b, k8s, managerBin, kubeconfig)
+	createUnrelatedSecrets(ctx, b, k8s)
+	crowded := measure(ctx, b, k8s, managerBin, kubeconfig)
+
+	b.ReportMetric(alone.rss, "RSS-MiB-100apps")
+	b.ReportMetric(alone.heap, "heap-MiB-100apps")
+	b.ReportMetric(crowded.rss, "RSS-MiB-100apps+10kSecrets")
+	b.ReportMetric(crowded.heap, "heap-MiB-100apps+10kSecrets")
+	b.ReportMetric(crowded.rss-alone.rss, "RSS-MiB-added-by-10kSecrets")
+}
+
+type memory struct{ rss, heap float64 }
+
+// measure starts the manager trials times, each time waiting until every
+// app is Ready and the manager idle, and returns the medians.
+func measure(ctx context.Context, b *testing.B, k8s client.Client, managerBin, kubeconfig string) memory {
+	var rss, heap []float64
+	for range trials {
+		m := runIdleManager(ctx, b, k8s, managerBin, kubeconfig)
+		rss, heap = append(rss, m.rss), append(heap, m.heap)
+	}
+	return memory{rss: median(rss), heap: median(heap)}
+}
+
+func runIdleManager(ctx context.Context, b *testing.B, k8s client.Client, managerBin, kubeconfig string) memory {
+	metrics := freeAddr(b)
+	cmd := exec.Command(managerBin, "--kubeconfig", kubeconfig, "--metrics-bind-address", metrics,
+		"--health-probe-bind-address", freeAddr(b), "--log-level", "error")
+	session, err := gexec.Start(cmd, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer session.Terminate().Wait(30 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute)
+	for readyApps(ctx, b, k8s) < apps {
+		if time.Now().After(deadline) {
+			b.Fatalf("only %d of %d apps Ready after 5 minutes", readyApps(ctx, b, k8s), apps)
+		}
+		time.Sleep(time.Second)
+	}
+	time.Sleep(10 * time.Second) // idle: the start-up reconciles are done
+	rss := rssMiB(b, cmd.Process.Pid)
+	heap := metricMiB(b, "http://"+metrics+"/metrics", "go_memstats_heap_inuse_bytes")
+	return memory{rss: rss, heap: heap}
+}
+
+func startAPIServer(b *testing.B) (*envtest.Environment, client.Client, string) {
+	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "..", "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
+	cfg, err := env.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = ssov1.AddToScheme(scheme)
+	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		b.Fatal(err)
+	}
+	admin, err := env.AddUser(envtest.User{Name: "bench-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := admin.KubeConfig()
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return env, k8s, path
+}
+
+func startOrg(b *testing.B) string {
+	limits := map[string]int{}
+	for _, bucket := range []string{"default", "/api/v1/apps", "/api/v1/apps/{id}", "/api/v1/groups", "/api/v1/users"} {
+		limits[bucket] = 1 << 20
+	}
+	org, err := emulator.New(emulator.Config{APIToken: benchToken, OrgName: "bench", RateLimits: limits, KeyBits: 2048})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(org.Handler())
+	b.Cleanup(ts.Close)
+	org.SetBaseURL(ts.URL)
+	return ts.URL
+}
+
+func createApps(ctx context.Context, b *testing.B, k8s client.Client, orgURL string) {
+	must(b, k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "sso"}}))
+	must(b, k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "sso", Name: "okta-org"},
+		StringData: map[string]string{"orgURL": orgURL, "apiToken": benchToken, "maxAPICapacityPercent": "100"}}))
+	for i := range apps {
+		name := fmt.Sprintf("app-%03d", i)
+		must(b, k8s.Create(ctx, &ssov1.OktaSAMLApp{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "sso", Name: name},
+			Spec: ssov1.OktaSAMLAppSpec{
+				OrgRef: ssov1.OrgReference{SecretName: "okta-org"}, Label: "Bench " + name,
+				ServiceProvider: &ssov1.ServiceProvider{EntityID: "https://" + name + ".example.com/saml", ACSURL: ssov1.URL("https://" + name + ".example.com/saml/acs")},
+			},
+		}))
+	}
+}
+
+// createUnrelatedSecrets fills another namespace with Secrets the operator
+// never reads, 4 KiB each.
+func createUnrelatedSecrets(ctx context.Context, b *testing.B, k8s client.Client) {
+	must(b, k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "unrelated"}}))
+	payload := []byte(strings.Repeat("x", unrelatedBytes))
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < unrelated; i += 8 {
+				s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "unrelated", Name: fmt.Sprintf("s-%05d", i)}, Data: map[string][]byte{"blob": payload}}
+				if err := k8s.Create(ctx, s); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+}
+
+func readyApps(ctx context.Context, b *testing.B, k8s client.Client) int {
+	var list ssov1.OktaSAMLAppList
+	must(b, k8s.List(ctx, &list, client.InNamespace("sso")))
+	n := 0
+	for _, a := range list.Items {
+		if meta.IsStatusConditionTrue(a.Status.Conditions, ssov1.ReadyCondition) {
+			n++
+		}
+	}
+	return n
+}
+
+// rssMiB reads VmRSS of a process from /proc.
+func rssMiB(b *testing.B, pid int) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	scanner := bufio.NewScanner(f)
+	for scanner.Scan() {
+		if fields := strings.Fields(scanner.Text()); len(fields) >= 2 && fields[0] == "VmRSS:" {
+			kib, _ := strconv.ParseFloat(fields[1], 64)
+			return kib / 1024
+		}
+	}
+	b.Fatal("no VmRSS")
+	return 0
+}
+
+// metricMiB reads one gauge, in bytes, from a Prometheus endpoint.
+func metricMiB(b *testing.B, url, name string) float64 {
+	resp, err := http.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	scanner := bufio.NewScanner(resp.Body)
+	for scanner.Scan() {
+		if fields := strings.Fields(scanner.Text()); len(fields) == 2 && fields[0] == name {
+			v, _ := strconv.ParseFloat(fields[1], 64)
+			return v / (1 << 20)
+		}
+	}
+	b.Fatalf("no %s at %s", name, url)
+	return 0
+}
+
+func median(v []float64) float64 {
+	sort.Float64s(v)
+	return v[len(v)/2]
+}
+
+func freeAddr(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func must(b *testing.B, err error) {
+	if err != nil {
+		b.Fatal(err)
+	}
+}
