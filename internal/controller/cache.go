@@ -31,17 +31,27 @@ func CacheOptions(namespaces map[string]cache.Config) cache.Options {
 }
 
 // slimForCache drops what no controller reads from cached objects: managed
-// fields everywhere, and all but identity and owners from metadata-only
-// objects.
+// fields everywhere; from metadata-only objects everything but what the
+// Secret watches use (name and namespace to map a Secret to the apps that
+// read it, owners to map it to the app that owns it, the resource version
+// the informer keeps). Every unrelated Secret in the cluster is one such
+// object, so each byte counts ten thousand times.
 func slimForCache(obj any) (any, error) {
 	switch o := obj.(type) {
 	case *metav1.PartialObjectMetadata:
-		o.ObjectMeta = metav1.ObjectMeta{
-			Name: o.Name, Namespace: o.Namespace, UID: o.UID, ResourceVersion: o.ResourceVersion,
-			OwnerReferences: o.OwnerReferences, DeletionTimestamp: o.DeletionTimestamp,
-		}
+		o.ObjectMeta = metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, ResourceVersion: o.ResourceVersion, OwnerReferences: o.OwnerReferences}
+		o.TypeMeta = internedTypeMeta(o.TypeMeta)
 	case metav1.Object:
 		o.SetManagedFields(nil)
 	}
 	return obj, nil
+}
+
+// internedTypeMeta shares one copy of the type strings every metadata-only
+// object carries instead of a decoded copy each.
+func internedTypeMeta(t metav1.TypeMeta) metav1.TypeMeta {
+	if t.APIVersion == "meta.k8s.io/v1" && t.Kind == "PartialObjectMetadata" {
+		return metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "PartialObjectMetadata"}
+	}
+	return t
 }

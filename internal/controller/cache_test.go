@@ -16,10 +16,10 @@ func TestSlimForCache(t *testing.T) {
 	tests := map[string]struct {
 		in, want any
 	}{
-		"metadata of a Secret keeps identity and owners only": {
+		"metadata of a Secret keeps name, namespace, version and owners only": {
 			in: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns", UID: "u2", ResourceVersion: "7",
 				OwnerReferences: owner, Annotations: big, Labels: map[string]string{"a": "b"}, ManagedFields: managed}},
-			want: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns", UID: "u2", ResourceVersion: "7", OwnerReferences: owner}},
+			want: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns", ResourceVersion: "7", OwnerReferences: owner}},
 		},
 		"a typed object loses managed fields, keeps annotations": {
 			in:   &ssov1.OktaSAMLApp{ObjectMeta: metav1.ObjectMeta{Name: "a", Annotations: big, ManagedFields: managed}},

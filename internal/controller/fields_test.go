@@ -100,7 +100,7 @@ var _ = Describe("Every spec field", func() {
 			a, _ := oktaAPI.GetApp(ctx, got.ID)
 			return a.Settings.SignOn.SPCertificate.X5c[0]
 		}, "30s").Should(Equal(base64.StdEncoding.EncodeToString(renewed.Raw)))
-		Expect(recorder.eventsFor(watchedNS, app.Name)).To(ContainElement(ContainSubstring("SPCertificateIssued")))
+		Eventually(func() []string { return recorder.eventsFor(watchedNS, app.Name) }).Should(ContainElement(ContainSubstring("SPCertificateIssued")))
 	})
 
 	It("takes the SP key pair from a referenced Secret", func() {

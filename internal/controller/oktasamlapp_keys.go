@@ -113,15 +113,11 @@ func (r *OktaSAMLAppReconciler) rotateKeys(ctx context.Context, c okta.API, app 
 	}
 	spec := app.Spec.SigningKey
 	rotate, promote := signingKeyRequests(app)
-	step, recheck := keys.NextStep(keys.Rotation{Now: r.Now(), Active: *active, Next: next, Previous: previous,
+	rotation := keys.Rotation{Now: r.Now(), Active: *active, Next: next, Previous: previous,
 		RotateBefore: spec.RotateBefore.Duration, PromoteAfter: spec.PromoteAfter.Duration,
-		RotateRequested: rotate.pending, PromoteRequested: promote.pending})
-	// A rotate request is served by the rotation it starts, or by the one
-	// already staged; while the previous key still retires, it waits. A
-	// promote request is served by promoting, or, when nothing is staged and
-	// no rotation is about to be, by saying there is nothing to promote.
-	rotateServed := rotate.pending && previous == nil
-	promoteServed := promote.pending && (step == keys.StepPromote || (next == nil && previous == nil && !rotate.pending))
+		RotateRequested: rotate.pending, PromoteRequested: promote.pending}
+	step, recheck := keys.NextStep(rotation)
+	rotateServed, promoteServed := keys.ServedRequests(rotation, step)
 	switch step {
 	case keys.StepGenerate:
 		years := int(spec.ValidityYears)

@@ -68,3 +68,34 @@ func TestNextStep(t *testing.T) {
 		})
 	}
 }
+
+func TestServedRequests(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	active := SigningKey{Kid: "a", Created: now.Add(-700 * day), ExpiresAt: now.Add(3000 * day)}
+	staged := &SigningKey{Kid: "b", Created: now.Add(-2 * day), ExpiresAt: now.Add(3600 * day)}
+	previous := &SigningKey{Kid: "z", Created: now.Add(-900 * day), ExpiresAt: now.Add(10 * day)}
+	tests := map[string]struct {
+		r               Rotation
+		rotate, promote bool
+	}{
+		"rotate while stable: served by the rotation it starts":   {r: Rotation{Active: active, RotateRequested: true}, rotate: true},
+		"rotate while staged: served by the rotation under way":   {r: Rotation{Active: active, Next: staged, RotateRequested: true}, rotate: true},
+		"rotate while the previous key retires: waits":            {r: Rotation{Active: active, Previous: previous, RotateRequested: true}},
+		"promote while staged: served by promoting":               {r: Rotation{Active: active, Next: staged, PromoteRequested: true}, promote: true},
+		"promote with nothing staged: served, nothing to promote": {r: Rotation{Active: active, PromoteRequested: true}, promote: true},
+		"promote while the previous key retires: waits":           {r: Rotation{Active: active, Previous: previous, PromoteRequested: true}},
+		"rotate and promote at once: the rotation first":          {r: Rotation{Active: active, RotateRequested: true, PromoteRequested: true}, rotate: true},
+		"no request: nothing served":                              {r: Rotation{Active: active, Next: staged}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			tc.r.Now, tc.r.RotateBefore, tc.r.PromoteAfter = now, 30*day, 7*day
+			step, _ := NextStep(tc.r)
+			rotate, promote := ServedRequests(tc.r, step)
+			if rotate != tc.rotate || promote != tc.promote {
+				t.Errorf("ServedRequests after %s = rotate %v, promote %v; want %v, %v", step, rotate, promote, tc.rotate, tc.promote)
+			}
+		})
+	}
+}

@@ -61,3 +61,15 @@ func NextStep(r Rotation) (Step, time.Duration) {
 	}
 	return StepNone, r.Active.ExpiresAt.Add(-r.RotateBefore).Sub(r.Now)
 }
+
+// ServedRequests tells which pending requests the step serves, so their
+// values can be recorded as handled. A rotate request is served by the
+// rotation it starts, or by the one already staged; while the previous key
+// still retires, it waits. A promote request is served by promoting, or,
+// when nothing is staged and no rotation is about to be, by there being
+// nothing to promote (so it cannot promote a later rotation early).
+func ServedRequests(r Rotation, step Step) (rotate, promote bool) {
+	rotate = r.RotateRequested && r.Previous == nil
+	promote = r.PromoteRequested && (step == StepPromote || (r.Next == nil && r.Previous == nil && !r.RotateRequested))
+	return rotate, promote
+}

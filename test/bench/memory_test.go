@@ -5,6 +5,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -86,15 +88,27 @@ func runIdleManager(ctx context.Context, b *testing.B, k8s client.Client, manage
 	metrics := freeAddr(b)
 	cmd := exec.Command(managerBin, "--kubeconfig", kubeconfig, "--metrics-bind-address", metrics,
 		"--health-probe-bind-address", freeAddr(b), "--log-level", "error")
-	session, err := gexec.Start(cmd, nil, nil)
-	if err != nil {
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	defer session.Terminate().Wait(30 * time.Second)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+	}()
 	deadline := time.Now().Add(5 * time.Minute)
 	for readyApps(ctx, b, k8s) < apps {
+		select {
+		case err := <-exited:
+			exited <- err
+			b.Fatalf("the manager exited (%v): %s", err, stderr.String())
+		default:
+		}
 		if time.Now().After(deadline) {
-			b.Fatalf("only %d of %d apps Ready after 5 minutes", readyApps(ctx, b, k8s), apps)
+			b.Fatalf("only %d of %d apps Ready after 5 minutes: %s", readyApps(ctx, b, k8s), apps, stderr.String())
 		}
 		time.Sleep(time.Second)
 	}
