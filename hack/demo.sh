@@ -2,8 +2,9 @@
 # make demo: the operator's main job on a local control plane and a local
 # Okta org. Starts kube-apiserver and etcd, the local Okta org and the
 # manager; applies the samples and an app for an example service provider;
-# waits for the apps to be Ready; configures the SP only from the app's
-# connection Secret; signs in SP-initiated and IdP-initiated; shows
+# waits for the apps and their SSOBindings to be Ready; configures the SP
+# only from the app's connection Secret; signs in SP-initiated and
+# IdP-initiated as a bound user and is refused as an unbound one; shows
 # `kubectl get sso -A`; then stops everything it started.
 set -euo pipefail
 
@@ -65,7 +66,7 @@ bin/okta-emulator --api-token "$TOKEN" --seed hack/demo/seed.yaml --org-name acm
 pids+=($!)
 wait_for test -s "$work/okta.url"
 ORG=$(head -1 "$work/okta.url")
-echo "Okta org at $ORG (user alice@example.com, group Engineering)"
+echo "Okta org at $ORG (alice@example.com in Engineering; bob@example.com in no bound group)"
 
 step "Run the manager"
 bin/manager --metrics-bind-address 127.0.0.1:0 --health-probe-bind-address 127.0.0.1:18081 \
@@ -85,12 +86,11 @@ done
 "$KUBECTL" wait --for=condition=Ready samlapp --all -n sso-demo --timeout 120s
 "$KUBECTL" get samlapp -n sso-demo
 
-step "Assign Engineering to the example SP's app in Okta (SSOBinding will do this)"
+step "SSOBindings assign the groups to the apps in Okta"
+"$KUBECTL" wait --for=condition=Ready ssob --all -n sso-demo --timeout 120s
+"$KUBECTL" get ssob -n sso-demo
 APP_ID=$("$KUBECTL" get samlapp example-sp -n sso-demo -o jsonpath='{.status.appID}')
-GROUP_ID=$(curl -fsS -H "Authorization: SSWS $TOKEN" "$ORG/api/v1/groups?q=Engineering" | grep -o '"id":"00g[^"]*"' | head -1 | cut -d'"' -f4)
-curl -fsS -X PUT -H "Authorization: SSWS $TOKEN" -H 'Content-Type: application/json' -d '{}' \
-  "$ORG/api/v1/apps/$APP_ID/groups/$GROUP_ID" >/dev/null
-echo "app $APP_ID: group $GROUP_ID assigned"
+echo "example-sp's groups in Okta: $(curl -fsS -H "Authorization: SSWS $TOKEN" "$ORG/api/v1/apps/$APP_ID/groups" | grep -o '"id":"00g[^"]*"' | cut -d'"' -f4 | tr '\n' ' ')"
 
 step "Configure the example SP only from the connection Secret, and start it"
 mkdir -p "$work/sp"
@@ -108,6 +108,11 @@ bin/saml-login --start http://127.0.0.1:18090/ --user alice@example.com --passwo
 step "IdP-initiated login: from the app tile"
 TILE=$("$KUBECTL" get secret example-sp-saml -n sso-demo -o jsonpath='{.data.idp-initiated-url}' | base64 -d)
 bin/saml-login --start "$TILE" --basic --user alice@example.com --password demo-password-123
+
+step "bob is in no bound group: Okta refuses him"
+if bin/saml-login --start http://127.0.0.1:18090/ --user bob@example.com --password demo-password-123 2>&1; then
+  echo "demo: an unbound user signed in" >&2; exit 1
+fi
 
 step "An invalid object is refused at admission"
 if "$KUBECTL" apply -n sso-demo -f - <<'YAML' 2>&1; then echo "demo: the API server accepted an invalid object" >&2; exit 1; fi

@@ -55,6 +55,10 @@ const (
 	// SubjectNotFoundReason: an SSOBinding subject (group name or user login)
 	// does not exist in Okta.
 	SubjectNotFoundReason = "SubjectNotFound"
+	// ConflictReason: another SSOBinding, older than this one, gives one of
+	// this binding's subjects another priority or profile on the same app;
+	// the older binding's values are applied, and the message names it.
+	ConflictReason = "Conflict"
 
 	// SafeguardTrippedReason: an AccountSync run would deactivate more accounts
 	// than spec.safeguard.maxDeactivationPercent allows; it changed nothing and

@@ -90,13 +90,15 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
+	orgs := &controller.SecretOrgs{Reader: mgr.GetClient()}
+	recorder := mgr.GetEventRecorderFor("okta-sso-operator")
 	if err := (&controller.OktaSAMLAppReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorderFor("okta-sso-operator"),
-		Orgs:      &controller.SecretOrgs{Reader: mgr.GetClient()},
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the OktaSAMLApp controller: %w", err)
+	}
+	if err := (&controller.SSOBindingReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the SSOBinding controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding health check: %w", err)

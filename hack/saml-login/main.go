@@ -57,9 +57,9 @@ func login(start, user, password string, basic bool) (string, error) {
 		if m == nil {
 			return page, nil // no form left: the page the flow ends on
 		}
-		action, err := at.Parse(html.UnescapeString(m[1]))
-		if err != nil {
-			return "", err
+		action, parseErr := at.Parse(html.UnescapeString(m[1]))
+		if parseErr != nil {
+			return "", parseErr
 		}
 		form := url.Values{}
 		for _, in := range formInput.FindAllStringSubmatch(page, -1) {

@@ -139,10 +139,11 @@ var _ = BeforeSuite(func() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	recorder = newCapturingRecorder(mgr.GetEventRecorderFor("okta-sso-operator"))
+	orgs := &controller.SecretOrgs{Reader: mgr.GetClient(), Now: clock.Now, Configure: fastRetries}
 	Expect((&controller.OktaSAMLAppReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now,
-		Orgs: &controller.SecretOrgs{Reader: mgr.GetClient(), Now: clock.Now, Configure: fastRetries},
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs,
 	}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&controller.SSOBindingReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs}).SetupWithManager(mgr)).To(Succeed())
 
 	ctx, cancel := context.WithCancel(context.Background())
 	stopMgr = cancel

@@ -35,6 +35,7 @@ type API interface {
 	FindGroupByName(ctx context.Context, name string) (*Group, error)
 	FindUserByLogin(ctx context.Context, login string) (*User, error)
 	GetUser(ctx context.Context, userID string) (*User, error)
+	ListUserGroups(ctx context.Context, userID string) ([]Group, error)
 
 	ListIdentityProviders(ctx context.Context, q string) ([]IdentityProvider, error)
 	GetIdentityProvider(ctx context.Context, idpID string) (IdentityProvider, error)
@@ -253,6 +254,11 @@ func (c *Client) FindGroupByName(ctx context.Context, name string) (*Group, erro
 // the ID).
 func (c *Client) FindUserByLogin(ctx context.Context, login string) (*User, error) {
 	return c.GetUser(ctx, login)
+}
+
+// ListUserGroups lists the groups a user is a member of.
+func (c *Client) ListUserGroups(ctx context.Context, userID string) ([]Group, error) {
+	return collect[Group](ctx, c, call{path: "/api/v1/users/" + url.PathEscape(userID) + "/groups", query: url.Values{"limit": {"200"}}})
 }
 
 func (c *Client) GetUser(ctx context.Context, userID string) (*User, error) {

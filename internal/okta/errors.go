@@ -93,7 +93,8 @@ func IsInvalid(err error) (*APIError, bool) {
 func IsAuth(err error) bool {
 	var e *APIError
 	if errors.As(err, &e) {
-		return e.StatusCode == http.StatusUnauthorized || (e.StatusCode == http.StatusForbidden && e.ErrorCode != errDeleteForbidden)
+		return e.StatusCode == http.StatusUnauthorized ||
+			(e.StatusCode == http.StatusForbidden && e.ErrorCode != errDeleteForbidden && e.ErrorCode != errGrantedByGroup)
 	}
 	var te *TokenError
 	return errors.As(err, &te)
@@ -108,6 +109,19 @@ func IsConflict(err error) bool {
 
 // errDeleteForbidden is Okta's answer to deleting an app that is still ACTIVE.
 const errDeleteForbidden = "E0000056"
+
+// errGrantedByGroup is Okta's answer to removing a user's direct assignment
+// while a group still grants the user the app ("Deactivate application for
+// user forbidden", a 403 that is not about credentials).
+const errGrantedByGroup = "E0000046"
+
+// IsGrantedByGroup tells whether Okta refused to remove a user's direct
+// assignment because a group still grants the user the app. Retrying cannot
+// help until the group assignment or the membership goes.
+func IsGrantedByGroup(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.ErrorCode == errGrantedByGroup
+}
 
 // TokenError is a refusal from Okta's OAuth token endpoint.
 type TokenError struct {

@@ -68,9 +68,10 @@ var _ = Describe("A real SAML login through an OktaSAMLApp", Ordered, func() {
 	It("signs in SP-initiated (signed AuthnRequests) and IdP-initiated, configured only from the connection Secret", func(ctx context.Context) {
 		dir := GinkgoT().TempDir()
 		seed := filepath.Join(dir, "seed.yaml")
-		Expect(os.WriteFile(seed, []byte(`groups: [{name: Engineering}]
+		Expect(os.WriteFile(seed, []byte(`groups: [{name: Engineering}, {name: Contractors}]
 users:
   - {login: alice@example.com, firstName: Alice, lastName: Smith, password: `+e2ePassword+`, groups: [Engineering]}
+  - {login: bob@example.com, firstName: Bob, lastName: Jones, password: `+e2ePassword+`}
 `), 0o600)).To(Succeed())
 
 		By("the local Okta org, the manager and the example SP's address")
@@ -110,15 +111,24 @@ users:
 			g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, ssov1.ReadyCondition)).To(BeTrue(), "%v", got.Status.Conditions)
 		}, "60s").Should(Succeed())
 
-		By("Engineering assigned to the app in Okta")
+		By("Engineering bound to the app with an SSOBinding")
 		c, err := okta.New(okta.Config{OrgURL: orgURL, APIToken: e2eToken})
 		Expect(err).NotTo(HaveOccurred())
 		got := &ssov1.OktaSAMLApp{}
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(app), got)).To(Succeed())
-		group, err := c.FindGroupByName(ctx, "Engineering")
-		Expect(err).NotTo(HaveOccurred())
-		_, err = c.AssignGroup(ctx, got.Status.AppID, group.ID, okta.AppGroupAssignment{})
-		Expect(err).NotTo(HaveOccurred())
+		binding := &ssov1.SSOBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "engineering"},
+			Spec: ssov1.SSOBindingSpec{AppRef: ssov1.LocalObjectReference{Name: "example-sp"},
+				Subjects: []ssov1.Subject{{Kind: ssov1.SubjectKindGroup, Name: "Engineering"}}},
+		}
+		Expect(k8s.Create(ctx, binding)).To(Succeed())
+		bindingReady := func(g Gomega) {
+			b := &ssov1.SSOBinding{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(binding), b)).To(Succeed())
+			g.Expect(b.Status.ObservedGeneration).To(Equal(b.Generation))
+			g.Expect(meta.IsStatusConditionTrue(b.Status.Conditions, ssov1.ReadyCondition)).To(BeTrue(), "%v", b.Status.Conditions)
+		}
+		Eventually(bindingReady, "60s").Should(Succeed())
 
 		By("the example SP, configured from the connection Secret's files")
 		secretDir := filepath.Join(dir, "secret")
@@ -143,6 +153,12 @@ users:
 			"--user", "alice@example.com", "--password", e2ePassword).CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), string(idpOut))
 		Expect(string(idpOut)).To(ContainSubstring(`"subject":"alice@example.com"`))
+
+		By("bob, in no bound group, is refused")
+		refused, err := exec.Command(loginBin, "--start", spURL+"/", "--user", "bob@example.com", "--password", e2ePassword).CombinedOutput()
+		Expect(err).To(HaveOccurred(), string(refused))
+		Expect(string(refused)).To(ContainSubstring("not assigned to this application"))
+		Expect(string(refused)).NotTo(ContainSubstring(`"subject"`))
 
 		By("rotate now: a staged rotation on request, logins working in every phase")
 		current := func() *ssov1.OktaSAMLApp {
@@ -186,6 +202,21 @@ users:
 		Expect(current().Annotations).To(HaveKey(ssov1.RotateSigningKeyAnnotation), "the operator never removes a request annotation")
 		Expect(current().Annotations).To(HaveKey(ssov1.PromoteSigningKeyAnnotation))
 		Expect(spLogin()).To(ContainSubstring(`"subject":"alice@example.com"`))
+
+		By("Engineering taken off the binding: alice's next login fails")
+		Eventually(func() error {
+			b := &ssov1.SSOBinding{}
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(binding), b); err != nil {
+				return err
+			}
+			b.Spec.Subjects = []ssov1.Subject{{Kind: ssov1.SubjectKindGroup, Name: "Contractors"}}
+			return k8s.Update(ctx, b)
+		}).Should(Succeed())
+		Eventually(bindingReady, "60s").Should(Succeed())
+		unbound, err := exec.Command(loginBin, "--start", spURL+"/", "--user", "alice@example.com", "--password", e2ePassword).CombinedOutput()
+		Expect(err).To(HaveOccurred(), string(unbound))
+		Expect(string(unbound)).To(ContainSubstring("not assigned to this application"))
+		Expect(string(unbound)).NotTo(ContainSubstring(`"subject"`))
 
 		By("deleting the app deletes it in Okta")
 		Expect(k8s.Delete(ctx, app)).To(Succeed())

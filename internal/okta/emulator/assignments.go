@@ -96,6 +96,8 @@ func (s *Server) assignAppGroup(w http.ResponseWriter, r *http.Request) {
 	if req.Priority != nil {
 		assignment.priority = *req.Priority
 	}
+	a.groups.put(g.id, assignment)
+	renumberPriorities(a, assignment)
 	assignment.profile = req.Profile
 	if assignment.profile == nil {
 		assignment.profile = map[string]any{}
@@ -117,7 +119,26 @@ func (s *Server) unassignAppGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.groups.remove(r.PathValue("groupID"))
+	renumberPriorities(a, nil)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// renumberPriorities keeps an app's group priorities 0, 1, 2 ... in order,
+// as Okta does: a group put at a priority another group holds goes before
+// it (moved first when ties remain), and removing a group closes the gap.
+// So a priority read back is not always the one written: callers compare
+// the order.
+func renumberPriorities(a *app, moved *appGroup) {
+	groups := a.groups.list()
+	sort.SliceStable(groups, func(i, j int) bool {
+		if groups[i].priority != groups[j].priority {
+			return groups[i].priority < groups[j].priority
+		}
+		return groups[i] == moved
+	})
+	for i, g := range groups {
+		g.priority = i
+	}
 }
 
 // appUserView is a user with access to an app, directly (scope USER) or
@@ -149,6 +170,17 @@ func (s *Server) appUsers(a *app) []appUserView {
 		}
 	}
 	return out
+}
+
+// grantingGroup is the name of an app group the user is a member of, or "".
+// Callers hold s.mu.
+func (s *Server) grantingGroup(a *app, userID string) string {
+	for _, g := range sortedAppGroups(a) {
+		if grp, ok := s.org.groups.get(g.groupID); ok && s.org.isMember(grp, userID) {
+			return grp.name
+		}
+	}
+	return ""
 }
 
 // userNameFor evaluates the app's username template for a user. The
@@ -297,10 +329,17 @@ func (s *Server) unassignAppUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, ok := a.users.get(r.PathValue("userID")); !ok {
-		s.writeError(w, http.StatusNotFound, errNotFound(r.PathValue("userID"), "AppUser"))
+	userID := r.PathValue("userID")
+	if _, ok := a.users.get(userID); !ok {
+		s.writeError(w, http.StatusNotFound, errNotFound(userID, "AppUser"))
 		return
 	}
-	a.users.remove(r.PathValue("userID"))
+	if g := s.grantingGroup(a, userID); g != "" {
+		// Okta keeps a direct assignment while a group also grants the app.
+		s.writeError(w, http.StatusForbidden, apiError{Code: "E0000046", Summary: "Deactivate application for user forbidden.",
+			Causes: []string{"The user is assigned to the application through group " + g + "; remove the group assignment first."}})
+		return
+	}
+	a.users.remove(userID)
 	w.WriteHeader(http.StatusNoContent)
 }
