@@ -38,8 +38,8 @@ type SSOBindingReconciler struct {
 	// bindings assigned, and a stale copy could lose a fresh entry.
 	APIReader client.Reader
 	Recorder  record.EventRecorder
-	Orgs     Orgs
-	Now      func() time.Time
+	Orgs      Orgs
+	Now       func() time.Time
 
 	subjects subjectResolver
 	refused  refusedRemovals
