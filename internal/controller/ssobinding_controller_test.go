@@ -153,6 +153,43 @@ var _ = Describe("SSOBinding", func() {
 		Expect(appGroupIDs(ctx, appID)).To(ConsistOf(existingID, created["id"]))
 	})
 
+	It("reports a profile Okta refuses as InvalidSpec with Okta's causes, and keeps the app's other bindings working", func() {
+		app, appID := readyApp(ctx)
+		okName, okID := newOktaGroup("ok")
+		badName, _ := newOktaGroup("bad")
+		good := newBinding(app.Name, group(okName))
+		bad := newBinding(app.Name, group(badName))
+		bad.Spec.Profile = map[string]apiextensionsv1.JSON{"settings": jsonValue(map[string]any{"theme": "dark"})}
+		Expect(k8s.Create(ctx, good)).To(Succeed())
+		Expect(k8s.Create(ctx, bad)).To(Succeed())
+		Eventually(bindingReady(ctx, bad), "30s").Should(Equal("False/" + ssov1.InvalidSpecReason))
+		Expect(bindingMessage(ctx, bad)).To(And(ContainSubstring("E0000001"), ContainSubstring("profile.settings")))
+		Expect(hasBindingCondition(getBinding(ctx, bad), ssov1.StalledCondition)).To(BeTrue())
+		Eventually(bindingReady(ctx, good), "30s").Should(Equal(bound))
+		Expect(appGroupIDs(ctx, appID)).To(ConsistOf(okID))
+	})
+
+	It("reports a group deleted in Okta and a user deactivated in Okta", func() {
+		app, appID := readyApp(ctx)
+		groupName, groupID := newOktaGroup("doomed")
+		login, userID := newOktaUser()
+		b := newBinding(app.Name, group(groupName), group("Engineering"))
+		Expect(k8s.Create(ctx, b)).To(Succeed())
+		Eventually(bindingReady(ctx, b), "30s").Should(Equal(bound))
+
+		oktaREST(http.MethodDelete, "/api/v1/groups/"+groupID, nil)
+		annotateBinding(ctx, b, ssov1.ReconcileRequestAnnotation, "after-delete")
+		Eventually(bindingReady(ctx, b), "30s").Should(Equal("False/" + ssov1.SubjectNotFoundReason))
+		Expect(bindingMessage(ctx, b)).To(ContainSubstring("Group " + groupName))
+		Expect(appGroupIDs(ctx, appID)).To(HaveLen(1), "Engineering stays assigned")
+
+		oktaREST(http.MethodPost, "/api/v1/users/"+userID+"/lifecycle/deactivate", nil)
+		deactivated := newBinding(app.Name, user(login))
+		Expect(k8s.Create(ctx, deactivated)).To(Succeed())
+		Eventually(bindingReady(ctx, deactivated), "30s").Should(Equal("False/" + ssov1.SubjectNotFoundReason))
+		Expect(bindingMessage(ctx, deactivated)).To(ContainSubstring("User " + login + " (user is deprovisioned in Okta)"))
+	})
+
 	It("waits for an app that does not exist yet, and binds once it is Ready", func() {
 		ensureSecrets(ctx, watchedNS)
 		app := newApp(watchedNS)
@@ -164,6 +201,20 @@ var _ = Describe("SSOBinding", func() {
 		Expect(k8s.Create(ctx, app)).To(Succeed())
 		Eventually(bindingReady(ctx, b), "30s").Should(Equal(bound), "the app's Ready is watched, not polled")
 		Expect(appGroupIDs(ctx, get(ctx, app).Status.AppID)).To(HaveLen(1))
+	})
+
+	It("keeps working while the app is INACTIVE", func() {
+		ensureSecrets(ctx, watchedNS)
+		app := newApp(watchedNS)
+		app.Spec.SignOn.AttributeStatements = nil
+		app.Spec.Active = ptr.To(false)
+		Expect(k8s.Create(ctx, app)).To(Succeed())
+		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal("True/" + ssov1.InactiveReason))
+		name, id := newOktaGroup("inactive")
+		b := newBinding(app.Name, group(name))
+		Expect(k8s.Create(ctx, b)).To(Succeed())
+		Eventually(bindingReady(ctx, b), "30s").Should(Equal(bound))
+		Expect(appGroupIDs(ctx, get(ctx, app).Status.AppID)).To(ConsistOf(id))
 	})
 
 	It("is released when its app was deleted first", func() {
@@ -249,6 +300,15 @@ var _ = Describe("SSOBinding", func() {
 		}
 	})
 })
+
+func hasBindingCondition(b *ssov1.SSOBinding, condType string) bool {
+	for _, c := range b.Status.Conditions {
+		if c.Type == condType && c.Status == "True" {
+			return true
+		}
+	}
+	return false
+}
 
 // assignmentWrites counts writes to app assignments since the last reset.
 func assignmentWrites() int {

@@ -378,8 +378,7 @@ func TestAssignments(t *testing.T) {
 		t.Fatal(err)
 	}
 	groups, err := e.client.ListAppGroups(ctx, app.ID)
-	// Okta renumbers priorities 0, 1, ...: a lone group asked for at 3 sits at 0.
-	if err != nil || len(groups) != 1 || *groups[0].Priority != 0 || groups[0].Profile["role"] != "Editor" {
+	if err != nil || len(groups) != 1 || *groups[0].Priority != 3 || groups[0].Profile["role"] != "Editor" {
 		t.Fatalf("ListAppGroups = %+v, %v", groups, err)
 	}
 	users, err := e.client.ListAppUsers(ctx, app.ID)

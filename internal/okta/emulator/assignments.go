@@ -89,15 +89,21 @@ func (s *Server) assignAppGroup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusBadRequest, errValidation("priority", "priority: must be 0 or more"))
 		return
 	}
+	if !s.validProfile(w, req.Profile) {
+		return
+	}
 	assignment, exists := a.groups.get(g.id)
 	if !exists {
-		assignment = &appGroup{groupID: g.id, priority: len(a.groups.order)}
+		assignment = &appGroup{groupID: g.id, priority: lastPriority(a) + 1}
 	}
-	if req.Priority != nil {
+	if req.Priority != nil && *req.Priority != assignment.priority {
+		if exists {
+			closeGapAt(a, assignment.priority)
+		}
 		assignment.priority = *req.Priority
+		a.groups.put(g.id, assignment)
+		makeRoomAt(a, assignment)
 	}
-	a.groups.put(g.id, assignment)
-	renumberPriorities(a, assignment)
 	assignment.profile = req.Profile
 	if assignment.profile == nil {
 		assignment.profile = map[string]any{}
@@ -114,30 +120,73 @@ func (s *Server) unassignAppGroup(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, ok := a.groups.get(r.PathValue("groupID")); !ok {
+	removed, ok := a.groups.get(r.PathValue("groupID"))
+	if !ok {
 		s.writeError(w, http.StatusNotFound, errNotFound(r.PathValue("groupID"), "ApplicationGroupAssignment"))
 		return
 	}
 	a.groups.remove(r.PathValue("groupID"))
-	renumberPriorities(a, nil)
+	closeGapAt(a, removed.priority)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// renumberPriorities keeps an app's group priorities 0, 1, 2 ... in order,
-// as Okta does: a group put at a priority another group holds goes before
-// it (moved first when ties remain), and removing a group closes the gap.
-// So a priority read back is not always the one written: callers compare
-// the order.
-func renumberPriorities(a *app, moved *appGroup) {
-	groups := a.groups.list()
-	sort.SliceStable(groups, func(i, j int) bool {
-		if groups[i].priority != groups[j].priority {
-			return groups[i].priority < groups[j].priority
+// validProfile checks an assignment profile the way an app's user schema
+// does for the types it can hold: a property is a string, a number, a
+// boolean or an array of those; an object is refused with 400 E0000001.
+func (s *Server) validProfile(w http.ResponseWriter, profile map[string]any) bool {
+	var causes []string
+	for k, v := range profile {
+		if _, isObject := v.(map[string]any); isObject {
+			causes = append(causes, "profile."+k+": must be a string, number, boolean or array, not an object")
 		}
-		return groups[i] == moved
-	})
-	for i, g := range groups {
-		g.priority = i
+	}
+	if len(causes) == 0 {
+		return true
+	}
+	sort.Strings(causes)
+	s.writeError(w, http.StatusBadRequest, errValidation("profile", causes...))
+	return false
+}
+
+// Okta renumbers group priorities as groups come and go (the recorded
+// exchanges show a requested priority kept, gaps included): a group put at
+// a priority another group holds goes before it, the holder and those after
+// it moving down one; removing a group moves those after it up one. So a
+// priority read back is not always the one written: callers compare the
+// order.
+
+// makeRoomAt moves the app's groups at priority p and after down one, for
+// moved to take p.
+func makeRoomAt(a *app, moved *appGroup) {
+	taken := false
+	for _, g := range a.groups.list() {
+		taken = taken || (g != moved && g.priority == moved.priority)
+	}
+	if !taken {
+		return
+	}
+	for _, g := range a.groups.list() {
+		if g != moved && g.priority >= moved.priority {
+			g.priority++
+		}
+	}
+}
+
+// lastPriority is the highest priority an app's groups hold, -1 for none.
+func lastPriority(a *app) int {
+	last := -1
+	for _, g := range a.groups.list() {
+		last = max(last, g.priority)
+	}
+	return last
+}
+
+// closeGapAt moves the app's groups after priority p up one.
+func closeGapAt(a *app, p int) {
+	for _, g := range a.groups.list() {
+		if g.priority > p {
+			g.priority--
+		}
 	}
 }
 
@@ -264,9 +313,16 @@ type appUserRequest struct {
 	Profile map[string]any `json:"profile"`
 }
 
-func (s *Server) assignAppUser(w http.ResponseWriter, r *http.Request) {
+// decodeAppUser reads an app-user assignment request, refusing a profile
+// the app's user schema cannot hold.
+func (s *Server) decodeAppUser(w http.ResponseWriter, r *http.Request) (appUserRequest, bool) {
 	var req appUserRequest
-	if !s.decodeBody(w, r, &req) {
+	return req, s.decodeBody(w, r, &req) && s.validProfile(w, req.Profile)
+}
+
+func (s *Server) assignAppUser(w http.ResponseWriter, r *http.Request) {
+	req, ok := s.decodeAppUser(w, r)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -303,8 +359,8 @@ func (s *Server) putAppUser(a *app, u *user, req appUserRequest) {
 }
 
 func (s *Server) updateAppUser(w http.ResponseWriter, r *http.Request) {
-	var req appUserRequest
-	if !s.decodeBody(w, r, &req) {
+	req, ok := s.decodeAppUser(w, r)
+	if !ok {
 		return
 	}
 	s.mu.Lock()

@@ -2,7 +2,9 @@ package emulator_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -15,10 +17,25 @@ import (
 // SAML app, reached through the project's client.
 func assignmentOrg(t *testing.T) (*okta.Client, string, map[string]string) {
 	t.Helper()
-	srv, err := emulator.New(emulator.Config{APIToken: "t", KeyBits: 1024, Seed: &emulator.Seed{
+	_, c, appID := orgWithApp(t, &emulator.Seed{
 		Groups: []emulator.SeedGroup{{Name: "Engineering"}, {Name: "Ops"}, {Name: "HR"}},
 		Users:  []emulator.SeedUser{{Login: "alice@example.com", FirstName: "Alice", LastName: "Smith", Groups: []string{"Engineering"}}},
-	}})
+	})
+	ids := map[string]string{}
+	for _, name := range []string{"Engineering", "Ops", "HR"} {
+		g, err := c.FindGroupByName(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = g.ID
+	}
+	return c, appID, ids
+}
+
+// orgWithApp starts an org with the seed and one SAML app.
+func orgWithApp(t *testing.T, seed *emulator.Seed) (*emulator.Server, *okta.Client, string) {
+	t.Helper()
+	srv, err := emulator.New(emulator.Config{APIToken: "t", KeyBits: 1024, Seed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,21 +46,12 @@ func assignmentOrg(t *testing.T) (*okta.Client, string, map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	app, err := c.CreateApp(ctx, &okta.App{Label: "Assignments", SignOnMode: okta.SignOnModeSAML2,
+	app, err := c.CreateApp(context.Background(), &okta.App{Label: "Assignments", SignOnMode: okta.SignOnModeSAML2,
 		Settings: okta.AppSettings{SignOn: &okta.SAMLSignOn{SSOAcsURL: "https://sp.example.com/acs", Audience: "sp"}}}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := map[string]string{}
-	for _, name := range []string{"Engineering", "Ops", "HR"} {
-		g, err := c.FindGroupByName(ctx, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[name] = g.ID
-	}
-	return c, app.ID, ids
+	return srv, c, app.ID
 }
 
 // priorities lists the app's groups by priority, as names.
@@ -73,20 +81,20 @@ func TestGroupPrioritiesAreRenumbered(t *testing.T) {
 		do    func() error
 		after map[string]int
 	}{
-		{"first group asked for at 5 sits at 0", func() error {
-			_, err := c.AssignGroup(ctx, appID, ids["Engineering"], okta.AppGroupAssignment{Priority: at(5)})
+		{"a first group without a priority sits at 0", func() error {
+			_, err := c.AssignGroup(ctx, appID, ids["Engineering"], okta.AppGroupAssignment{})
 			return err
 		}, map[string]int{"Engineering": 0}},
-		{"a group without a priority goes last", func() error {
-			_, err := c.AssignGroup(ctx, appID, ids["Ops"], okta.AppGroupAssignment{})
+		{"a requested priority is kept, gaps included (as recorded)", func() error {
+			_, err := c.AssignGroup(ctx, appID, ids["Ops"], okta.AppGroupAssignment{Priority: at(3)})
 			return err
-		}, map[string]int{"Engineering": 0, "Ops": 1}},
+		}, map[string]int{"Engineering": 0, "Ops": 3}},
 		{"a group put at a taken priority goes before the holder", func() error {
 			_, err := c.AssignGroup(ctx, appID, ids["HR"], okta.AppGroupAssignment{Priority: at(0)})
 			return err
-		}, map[string]int{"HR": 0, "Engineering": 1, "Ops": 2}},
-		{"removing a group closes the gap", func() error { return c.UnassignGroup(ctx, appID, ids["HR"]) },
-			map[string]int{"Engineering": 0, "Ops": 1}},
+		}, map[string]int{"HR": 0, "Engineering": 1, "Ops": 4}},
+		{"removing a group moves those after it up", func() error { return c.UnassignGroup(ctx, appID, ids["HR"]) },
+			map[string]int{"Engineering": 0, "Ops": 3}},
 	}
 	for _, step := range steps {
 		if err := step.do(); err != nil {
@@ -134,5 +142,44 @@ func TestAssigningUnknownIDsIsNotFound(t *testing.T) {
 	}
 	if _, err := c.ListAppGroups(ctx, "0oa00000000000000000"); !okta.IsNotFound(err) {
 		t.Errorf("ListAppGroups of an unknown app = %v, want E0000007", err)
+	}
+}
+
+func TestAssignmentProfileIsValidated(t *testing.T) {
+	c, appID, ids := assignmentOrg(t)
+	ctx := context.Background()
+	_, err := c.AssignGroup(ctx, appID, ids["Ops"], okta.AppGroupAssignment{Profile: map[string]any{"settings": map[string]any{"a": 1}}})
+	apiErr, invalid := okta.IsInvalid(err)
+	if !invalid || apiErr.ErrorCode != "E0000001" || len(apiErr.ErrorCauses) != 1 || !strings.Contains(apiErr.ErrorCauses[0], "profile.settings") {
+		t.Fatalf("AssignGroup with an object in the profile = %v; want E0000001 naming profile.settings", err)
+	}
+	if _, err := c.AssignGroup(ctx, appID, ids["Ops"], okta.AppGroupAssignment{Profile: map[string]any{"role": "Editor", "seats": 3, "tags": []any{"a"}}}); err != nil {
+		t.Fatalf("AssignGroup with scalar and array values: %v", err)
+	}
+}
+
+func TestAppUsersAreListedInPagesOfOktasMaximum(t *testing.T) {
+	const users = 5000
+	seed := &emulator.Seed{Groups: []emulator.SeedGroup{{Name: "Everyone at acme"}}}
+	for i := range users {
+		seed.Users = append(seed.Users, emulator.SeedUser{Login: fmt.Sprintf("user%04d@example.com", i), Groups: []string{"Everyone at acme"}})
+	}
+	srv, c, appID := orgWithApp(t, seed)
+	ctx := context.Background()
+	g, err := c.FindGroupByName(ctx, "Everyone at acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AssignGroup(ctx, appID, g.ID, okta.AppGroupAssignment{}); err != nil {
+		t.Fatal(err)
+	}
+	srv.ResetStats()
+	listed, err := c.ListAppUsers(ctx, appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := srv.Stats().Routes["GET /api/v1/apps/{appID}/users"]
+	if len(listed) != users || pages != users/500 {
+		t.Errorf("ListAppUsers = %d users in %d pages; want %d in %d pages of 500 (Okta's maximum)", len(listed), pages, users, users/500)
 	}
 }
