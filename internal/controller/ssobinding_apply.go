@@ -162,8 +162,7 @@ func (p *bindingPass) removeOne(ctx context.Context, org *Org, app *ssov1.OktaSA
 	err := org.Client.UnassignUser(ctx, appID, rm.Ref.ID)
 	if okta.IsGrantedByGroup(err) {
 		group := p.grantingGroup(ctx, org.Client, rm.Ref.ID, assigned)
-		p.r.refused.remember(appID, rm.Ref.ID, group, fingerprint, p.r.Now())
-		if binding != nil {
+		if first := p.r.refused.remember(appID, rm.Ref.ID, group, fingerprint, p.r.Now()); first && binding != nil {
 			p.r.Recorder.Event(binding, corev1.EventTypeWarning, "RemovalHeldByGroup",
 				fmt.Sprintf("Okta keeps the direct assignment of user %s while group %s grants the app; it is removed once no group does", rm.Ref.ID, group))
 		}
@@ -293,13 +292,17 @@ func (r *refusedRemovals) held(appID, userID, fingerprint string, now time.Time,
 	return f.group, ok && f.fingerprint == fingerprint && now.Before(f.at.Add(interval))
 }
 
-func (r *refusedRemovals) remember(appID, userID, group, fingerprint string, now time.Time) {
+// remember records a refusal and tells whether it is the first for this
+// user, so the event is emitted once.
+func (r *refusedRemovals) remember(appID, userID, group, fingerprint string, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.byUser == nil {
 		r.byUser = map[string]refusal{}
 	}
+	_, known := r.byUser[appID+"/"+userID]
 	r.byUser[appID+"/"+userID] = refusal{group: group, fingerprint: fingerprint, at: now}
+	return !known
 }
 
 func (r *refusedRemovals) forget(appID, userID string) {

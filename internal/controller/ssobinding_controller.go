@@ -204,6 +204,7 @@ func (p *bindingPass) run(ctx context.Context, app *ssov1.OktaSAMLApp, org *Org)
 		return ctrl.Result{}, err
 	}
 	applied := p.apply(ctx, org, app, plan, current)
+	applied.made = p.withoutOrphaned(plan, applied.made)
 	if err := p.r.recordMade(ctx, app, applied.made); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -262,6 +263,32 @@ func (p *bindingPass) dropSuspended(plan *assign.Plan) {
 		}
 	}
 	plan.Remove = removals
+}
+
+// withoutOrphaned drops from the record what only suspended bindings being
+// deleted grant: they are released without touching Okta, so what they
+// assigned stays there, as if made by hand, instead of being removed by the
+// next pass.
+func (p *bindingPass) withoutOrphaned(plan assign.Plan, made []assign.Ref) []assign.Ref {
+	keep := map[assign.Ref]bool{}
+	orphaned := map[assign.Ref]bool{}
+	for _, b := range p.bindings {
+		suspendedDeletion := b.Spec.Suspend && !b.DeletionTimestamp.IsZero()
+		for _, ref := range plan.Granted[bindingKey(b)] {
+			if suspendedDeletion {
+				orphaned[ref] = true
+			} else {
+				keep[ref] = true
+			}
+		}
+	}
+	var out []assign.Ref
+	for _, ref := range made {
+		if keep[ref] || !orphaned[ref] {
+			out = append(out, ref)
+		}
+	}
+	return out
 }
 
 func (p *bindingPass) failAll(err error) (ctrl.Result, error) {

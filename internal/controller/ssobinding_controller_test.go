@@ -108,6 +108,25 @@ var _ = Describe("SSOBinding", func() {
 		Eventually(func() []string { return appGroupIDs(ctx, appID) }, "30s").ShouldNot(ContainElement(boundID))
 	})
 
+	It("still knows what it assigned after the bindings' status is lost (a backup restored without status)", func() {
+		app, appID := readyApp(ctx)
+		madeName, madeID := newOktaGroup("made")
+		_, handID := newOktaGroup("hand")
+		b := newBinding(app.Name, group(madeName), group("Engineering"))
+		Expect(k8s.Create(ctx, b)).To(Succeed())
+		Eventually(bindingReady(ctx, b), "30s").Should(Equal(bound))
+		_, err := oktaAPI.AssignGroup(ctx, appID, handID, okta.AppGroupAssignment{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(get(ctx, app).Annotations).To(HaveKeyWithValue("sso.oktaop.io/assigned", ContainSubstring("Group:"+madeID)))
+
+		lost := getBinding(ctx, b)
+		lost.Status = ssov1.SSOBindingStatus{}
+		Expect(k8s.Status().Update(ctx, lost)).To(Succeed())
+		updateBinding(ctx, b, func(b *ssov1.SSOBinding) { b.Spec.Subjects = []ssov1.Subject{group("Engineering")} })
+		Eventually(func() []string { return appGroupIDs(ctx, appID) }, "30s").ShouldNot(ContainElement(madeID))
+		Expect(appGroupIDs(ctx, appID)).To(ContainElement(handID), "the hand-made one is still left alone")
+	})
+
 	It("lets the oldest binding win a conflict and reports it on the other", func() {
 		app, appID := readyApp(ctx)
 		login, userID := newOktaUser()
@@ -242,6 +261,16 @@ var _ = Describe("SSOBinding", func() {
 
 		updateBinding(ctx, b, func(b *ssov1.SSOBinding) { b.Spec.Suspend = false })
 		Eventually(func() []string { return appGroupIDs(ctx, appID) }, "30s").Should(ConsistOf(id))
+
+		By("a suspended binding is deleted without touching Okta, and later passes leave what it made")
+		updateBinding(ctx, b, func(b *ssov1.SSOBinding) { b.Spec.Suspend = true })
+		Eventually(bindingReady(ctx, b), "30s").Should(Equal("False/" + ssov1.SuspendedReason))
+		Expect(k8s.Delete(ctx, b)).To(Succeed())
+		Eventually(gone(b), "30s").Should(BeTrue())
+		other := newBinding(app.Name, group("Engineering"))
+		Expect(k8s.Create(ctx, other)).To(Succeed())
+		Eventually(bindingReady(ctx, other), "30s").Should(Equal(bound))
+		Expect(appGroupIDs(ctx, appID)).To(ContainElement(id))
 	})
 
 	It("keeps a direct assignment a group still grants, says so once, and removes it when the group goes", func() {
