@@ -1,0 +1,131 @@
+package scim
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Error is a refusal or a failure of the service provider, with the SCIM
+// error body's scimType and detail when it sent one.
+type Error struct {
+	Op     string
+	Status int
+	// ScimType is RFC 7644's error type: uniqueness, invalidValue,
+	// invalidFilter, mutability, tooMany ...
+	ScimType string
+	Detail   string
+	// RetryAfter is the service provider's Retry-After, when it sent one.
+	RetryAfter time.Duration
+
+	unavailable, invalidResponse bool
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "scim %s:", e.Op)
+	if e.Status != 0 {
+		fmt.Fprintf(&b, " %d", e.Status)
+	}
+	if e.ScimType != "" {
+		fmt.Fprintf(&b, " %s", e.ScimType)
+	}
+	if e.Detail != "" {
+		fmt.Fprintf(&b, ": %s", e.Detail)
+	}
+	return b.String()
+}
+
+func (e *Error) retryable() bool {
+	return e.unavailable || e.Status == http.StatusTooManyRequests || e.Status >= 500
+}
+
+func asError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// IsNotFound: 404.
+func IsNotFound(err error) bool { e, ok := asError(err); return ok && e.Status == http.StatusNotFound }
+
+// IsUniqueness: the account exists already (409, or scimType uniqueness).
+func IsUniqueness(err error) bool {
+	e, ok := asError(err)
+	return ok && (e.ScimType == "uniqueness" || e.Status == http.StatusConflict)
+}
+
+// IsAuth: the service provider refused the credential (401, 403).
+func IsAuth(err error) bool {
+	e, ok := asError(err)
+	return ok && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden)
+}
+
+// IsRateLimited: 429, with when to retry if the service provider said.
+func IsRateLimited(err error) (time.Duration, bool) {
+	e, ok := asError(err)
+	if !ok || e.Status != http.StatusTooManyRequests {
+		return 0, false
+	}
+	return e.RetryAfter, true
+}
+
+// IsUnavailable: no answer, a 5xx, or a 429 after the retries.
+func IsUnavailable(err error) bool { e, ok := asError(err); return ok && e.retryable() }
+
+// IsInvalidResponse: an answer that is not SCIM (garbage JSON, a list that
+// pages inconsistently).
+func IsInvalidResponse(err error) bool { e, ok := asError(err); return ok && e.invalidResponse }
+
+// IsInvalid: 400, with the scimType (invalidValue, invalidSyntax ...).
+func IsInvalid(err error) (string, bool) {
+	e, ok := asError(err)
+	if !ok || e.Status != http.StatusBadRequest {
+		return "", false
+	}
+	return e.ScimType, true
+}
+
+// errorFrom reads a SCIM error body (RFC 7644 section 3.12), or keeps the
+// start of whatever came.
+func errorFrom(op string, resp *http.Response, body []byte) *Error {
+	e := &Error{Op: op, Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+	var scimErr struct {
+		Schemas  []string `json:"schemas"`
+		ScimType string   `json:"scimType"`
+		Detail   string   `json:"detail"`
+	}
+	if json.Unmarshal(body, &scimErr) == nil && (scimErr.Detail != "" || scimErr.ScimType != "") {
+		e.ScimType, e.Detail = scimErr.ScimType, scimErr.Detail
+		return e
+	}
+	text := strings.TrimSpace(string(body))
+	if len(text) > maxErrorBytes {
+		text = text[:maxErrorBytes] + "…"
+	}
+	e.Detail = text
+	return e
+}
+
+// retryAfter reads seconds or an HTTP date.
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+func basicAuth(userPassword string) string {
+	return base64.StdEncoding.EncodeToString([]byte(userPassword))
+}
