@@ -1,0 +1,8 @@
+package accountsync
+
+import "reflect"
+
+var (
+	typeOfSlice = reflect.TypeOf([]any{})
+	typeOfMap   = reflect.TypeOf(map[string]any{})
+)
