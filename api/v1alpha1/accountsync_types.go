@@ -135,7 +135,9 @@ type AttributeMapping struct {
 	// +kubebuilder:validation:MaxLength=256
 	// +required
 	Target string `json:"target"`
-	// Expression is the Okta expression, such as user.firstName.
+	// Expression is a CEL expression (the language Kubernetes uses) over user
+	// (the Okta user profile) and appUser (the app-user profile), such as
+	// user.firstName + " " + user.lastName or user.email.lowerAscii().
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	// +required

@@ -64,6 +64,18 @@ const (
 	// than spec.safeguard.maxDeactivationPercent allows; it changed nothing and
 	// waits for a person.
 	SafeguardTrippedReason = "SafeguardTripped"
+	// SourceIncompleteReason: the listing of the app's Okta users failed or
+	// was cut short; the run changed nothing and deactivated nobody.
+	SourceIncompleteReason = "SourceIncomplete"
+	// TargetUnavailableReason: the service provider did not answer, or
+	// answered 5xx or 429 after the retries; nothing was deactivated.
+	TargetUnavailableReason = "TargetUnavailable"
+	// InvalidResponseReason: the service provider answered something that
+	// is not SCIM, or paged inconsistently; nothing was deactivated.
+	InvalidResponseReason = "InvalidResponse"
+	// DryRunReason: spec.dryRun is true; the run computed its plan, reported
+	// it in status and an event, and wrote nothing.
+	DryRunReason = "DryRun"
 )
 
 // Annotations understood on every kind.

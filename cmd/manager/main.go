@@ -100,6 +100,9 @@ func run(o options) error {
 	if err := (&controller.SSOBindingReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the SSOBinding controller: %w", err)
 	}
+	if err := (&controller.AccountSyncReconciler{Client: mgr.GetClient(), Recorder: recorder, Orgs: orgs}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the AccountSync controller: %w", err)
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding health check: %w", err)
 	}

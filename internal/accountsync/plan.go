@@ -66,8 +66,9 @@ type Plan struct {
 	Reactivate []Change
 	Failed     []Failure
 
-	// ActiveAccounts is how many of the target's accounts are active.
-	ActiveAccounts int
+	// TargetAccounts is how many accounts the target holds; ActiveAccounts
+	// how many of them are active.
+	TargetAccounts, ActiveAccounts int
 	// SafeguardTripped: the run would deactivate more than the safeguard
 	// allows, so nothing of it may be applied.
 	SafeguardTripped bool
@@ -110,7 +111,7 @@ var oktaUserID = regexp.MustCompile(`^00u[0-9A-Za-z]{17}$`)
 // Decide plans one run.
 func Decide(in Input) Plan {
 	matchOkta, matchTarget := orDefault(in.MatchOkta, "email"), orDefault(in.MatchTarget, "userName")
-	var plan Plan
+	plan := Plan{TargetAccounts: len(in.Accounts)}
 	byExternal, byMatch := indexAccounts(in.Accounts, matchTarget)
 	paired := map[string]bool{} // account IDs
 	for _, u := range sortedUsers(in.Users) {

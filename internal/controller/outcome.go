@@ -38,6 +38,16 @@ func classify(err error, now time.Time, interval time.Duration) outcome {
 		return outcome{reason: ssov1.AuthFailedReason, err: err}
 	case isSecretError(err):
 		return outcome{reason: ssov1.SecretNotFoundReason, result: ctrl.Result{RequeueAfter: jitter(interval, 0.1)}}
+	case errors.As(err, new(*errCondition)):
+		var e *errCondition
+		errors.As(err, &e)
+		o := outcome{reason: e.reason, stalled: e.stalled, result: ctrl.Result{RequeueAfter: jitter(interval, 0.1)}}
+		if e.transient {
+			o.result, o.err = ctrl.Result{}, err // retried with backoff
+		} else if e.stalled {
+			o.result, o.err = ctrl.Result{}, reconcile.TerminalError(err)
+		}
+		return o
 	case isDependencyError(err):
 		return outcome{reason: ssov1.DependencyNotReadyReason, result: ctrl.Result{RequeueAfter: jitter(interval, 0.1)}}
 	case isInvalidSpec(err):
@@ -59,6 +69,16 @@ func (e *errSecret) Error() string { return e.msg }
 type errInvalidSpec struct{ msg string }
 
 func (e *errInvalidSpec) Error() string { return e.msg }
+
+// errCondition is a failure that names its own reason (SafeguardTripped,
+// SourceIncomplete, TargetUnavailable ...): transient ones are retried with
+// backoff, stalled ones wait for a person, the others for the interval.
+type errCondition struct {
+	reason, msg        string
+	transient, stalled bool
+}
+
+func (e *errCondition) Error() string { return e.msg }
 
 // errDependency is a referenced object that is missing or not ready yet;
 // the reference is watched, so its arrival is picked up at once.

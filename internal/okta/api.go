@@ -28,6 +28,7 @@ type API interface {
 	UnassignGroup(ctx context.Context, appID, groupID string) error
 
 	ListAppUsers(ctx context.Context, appID string) ([]AppUser, error)
+	ListAppUsersWithProfiles(ctx context.Context, appID string) ([]AppUser, error)
 	GetAppUser(ctx context.Context, appID, userID string) (*AppUser, error)
 	AssignUser(ctx context.Context, appID string, u AppUser) (*AppUser, error)
 	UnassignUser(ctx context.Context, appID, userID string) error
@@ -214,6 +215,13 @@ func (c *Client) UnassignGroup(ctx context.Context, appID, groupID string) error
 
 func (c *Client) ListAppUsers(ctx context.Context, appID string) ([]AppUser, error) {
 	return collect[AppUser](ctx, c, call{path: "/api/v1/apps/" + url.PathEscape(appID) + "/users", query: url.Values{"limit": {"500"}}})
+}
+
+// ListAppUsersWithProfiles lists the app's users with each Okta user
+// embedded (expand=user): their profiles and status in the same pages, not
+// one read per user.
+func (c *Client) ListAppUsersWithProfiles(ctx context.Context, appID string) ([]AppUser, error) {
+	return collect[AppUser](ctx, c, call{path: "/api/v1/apps/" + url.PathEscape(appID) + "/users", query: url.Values{"limit": {"500"}, "expand": {"user"}}})
 }
 
 func (c *Client) GetAppUser(ctx context.Context, appID, userID string) (*AppUser, error) {

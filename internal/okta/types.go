@@ -174,6 +174,13 @@ type AppUser struct {
 	Status      string              `json:"status,omitempty"`
 	Credentials *AppUserCredentials `json:"credentials,omitempty"`
 	Profile     map[string]any      `json:"profile,omitempty"`
+	// Embedded holds the Okta user when listed with expand=user.
+	Embedded *AppUserEmbedded `json:"_embedded,omitempty"`
+}
+
+// AppUserEmbedded is what expand=user adds to an app user.
+type AppUserEmbedded struct {
+	User *User `json:"user,omitempty"`
 }
 
 // AppUserCredentials is the username the app sees.

@@ -278,8 +278,15 @@ func (s *Server) listAppUsers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	expandUser := r.URL.Query().Get("expand") == "user"
 	writeList(s, w, r, s.appUsers(a), 50, 500, func(v appUserView) string { return v.user.id },
-		func(v appUserView) map[string]any { return s.renderAppUser(a, v) })
+		func(v appUserView) map[string]any {
+			out := s.renderAppUser(a, v)
+			if expandUser {
+				out["_embedded"] = map[string]any{"user": s.renderUser(v.user)}
+			}
+			return out
+		})
 }
 
 // appUserOf finds one user's access to an app, answering 404 if none.

@@ -183,3 +183,19 @@ func TestAppUsersAreListedInPagesOfOktasMaximum(t *testing.T) {
 		t.Errorf("ListAppUsers = %d users in %d pages; want %d in %d pages of 500 (Okta's maximum)", len(listed), pages, users, users/500)
 	}
 }
+
+func TestAppUsersListedWithTheirOktaProfiles(t *testing.T) {
+	c, appID, ids := assignmentOrg(t)
+	ctx := context.Background()
+	if _, err := c.AssignGroup(ctx, appID, ids["Engineering"], okta.AppGroupAssignment{}); err != nil {
+		t.Fatal(err)
+	}
+	users, err := c.ListAppUsersWithProfiles(ctx, appID)
+	if err != nil || len(users) != 1 {
+		t.Fatalf("ListAppUsersWithProfiles = %v, %v", users, err)
+	}
+	u := users[0].Embedded.User
+	if u == nil || u.Login() != "alice@example.com" || u.Status != "PROVISIONED" || u.Profile["firstName"] != "Alice" {
+		t.Errorf("embedded user = %+v", u)
+	}
+}

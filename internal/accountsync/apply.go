@@ -1,0 +1,157 @@
+package accountsync
+
+import (
+	"context"
+	"sync"
+
+	"github.com/oktaop/okta-sso-operator/internal/scim"
+)
+
+// Target is what applying a plan needs of a SCIM service provider.
+type Target interface {
+	CreateUser(ctx context.Context, user scim.Resource) (scim.Resource, error)
+	PatchUser(ctx context.Context, id string, ops []scim.Op) (scim.Resource, error)
+	ReplaceUser(ctx context.Context, id string, user scim.Resource) (scim.Resource, error)
+	ListUsers(ctx context.Context, filter string, count int) ([]scim.Resource, error)
+}
+
+var _ Target = (*scim.Client)(nil)
+
+// Applied counts what a plan's writes did.
+type Applied struct {
+	Created, Updated, Deactivated, Reactivated, Failed int
+	// Err is the failure that stopped the writes (the target down, the
+	// credential refused): the rest were not sent.
+	Err error
+}
+
+// Apply sends the plan's writes, at most concurrency at once: creates,
+// updates and reactivations, then deactivations. A write the service
+// provider refuses (400) fails that account only; a target that stops
+// answering stops the run. Nothing is ever deleted. With no PATCH support
+// (per /ServiceProviderConfig), changes are sent as a PUT of the whole
+// account as listed.
+func Apply(ctx context.Context, t Target, config scim.ServiceProviderConfig, plan Plan, accounts []scim.Resource, concurrency int) Applied {
+	byID := make(map[string]scim.Resource, len(accounts))
+	for _, a := range accounts {
+		byID[a.ID()] = a
+	}
+	w := &writer{t: t, patch: config.Patch, accounts: byID}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var jobs []func(context.Context) (*int, error)
+	for _, c := range plan.Create {
+		jobs = append(jobs, func(ctx context.Context) (*int, error) { return w.create(ctx, c) })
+	}
+	for _, u := range plan.Update {
+		jobs = append(jobs, func(ctx context.Context) (*int, error) { return &w.done.Updated, w.change(ctx, u.AccountID, u.Ops) })
+	}
+	for _, c := range plan.Reactivate {
+		jobs = append(jobs, func(ctx context.Context) (*int, error) {
+			return &w.done.Reactivated, w.setActive(ctx, c.AccountID, true)
+		})
+	}
+	w.run(ctx, cancel, jobs, concurrency)
+	if w.done.Err == nil {
+		var deactivations []func(context.Context) (*int, error)
+		for _, c := range plan.Deactivate {
+			deactivations = append(deactivations, func(ctx context.Context) (*int, error) {
+				return &w.done.Deactivated, w.setActive(ctx, c.AccountID, false)
+			})
+		}
+		w.run(ctx, cancel, deactivations, concurrency)
+	}
+	return w.done
+}
+
+type writer struct {
+	t        Target
+	patch    bool
+	accounts map[string]scim.Resource
+
+	mu   sync.Mutex
+	done Applied
+}
+
+// run runs jobs with bounded concurrency; each returns the counter its
+// success adds to.
+func (w *writer) run(ctx context.Context, cancel context.CancelFunc, jobs []func(context.Context) (*int, error), concurrency int) {
+	slots := make(chan struct{}, max(concurrency, 1))
+	var wg sync.WaitGroup
+	for _, job := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			counter, err := job(ctx)
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			switch {
+			case err == nil:
+				*counter++
+			case isRefusal(err):
+				w.done.Failed++
+			case w.done.Err == nil && ctx.Err() == nil:
+				w.done.Err = err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// isRefusal: the service provider refused this one write (400, 404, 409 it
+// could not be resolved); the run goes on with the others.
+func isRefusal(err error) bool {
+	_, invalid := scim.IsInvalid(err)
+	return invalid || scim.IsNotFound(err) || scim.IsUniqueness(err)
+}
+
+// create creates an account. A uniqueness refusal means the account exists
+// (made by someone else, or by a run that stopped after its POST): it is
+// looked up by userName and linked to the Okta user instead of failing.
+func (w *writer) create(ctx context.Context, c Create) (*int, error) {
+	_, err := w.t.CreateUser(ctx, c.Resource)
+	if !scim.IsUniqueness(err) {
+		return &w.done.Created, err
+	}
+	found, lerr := w.t.ListUsers(ctx, scim.EqFilter("userName", c.Resource.UserName()), 0)
+	if lerr != nil {
+		return nil, lerr
+	}
+	if len(found) != 1 || (found[0].ExternalID() != "" && found[0].ExternalID() != c.UserID) {
+		return nil, err // another user's account: a failure, never a guess
+	}
+	w.mu.Lock()
+	w.accounts[found[0].ID()] = found[0]
+	w.mu.Unlock()
+	return &w.done.Updated, w.change(ctx, found[0].ID(), []scim.Op{{Op: "replace", Path: "externalId", Value: c.UserID}})
+}
+
+func (w *writer) setActive(ctx context.Context, id string, active bool) error {
+	return w.change(ctx, id, []scim.Op{{Op: "replace", Path: "active", Value: active}})
+}
+
+// change sends replace operations as a PATCH, or as a PUT of the account
+// with them applied where PATCH is unsupported.
+func (w *writer) change(ctx context.Context, id string, ops []scim.Op) error {
+	if w.patch {
+		_, err := w.t.PatchUser(ctx, id, ops)
+		return err
+	}
+	w.mu.Lock()
+	whole := make(scim.Resource, len(w.accounts[id]))
+	for k, v := range w.accounts[id] {
+		whole[k] = v
+	}
+	w.mu.Unlock()
+	for _, op := range ops {
+		setAt(whole, op.Path, op.Value)
+	}
+	delete(whole, "meta")
+	_, err := w.t.ReplaceUser(ctx, id, whole)
+	return err
+}

@@ -1,0 +1,128 @@
+package accountsync_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/oktaop/okta-sso-operator/internal/accountsync"
+	"github.com/oktaop/okta-sso-operator/internal/scim"
+	"github.com/oktaop/okta-sso-operator/internal/scim/scimtest"
+)
+
+const annID, bobID = "00uAnnAnnAnnAnnAnnAn", "00uBobBobBobBobBobBo"
+
+func target(t *testing.T, opts scimtest.Options) (*scimtest.Server, *scim.Client) {
+	t.Helper()
+	opts.Token = "t"
+	srv, err := scimtest.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	c, err := scim.New(scim.Config{BaseURL: srv.URL(), Token: "t", RetryBaseDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, c
+}
+
+// runOnce lists the target, decides and applies, as one run does.
+func runOnce(t *testing.T, c *scim.Client, users []accountsync.OktaUser) (accountsync.Plan, accountsync.Applied) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := c.ServiceProviderConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts, err := c.ListUsers(ctx, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mappings, err := accountsync.Compile([]accountsync.MappingSpec{{Target: "displayName", Expression: `user.firstName + " " + user.lastName`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := accountsync.Decide(accountsync.Input{Mode: accountsync.Provision, Users: users, Accounts: accounts, Mappings: mappings, MaxDeactivationPercent: 100})
+	return plan, accountsync.Apply(ctx, c, cfg, plan, accounts, 4)
+}
+
+func TestApplyAgainstARealSCIMServer(t *testing.T) {
+	for name, opts := range map[string]scimtest.Options{"with PATCH": {}, "PUT only": {NoPatch: true}} {
+		t.Run(name, func(t *testing.T) {
+			srv, c := target(t, opts)
+			ann := accountsync.OktaUser{ID: annID, Status: "ACTIVE", Profile: map[string]any{"email": "ann@example.com", "firstName": "Ann", "lastName": "Lee"}}
+			bob := accountsync.OktaUser{ID: bobID, Status: "ACTIVE", Profile: map[string]any{"email": "bob@example.com", "firstName": "Bob", "lastName": "Ray"}}
+
+			_, done := runOnce(t, c, []accountsync.OktaUser{ann, bob})
+			if done.Err != nil || done.Created != 2 {
+				t.Fatalf("first run = %+v", done)
+			}
+			srv.Requests(true)
+			_, done = runOnce(t, c, []accountsync.OktaUser{ann, bob})
+			if writes := len(srv.Requests(false)) - 2; done.Err != nil || writes != 0 {
+				t.Fatalf("a no-change run sent %d writes (%v)", writes, srv.Requests(false))
+			}
+
+			bob.Profile["lastName"] = "Rae"
+			_, done = runOnce(t, c, []accountsync.OktaUser{ann, bob})
+			if done.Updated != 1 {
+				t.Fatalf("after a rename: %+v", done)
+			}
+			_, done = runOnce(t, c, []accountsync.OktaUser{ann}) // bob unassigned
+			if done.Deactivated != 1 {
+				t.Fatalf("after bob was unassigned: %+v", done)
+			}
+			for _, u := range srv.Users() {
+				if u["userName"] == "bob@example.com" && u["active"] != false {
+					t.Errorf("bob's account = %v, want active=false", u)
+				}
+				if u["userName"] == "bob@example.com" && u["displayName"] != "Bob Rae" {
+					t.Errorf("bob's displayName = %v, want the update", u["displayName"])
+				}
+			}
+			_, done = runOnce(t, c, []accountsync.OktaUser{ann, bob}) // bob back
+			if done.Reactivated != 1 {
+				t.Fatalf("after bob came back: %+v", done)
+			}
+			if n := srv.Count("DELETE "); n != 0 {
+				t.Errorf("%d DELETE requests", n)
+			}
+		})
+	}
+}
+
+func TestACreateThatFindsTheAccountTakenLinksIt(t *testing.T) {
+	srv, c := target(t, scimtest.Options{})
+	ann := accountsync.OktaUser{ID: annID, Status: "ACTIVE", Profile: map[string]any{"email": "ann@example.com", "firstName": "Ann", "lastName": "Lee"}}
+	ctx := context.Background()
+	plan := accountsync.Decide(accountsync.Input{Mode: accountsync.Provision, Users: []accountsync.OktaUser{ann}})
+	// The account appears after the listing (a run that stopped after its POST, or someone else).
+	srv.AddUser(map[string]any{"userName": "ann@example.com", "active": true})
+	done := accountsync.Apply(ctx, c, scim.ServiceProviderConfig{Patch: true}, plan, nil, 4)
+	if done.Err != nil || done.Updated != 1 || done.Created != 0 || len(srv.Users()) != 1 {
+		t.Fatalf("Apply = %+v with %d accounts; want the existing account linked, none created", done, len(srv.Users()))
+	}
+	for _, u := range srv.Users() {
+		if u["externalId"] != annID {
+			t.Errorf("account = %v, want externalId %s", u, annID)
+		}
+	}
+}
+
+func TestATargetThatStopsAnsweringStopsTheRun(t *testing.T) {
+	srv, c := target(t, scimtest.Options{})
+	users := []accountsync.OktaUser{}
+	for _, id := range []string{annID, bobID} {
+		users = append(users, accountsync.OktaUser{ID: id, Status: "ACTIVE", Profile: map[string]any{"email": id + "@example.com"}})
+	}
+	plan := accountsync.Decide(accountsync.Input{Mode: accountsync.Provision, Users: users})
+	srv.SetFault(scimtest.Fault{Status: 503, Times: -1})
+	done := accountsync.Apply(context.Background(), c, scim.ServiceProviderConfig{Patch: true}, plan, nil, 1)
+	if !scim.IsUnavailable(done.Err) || done.Created != 0 {
+		t.Fatalf("Apply against a target that is down = %+v", done)
+	}
+	if n := srv.Count("POST "); n != 1 {
+		t.Errorf("%d creates sent; the run should stop at the first failure (a POST is never retried)", n)
+	}
+}

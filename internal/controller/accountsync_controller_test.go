@@ -1,0 +1,259 @@
+package controller_test
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/internal/okta"
+	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
+	"github.com/oktaop/okta-sso-operator/internal/scim/scimtest"
+)
+
+const scimToken = "scim-suite-token-that-must-never-appear"
+
+var _ = Describe("AccountSync", func() {
+	var ctx context.Context
+	var target *scimtest.Server
+	BeforeEach(func() {
+		ctx = context.Background()
+		var err error
+		target, err = scimtest.New(scimtest.Options{Token: scimToken})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(target.Close)
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: watchedNS, Name: "scim-token"}, StringData: map[string]string{"token": scimToken}}
+		Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, s))).To(Succeed())
+	})
+
+	// appWithUsers is a Ready app with a fresh group of the given users
+	// assigned to it, and returns the app and the users' IDs by login.
+	appWithUsers := func(logins ...string) (*ssov1.OktaSAMLApp, string, map[string]string) {
+		app, appID := readyApp(ctx)
+		groupName, groupID := newOktaGroup("synced")
+		ids := map[string]string{}
+		for _, login := range logins {
+			u := oktaREST("POST", "/emulator/users", emulator.SeedUser{Login: login, FirstName: strings.Split(login, "@")[0], LastName: "Doe", Groups: []string{groupName}})
+			ids[login] = u["id"].(string)
+		}
+		_, err := oktaAPI.AssignGroup(ctx, appID, groupID, okta.AppGroupAssignment{})
+		Expect(err).NotTo(HaveOccurred())
+		return app, appID, ids
+	}
+	newSync := func(app *ssov1.OktaSAMLApp, mode ssov1.SyncMode) *ssov1.AccountSync {
+		return &ssov1.AccountSync{
+			ObjectMeta: metav1.ObjectMeta{Namespace: watchedNS, Name: "sync-" + rand.String(6)},
+			Spec: ssov1.AccountSyncSpec{
+				AppRef: ssov1.LocalObjectReference{Name: ssov1.ResourceName(app.Name)}, Mode: mode,
+				Target: ssov1.SyncTarget{SCIM: ssov1.SCIMTarget{URL: ssov1.URL(target.URL()),
+					AuthSecretRef: ssov1.SecretKeySelector{Name: "scim-token", Key: "token"}}},
+				Match: ssov1.MatchRule{OktaAttribute: "login", TargetAttribute: "userName"},
+			},
+		}
+	}
+	getSync := func(s *ssov1.AccountSync) *ssov1.AccountSync {
+		out := &ssov1.AccountSync{}
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(s), out)).To(Succeed())
+		return out
+	}
+	synced := func(s *ssov1.AccountSync) func() string {
+		return func() string {
+			c := meta.FindStatusCondition(getSync(s).Status.Conditions, ssov1.SyncedCondition)
+			if c == nil {
+				return "none"
+			}
+			return string(c.Status) + "/" + c.Reason
+		}
+	}
+	trigger := func(s *ssov1.AccountSync, value string) {
+		Eventually(func() error {
+			cur := getSync(s)
+			if cur.Annotations == nil {
+				cur.Annotations = map[string]string{}
+			}
+			cur.Annotations[ssov1.ReconcileRequestAnnotation] = value
+			return k8s.Update(ctx, cur)
+		}).Should(Succeed())
+	}
+	handledSync := func(s *ssov1.AccountSync) func() string {
+		return func() string { return getSync(s).Status.LastHandledReconcileAt }
+	}
+	activeOf := func(userName string) any {
+		for _, u := range target.Users() {
+			if u["userName"] == userName {
+				return u["active"]
+			}
+		}
+		return "no account"
+	}
+
+	It("matches in Match mode, reports the unmatched, and writes nothing to the target", func() {
+		app, _, _ := appWithUsers("ann-"+rand.String(4)+"@example.com", "bob-"+rand.String(4)+"@example.com")
+		users, err := oktaAPI.ListAppUsersWithProfiles(ctx, get(ctx, app).Status.AppID)
+		Expect(err).NotTo(HaveOccurred())
+		first := users[0].Embedded.User.Login()
+		target.AddUser(map[string]any{"userName": strings.ToUpper(first), "active": true})
+		target.AddUser(map[string]any{"userName": "nobody@example.com", "active": true})
+		s := newSync(app, ssov1.SyncModeMatch)
+		Expect(k8s.Create(ctx, s)).To(Succeed())
+		Eventually(synced(s), "30s").Should(Equal("True/" + ssov1.ReconcileSucceededReason))
+		got := getSync(s)
+		Expect(*got.Status.Summary).To(Equal(ssov1.SyncSummary{OktaUsers: 2, TargetAccounts: 2, Matched: 1, Unmatched: 1}))
+		Expect(got.Status.Unmatched).To(HaveLen(1))
+		Expect(got.Status.LastSyncTime).NotTo(BeNil())
+		Expect(got.Status.NextSyncTime.Sub(got.Status.LastSyncTime.Time)).To(Equal(24 * time.Hour))
+		for _, line := range target.Requests(false) {
+			Expect(line).To(HavePrefix("GET "), "Match mode writes nothing")
+		}
+
+		By("sync now: the trigger runs again at once and is echoed")
+		target.Requests(true)
+		trigger(s, "now-1")
+		Eventually(handledSync(s), "30s").Should(Equal("now-1"))
+		Expect(target.Count("GET /scim/v2/Users")).To(BeNumerically(">=", 1))
+	})
+
+	It("provisions: creates with CEL mappings, deactivates the unassigned, reactivates, and never deletes", func() {
+		ann, bob := "ann-"+rand.String(4)+"@example.com", "bob-"+rand.String(4)+"@example.com"
+		app, appID, ids := appWithUsers(ann, bob)
+		s := newSync(app, ssov1.SyncModeProvision)
+		s.Spec.AttributeMappings = []ssov1.AttributeMapping{
+			{Target: "displayName", Expression: `user.firstName + " " + user.lastName`},
+			{Target: "title", Expression: `"new hire"`, Apply: ssov1.MappingApplyCreateOnly},
+		}
+		s.Spec.Safeguard.MaxDeactivationPercent = ptr.To[int32](50)
+		Expect(k8s.Create(ctx, s)).To(Succeed())
+		Eventually(synced(s), "30s").Should(Equal("True/" + ssov1.ReconcileSucceededReason))
+		Expect(getSync(s).Status.Summary.Created).To(Equal(int32(2)), "%+v %v", getSync(s).Status.Summary, target.Requests(false))
+		accounts := target.Users()
+		Expect(accounts).To(HaveLen(2))
+		for _, a := range accounts {
+			Expect(a["externalId"]).To(BeElementOf(ids[ann], ids[bob]))
+			Expect(a["displayName"]).To(HaveSuffix(" Doe"))
+			Expect(a["title"]).To(Equal("new hire"))
+		}
+
+		By("bob unassigned in Okta: his account is deactivated, not deleted")
+		oktaREST("DELETE", "/api/v1/groups/"+groupOf(ctx, appID)+"/users/"+ids[bob], nil)
+		trigger(s, "unassigned")
+		Eventually(handledSync(s), "30s").Should(Equal("unassigned"))
+		Expect(activeOf(bob)).To(Equal(false))
+		Expect(activeOf(ann)).To(Equal(true))
+		Expect(getSync(s).Status.Summary.Deactivated).To(Equal(int32(1)))
+
+		By("bob back: reactivated")
+		oktaREST("PUT", "/api/v1/groups/"+groupOf(ctx, appID)+"/users/"+ids[bob], nil)
+		trigger(s, "back")
+		Eventually(handledSync(s), "30s").Should(Equal("back"))
+		Expect(activeOf(bob)).To(Equal(true))
+		Expect(target.Count("DELETE ")).To(BeZero())
+
+		By("a no-change run sends no write")
+		target.Requests(true)
+		trigger(s, "idle")
+		Eventually(handledSync(s), "30s").Should(Equal("idle"))
+		for _, line := range target.Requests(false) {
+			Expect(line).To(HavePrefix("GET "))
+		}
+	})
+
+	It("trips the safeguard, changes nothing, waits, and goes on after the trigger", func() {
+		users := []string{}
+		for i := 0; i < 5; i++ {
+			users = append(users, "u"+rand.String(5)+"@example.com")
+		}
+		app, appID, ids := appWithUsers(users...)
+		s := newSync(app, ssov1.SyncModeProvision)
+		Expect(k8s.Create(ctx, s)).To(Succeed())
+		Eventually(synced(s), "30s").Should(Equal("True/" + ssov1.ReconcileSucceededReason))
+
+		By("two of five users leave: 40% is over the default 20%")
+		group := groupOf(ctx, appID)
+		for _, login := range users[:2] {
+			oktaREST("DELETE", "/api/v1/groups/"+group+"/users/"+ids[login], nil)
+		}
+		trigger(s, "after-leavers")
+		Eventually(synced(s), "30s").Should(Equal("False/" + ssov1.SafeguardTrippedReason))
+		Expect(meta.FindStatusCondition(getSync(s).Status.Conditions, ssov1.SyncedCondition).Message).To(ContainSubstring("deactivate 2 of 5 active accounts"))
+		Expect(activeOf(users[0])).To(Equal(true), "nothing changed")
+		Eventually(func() []string { return recorder.eventsFor(watchedNS, s.Name) }).Should(ContainElement(ContainSubstring(ssov1.SafeguardTrippedReason)))
+
+		By("the trigger is the person saying go on")
+		trigger(s, "checked")
+		Eventually(handledSync(s), "30s").Should(Equal("checked"))
+		Expect(synced(s)()).To(Equal("True/" + ssov1.ReconcileSucceededReason))
+		Expect(activeOf(users[0])).To(Equal(false))
+		Expect(activeOf(users[1])).To(Equal(false))
+	})
+
+	It("deactivates nobody when the Okta listing or the target fails", func() {
+		ann := "ann-" + rand.String(4) + "@example.com"
+		app, appID, ids := appWithUsers(ann)
+		s := newSync(app, ssov1.SyncModeProvision)
+		s.Spec.Safeguard.MaxDeactivationPercent = ptr.To[int32](100)
+		Expect(k8s.Create(ctx, s)).To(Succeed())
+		Eventually(synced(s), "30s").Should(Equal("True/" + ssov1.ReconcileSucceededReason))
+		oktaREST("DELETE", "/api/v1/groups/"+groupOf(ctx, appID)+"/users/"+ids[ann], nil) // would deactivate ann
+
+		By("the target answers 503")
+		target.SetFault(scimtest.Fault{Status: 503, Times: -1})
+		trigger(s, "target-down")
+		Eventually(synced(s), "30s").Should(Equal("False/" + ssov1.TargetUnavailableReason))
+		target.SetFault(scimtest.Fault{})
+		Expect(activeOf(ann)).To(Equal(true))
+
+		By("the target answers garbage")
+		target.SetFault(scimtest.Fault{Garbage: true, Times: -1})
+		trigger(s, "garbage")
+		Eventually(synced(s), "30s").Should(Equal("False/" + ssov1.InvalidResponseReason))
+		target.SetFault(scimtest.Fault{})
+		Expect(activeOf(ann)).To(Equal(true))
+
+		By("Okta's listing fails")
+		org.SetFaults(emulator.Faults{Force5xx: 40})
+		DeferCleanup(func() { org.SetFaults(emulator.Faults{}) })
+		trigger(s, "okta-down")
+		Eventually(synced(s), "30s").Should(Equal("False/" + ssov1.SourceIncompleteReason))
+		org.SetFaults(emulator.Faults{})
+		Expect(activeOf(ann)).To(Equal(true), "a failed read is never an absence")
+		Expect(recorder.all()).NotTo(ContainSubstring(scimToken))
+		Expect(logs.String()).NotTo(ContainSubstring(scimToken))
+	})
+
+	It("reports a mapping that does not compile as InvalidSpec, with the compiler's message", func() {
+		app, _, _ := appWithUsers("x" + rand.String(4) + "@example.com")
+		s := newSync(app, ssov1.SyncModeProvision)
+		s.Spec.AttributeMappings = []ssov1.AttributeMapping{{Target: "title", Expression: "user.title +"}}
+		Expect(k8s.Create(ctx, s)).To(Succeed())
+		Eventually(synced(s), "30s").Should(Equal("False/" + ssov1.InvalidSpecReason))
+		Expect(meta.FindStatusCondition(getSync(s).Status.Conditions, ssov1.SyncedCondition).Message).To(ContainSubstring("attributeMappings[0] (title)"))
+		Expect(target.Requests(false)).To(BeEmpty(), "nothing was read or written")
+	})
+
+	It("computes the plan and writes nothing on a dry run", func() {
+		app, _, _ := appWithUsers("y" + rand.String(4) + "@example.com")
+		s := newSync(app, ssov1.SyncModeProvision)
+		s.Spec.DryRun = true
+		Expect(k8s.Create(ctx, s)).To(Succeed())
+		Eventually(synced(s), "30s").Should(Equal("True/" + ssov1.DryRunReason))
+		c := meta.FindStatusCondition(getSync(s).Status.Conditions, ssov1.ReadyCondition)
+		Expect(c.Message).To(ContainSubstring("1 to create"))
+		Expect(target.Users()).To(BeEmpty())
+	})
+})
+
+// groupOf is the ID of the one group assigned to an app.
+func groupOf(ctx context.Context, appID string) string {
+	ids := appGroupIDs(ctx, appID)
+	Expect(ids).To(HaveLen(1))
+	return ids[0]
+}

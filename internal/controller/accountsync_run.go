@@ -1,0 +1,171 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/internal/accountsync"
+	"github.com/oktaop/okta-sso-operator/internal/okta"
+	"github.com/oktaop/okta-sso-operator/internal/scim"
+)
+
+// syncSummary exposes the last run's counts (no names, no values).
+var syncSummary = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	Name: "accountsync_last_run_accounts",
+	Help: "What the last AccountSync run saw and did, by count (matched, unmatched, created, updated, deactivated, reactivated, failed).",
+}, []string{"namespace", "name", "count"})
+
+func init() { ctrlmetrics.Registry.MustRegister(syncSummary) }
+
+// writeConcurrency bounds the writes one run sends to the target at once.
+const writeConcurrency = 4
+
+// run is one sync: read both sides whole, decide, check the safeguard, and
+// apply (or, dry, only report). A read that failed or was cut short stops
+// the run before anything is decided: nobody is deactivated for it.
+func (r *AccountSyncReconciler) run(ctx context.Context, s *ssov1.AccountSync, conds conditions, mappings []accountsync.Mapping, acknowledged bool) (time.Duration, error) {
+	start := r.Now()
+	app, org, err := orgThroughApp(ctx, r, r.Orgs, s.Namespace, s.Spec.AppRef)
+	if err != nil {
+		return 0, err
+	}
+	target, err := r.target(ctx, s)
+	if err != nil {
+		return 0, err
+	}
+	// From here on it is a run: its time is recorded, whatever its end.
+	defer func() {
+		at := metav1.NewTime(start)
+		s.Status.LastSyncTime = &at
+		s.Status.LastSyncDuration = &metav1.Duration{Duration: r.Now().Sub(start).Round(time.Millisecond)}
+	}()
+	config, err := target.ServiceProviderConfig(ctx)
+	if err != nil {
+		return 0, targetError(err)
+	}
+	users, err := oktaUsers(ctx, org.Client, app.Status.AppID)
+	if err != nil {
+		return 0, err
+	}
+	accounts, err := target.ListUsers(ctx, "", config.MaxResults)
+	if err != nil {
+		return 0, targetError(err)
+	}
+	plan := accountsync.Decide(accountsync.Input{
+		Mode: accountsync.Mode(orDefault(string(s.Spec.Mode), string(ssov1.SyncModeMatch))), Users: users, Accounts: accounts,
+		MatchOkta: s.Spec.Match.OktaAttribute, MatchTarget: s.Spec.Match.TargetAttribute,
+		Mappings: mappings, MaxDeactivationPercent: maxDeactivationPercent(s),
+	})
+	r.report(s, plan, accountsync.Applied{})
+	if plan.SafeguardTripped && !acknowledged {
+		msg := fmt.Sprintf("The run would deactivate %d of %d active accounts, over spec.safeguard.maxDeactivationPercent (%d%%): nothing was changed. Check the app's assignments in Okta; to go on, set the %s annotation", len(plan.Deactivate), plan.ActiveAccounts, maxDeactivationPercent(s), ssov1.ReconcileRequestAnnotation)
+		r.Recorder.Event(s, corev1.EventTypeWarning, ssov1.SafeguardTrippedReason, msg)
+		return 0, &errCondition{reason: ssov1.SafeguardTrippedReason, msg: msg, stalled: true}
+	}
+	if s.Spec.DryRun {
+		r.Recorder.Event(s, corev1.EventTypeNormal, ssov1.DryRunReason, "A run would do: "+describePlan(plan))
+		conds.set(ssov1.ReadyCondition, metav1.ConditionFalse, ssov1.DryRunReason, "spec.dryRun is true; the last run would do: "+describePlan(plan))
+		conds.set(ssov1.SyncedCondition, metav1.ConditionTrue, ssov1.DryRunReason, "The plan is computed and nothing was written")
+		return r.finished(s, start), nil
+	}
+	applied := accountsync.Apply(ctx, target, config, plan, accounts, writeConcurrency)
+	r.report(s, plan, applied)
+	if applied.Err != nil {
+		return 0, targetError(applied.Err)
+	}
+	summary := s.Status.Summary
+	r.Recorder.Event(s, corev1.EventTypeNormal, "Synced", fmt.Sprintf("%d Okta users, %d accounts: %d matched, %d unmatched, %d created, %d updated, %d deactivated, %d reactivated, %d failed",
+		summary.OktaUsers, summary.TargetAccounts, summary.Matched, summary.Unmatched, summary.Created, summary.Updated, summary.Deactivated, summary.Reactivated, summary.Failed))
+	conds.succeeded(ssov1.ReconcileSucceededReason, fmt.Sprintf("Last run: %d matched, %d unmatched, %d failed", summary.Matched, summary.Unmatched, summary.Failed))
+	return r.finished(s, start), nil
+}
+
+// finished records a successful run and returns when the next is due.
+func (r *AccountSyncReconciler) finished(s *ssov1.AccountSync, start time.Time) time.Duration {
+	done, next := metav1.NewTime(start), metav1.NewTime(start.Add(s.ReconcileInterval()))
+	s.Status.LastSuccessfulSyncTime, s.Status.NextSyncTime = &done, &next
+	return s.ReconcileInterval()
+}
+
+// target builds the SCIM client from the credential Secret in the sync's
+// own namespace.
+func (r *AccountSyncReconciler) target(ctx context.Context, s *ssov1.AccountSync) (*scim.Client, error) {
+	ref := s.Spec.Target.SCIM.AuthSecretRef
+	token, err := secretValues(ctx, r, s.Namespace, string(ref.Name), string(ref.Key))
+	if err != nil {
+		return nil, err
+	}
+	c, err := scim.New(scim.Config{BaseURL: string(s.Spec.Target.SCIM.URL), AuthType: string(s.Spec.Target.SCIM.AuthType), Token: string(token[0])})
+	if err != nil {
+		return nil, &errInvalidSpec{err.Error()}
+	}
+	return c, nil
+}
+
+// oktaUsers lists the app's users with their profiles. A rate limit is
+// Throttled; any other failure is SourceIncomplete.
+func oktaUsers(ctx context.Context, c okta.API, appID string) ([]accountsync.OktaUser, error) {
+	appUsers, err := c.ListAppUsersWithProfiles(ctx, appID)
+	if _, limited := okta.IsRateLimited(err); limited || okta.IsAuth(err) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, &errCondition{reason: ssov1.SourceIncompleteReason, transient: true,
+			msg: "Listing the app's users in Okta failed, so the run changed nothing and deactivated nobody: " + err.Error()}
+	}
+	users := make([]accountsync.OktaUser, 0, len(appUsers))
+	for _, au := range appUsers {
+		u := accountsync.OktaUser{ID: au.ID, AppProfile: au.Profile}
+		if e := au.Embedded; e != nil && e.User != nil {
+			u.Status, u.Profile = e.User.Status, e.User.Profile
+		}
+		if u.Profile == nil {
+			return nil, &errCondition{reason: ssov1.SourceIncompleteReason, transient: true,
+				msg: "Okta listed user " + au.ID + " without its profile, so the run changed nothing"}
+		}
+		users = append(users, u)
+	}
+	return users, nil
+}
+
+// targetError names a SCIM failure's reason; nothing is deactivated for it.
+func targetError(err error) error {
+	switch {
+	case scim.IsAuth(err):
+		return &errCondition{reason: ssov1.AuthFailedReason, msg: "The service provider refused the SCIM credential: " + err.Error()}
+	case scim.IsInvalidResponse(err):
+		return &errCondition{reason: ssov1.InvalidResponseReason, transient: true, msg: "The service provider's answer is not usable, so the run deactivated nobody: " + err.Error()}
+	}
+	return &errCondition{reason: ssov1.TargetUnavailableReason, transient: true, msg: "The service provider is unavailable, so the run deactivated nobody: " + err.Error()}
+}
+
+// report puts the plan (and what was applied) in status and the gauges.
+func (r *AccountSyncReconciler) report(s *ssov1.AccountSync, plan accountsync.Plan, applied accountsync.Applied) {
+	summary := &ssov1.SyncSummary{
+		OktaUsers: int32(len(plan.Matched) + len(plan.Unmatched)), TargetAccounts: int32(plan.TargetAccounts),
+		Matched: int32(len(plan.Matched)), Unmatched: int32(len(plan.Unmatched)),
+		Created: int32(applied.Created), Updated: int32(applied.Updated), Deactivated: int32(applied.Deactivated),
+		Reactivated: int32(applied.Reactivated), Failed: int32(len(plan.Failed) + applied.Failed),
+	}
+	s.Status.Summary = summary
+	s.Status.Unmatched = nil
+	for _, u := range plan.Unmatched {
+		if len(s.Status.Unmatched) == 50 {
+			break
+		}
+		login, _ := u.Profile["login"].(string)
+		value, _ := u.Profile[orDefault(s.Spec.Match.OktaAttribute, "email")].(string)
+		s.Status.Unmatched = append(s.Status.Unmatched, ssov1.UnmatchedUser{Login: login, MatchValue: value})
+	}
+	for name, n := range map[string]int32{"matched": summary.Matched, "unmatched": summary.Unmatched, "created": summary.Created,
+		"updated": summary.Updated, "deactivated": summary.Deactivated, "reactivated": summary.Reactivated, "failed": summary.Failed} {
+		syncSummary.WithLabelValues(s.Namespace, s.Name, name).Set(float64(n))
+	}
+}
