@@ -62,6 +62,7 @@ TOKEN=demo-api-token-$RANDOM$RANDOM
 go build -o bin/okta-emulator ./cmd/okta-emulator
 go build -o bin/saml-sp ./examples/saml-sp
 go build -o bin/saml-login ./hack/saml-login
+go build -o bin/scim-server ./hack/scim-server
 bin/okta-emulator --api-token "$TOKEN" --seed hack/demo/seed.yaml --org-name acme >"$work/okta.url" 2>"$work/okta-emulator.log" &
 pids+=($!)
 wait_for test -s "$work/okta.url"
@@ -113,6 +114,37 @@ step "bob is in no bound group: Okta refuses him"
 if bin/saml-login --start http://127.0.0.1:18090/ --user bob@example.com --password demo-password-123 2>&1; then
   echo "demo: an unbound user signed in" >&2; exit 1
 fi
+
+step "AccountSync in Match mode: the example SP's accounts (a SCIM service provider holding alice's) against Okta"
+SCIM_TOKEN=demo-scim-token-$RANDOM$RANDOM
+bin/scim-server --token "$SCIM_TOKEN" --user alice@example.com >"$work/scim.url" 2>"$work/scim-server.log" &
+pids+=($!)
+wait_for test -s "$work/scim.url"
+SCIM_URL=$(head -1 "$work/scim.url")
+"$KUBECTL" create secret generic example-sp-scim -n sso-demo --from-literal=token="$SCIM_TOKEN" >/dev/null
+"$KUBECTL" apply -n sso-demo -f - <<YAML
+apiVersion: sso.oktaop.io/v1alpha1
+kind: AccountSync
+metadata: {name: example-sp-accounts}
+spec:
+  appRef: {name: example-sp}
+  mode: Match
+  match: {oktaAttribute: login, targetAttribute: userName}
+  target:
+    scim:
+      url: $SCIM_URL
+      authSecretRef: {name: example-sp-scim, key: token}
+YAML
+"$KUBECTL" wait --for=condition=Synced acctsync/example-sp-accounts -n sso-demo --timeout 60s ||
+  { "$KUBECTL" get acctsync example-sp-accounts -n sso-demo -o yaml >&2; exit 1; }
+echo "summary: $("$KUBECTL" get acctsync example-sp-accounts -n sso-demo -o jsonpath='{.status.summary}')"
+echo "last run: $("$KUBECTL" get acctsync example-sp-accounts -n sso-demo -o jsonpath='{.status.lastSyncTime}')"
+
+step "Sync now: the trigger annotation runs it at once, and status echoes the value handled"
+NOW=$(date +%s)
+"$KUBECTL" annotate acctsync example-sp-accounts -n sso-demo sso.oktaop.io/reconcile-requested-at="$NOW" --overwrite
+wait_for test "$("$KUBECTL" get acctsync example-sp-accounts -n sso-demo -o jsonpath='{.status.lastHandledReconcileAt}')" = "$NOW"
+echo "lastHandledReconcileAt: $("$KUBECTL" get acctsync example-sp-accounts -n sso-demo -o jsonpath='{.status.lastHandledReconcileAt}')"
 
 step "An invalid object is refused at admission"
 if "$KUBECTL" apply -n sso-demo -f - <<'YAML' 2>&1; then echo "demo: the API server accepted an invalid object" >&2; exit 1; fi

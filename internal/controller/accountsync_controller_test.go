@@ -107,6 +107,8 @@ var _ = Describe("AccountSync", func() {
 		Expect(k8s.Create(ctx, s)).To(Succeed())
 		Eventually(synced(s), "30s").Should(Equal("True/" + ssov1.ReconcileSucceededReason))
 		got := getSync(s)
+		Expect(got.Generation).To(Equal(int64(1)), "the operator never writes the spec (an Update would send interval back as 24h0m0s)")
+		Expect(meta.FindStatusCondition(got.Status.Conditions, ssov1.SyncedCondition).ObservedGeneration).To(Equal(got.Generation))
 		Expect(*got.Status.Summary).To(Equal(ssov1.SyncSummary{OktaUsers: 2, TargetAccounts: 2, Matched: 1, Unmatched: 1}))
 		Expect(got.Status.Unmatched).To(HaveLen(1))
 		Expect(got.Status.LastSyncTime).NotTo(BeNil())

@@ -51,6 +51,7 @@ var _ = Describe("OktaSAMLApp", func() {
 		Expect(got.Annotations).NotTo(HaveKey(ssov1.CreatePendingAnnotation))
 		Expect(got.Status.AppID).To(Equal(id))
 		Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+		Expect(got.Generation).To(Equal(int64(1)), "the operator never writes the spec (adding its finalizer included)")
 		Expect(got.Status.SigningKey.RotationPhase).To(Equal(ssov1.RotationPhaseStable))
 
 		oktaApp, err := oktaAPI.GetApp(ctx, id)

@@ -177,8 +177,8 @@ func (p *bindingPass) appUnavailable(ctx context.Context, err error) (ctrl.Resul
 
 func (p *bindingPass) addFinalizers(ctx context.Context) error {
 	for _, b := range p.bindings {
-		if b.DeletionTimestamp.IsZero() && controllerutil.AddFinalizer(b, ssov1.Finalizer) {
-			if err := p.r.Update(ctx, b); err != nil {
+		if b.DeletionTimestamp.IsZero() {
+			if err := addFinalizer(ctx, p.r.Client, b); err != nil {
 				return err
 			}
 		}

@@ -47,6 +47,7 @@ var _ = Describe("SSOBinding", func() {
 			ssov1.ResolvedSubject{Kind: ssov1.SubjectKindUser, Name: login, ID: userID}))
 		Expect(got.Status.AssignedCount).To(Equal(int32(2)))
 		Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+		Expect(got.Generation).To(Equal(int64(1)), "the operator never writes the spec")
 		Expect(appGroupIDs(ctx, appID)).To(ConsistOf(groupID))
 		Expect(appUserScopes(ctx, appID)).To(HaveKeyWithValue(userID, "USER"))
 		groups, err := oktaAPI.ListAppGroups(ctx, appID)

@@ -65,10 +65,8 @@ func reconcileObject[T object](ctx context.Context, l lifecycle, req ctrl.Reques
 		}
 		return kind.finalize(ctx, obj, conds)
 	}
-	if controllerutil.AddFinalizer(obj, ssov1.Finalizer) {
-		if err := l.client.Update(ctx, obj); err != nil {
-			return ctrl.Result{}, err
-		}
+	if err := addFinalizer(ctx, l.client, obj); err != nil {
+		return ctrl.Result{}, err
 	}
 	if obj.IsSuspended() {
 		conds.set(ssov1.ReadyCondition, metav1.ConditionFalse, ssov1.SuspendedReason, "spec.suspend is true: Okta is neither read nor written")
@@ -98,10 +96,26 @@ func (l lifecycle) failed(ctx context.Context, obj object, conds conditions, err
 	return o.result, o.err
 }
 
-// releaseFinalizer lets the object go once its clean-up is done.
+// addFinalizer puts the operator's finalizer on the object. It is a patch
+// of the finalizers alone: an Update would send back the whole spec as Go
+// serialises it ("24h" as "24h0m0s"), writing the user's spec, which
+// GitOps tools would see as a diff and which would bump the generation.
+func addFinalizer(ctx context.Context, c client.Client, obj client.Object) error {
+	base := obj.DeepCopyObject().(client.Object)
+	if !controllerutil.AddFinalizer(obj, ssov1.Finalizer) {
+		return nil
+	}
+	return c.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+}
+
+// releaseFinalizer lets the object go once its clean-up is done, patching
+// the finalizers alone, as addFinalizer does.
 func releaseFinalizer(ctx context.Context, c client.Client, obj client.Object) (ctrl.Result, error) {
-	controllerutil.RemoveFinalizer(obj, ssov1.Finalizer)
-	return ctrl.Result{}, c.Update(ctx, obj)
+	base := obj.DeepCopyObject().(client.Object)
+	if !controllerutil.RemoveFinalizer(obj, ssov1.Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{}, c.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 }
 
 // patchStatusIfChanged writes status only when the reconcile changed it, so

@@ -7,6 +7,7 @@ package scimtest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -79,6 +80,10 @@ func (s *Server) URL() string { return s.Server.URL + "/scim/v2" }
 func (s *Server) middleware(next http.Handler) http.Handler {
 	inner := http.StripPrefix("/scim/v2", next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/_test/requests" || r.URL.Path == "/_test/users" {
+			s.serveInspection(w, r)
+			return
+		}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() { s.record(r.Method + " " + r.URL.Path + " " + fmt.Sprint(rec.status)) }()
 		if r.Header.Get("Authorization") != "Bearer "+s.token {
@@ -100,6 +105,18 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		inner.ServeHTTP(rec, r)
 	})
+}
+
+// serveInspection answers GET /_test/requests (the request log) and
+// GET /_test/users (every User), so a test that runs the server as a
+// process can look inside, as one in-process does with Requests and Users.
+func (s *Server) serveInspection(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	var body any = s.Requests(false)
+	if r.URL.Path == "/_test/users" {
+		body = s.Users()
+	}
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 func (s *Server) takeFault(method string) (Fault, bool) {
