@@ -212,6 +212,22 @@ type AccountSyncStatus struct {
 	// +kubebuilder:validation:MaxItems=50
 	// +optional
 	Unmatched []UnmatchedUser `json:"unmatched,omitempty"`
+
+	// RecentDeactivations are this sync's runs that deactivated accounts in
+	// the last 24 hours: what the org-level safeguard adds up over every
+	// AccountSync of one Okta org.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=500
+	// +optional
+	RecentDeactivations []DeactivationRecord `json:"recentDeactivations,omitempty"`
+}
+
+// DeactivationRecord is one run's deactivations.
+type DeactivationRecord struct {
+	// At is when the run started.
+	At metav1.Time `json:"at"`
+	// Count is how many accounts it deactivated.
+	Count int32 `json:"count"`
 }
 
 // AccountSync keeps a service provider's accounts in step with the Okta users

@@ -197,6 +197,87 @@ var _ = Describe("AccountSync", func() {
 		Expect(activeOf(users[1])).To(Equal(false))
 	})
 
+	It("holds a run that would take the org's deactivations in 24 hours over maxOrgDeactivationPercent", func() {
+		// An org of its own: the same local org reached by another URL, so
+		// the other specs' syncs are not counted.
+		strictURL := strings.Replace(orgURL, "127.0.0.1", "localhost", 1)
+		strict := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: watchedNS, Name: "strict-org"},
+			StringData: map[string]string{"orgURL": strictURL, "apiToken": apiToken, "maxAPICapacityPercent": "100", "maxOrgDeactivationPercent": "30"}}
+		Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, strict))).To(Succeed())
+		type syncedApp struct {
+			target *scimtest.Server
+			sync   *ssov1.AccountSync
+			logins []string
+			ids    map[string]string
+			appID  string
+		}
+		apps := make([]syncedApp, 2)
+		for i := range apps {
+			app := newApp(watchedNS)
+			app.Spec.SignOn.AttributeStatements = nil
+			app.Spec.OrgRef.SecretName = "strict-org"
+			Expect(k8s.Create(ctx, app)).To(Succeed())
+			Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
+			groupName, groupID := newOktaGroup("strict")
+			a := syncedApp{appID: get(ctx, app).Status.AppID, ids: map[string]string{}}
+			for j := 0; j < 5; j++ {
+				login := "s" + rand.String(6) + "@example.com"
+				u := oktaREST("POST", "/emulator/users", emulator.SeedUser{Login: login, FirstName: "S", LastName: "T", Groups: []string{groupName}})
+				a.logins, a.ids[login] = append(a.logins, login), u["id"].(string)
+			}
+			_, err := oktaAPI.AssignGroup(ctx, a.appID, groupID, okta.AppGroupAssignment{})
+			Expect(err).NotTo(HaveOccurred())
+			a.sync = newSync(app, ssov1.SyncModeProvision)
+			a.sync.Spec.Safeguard.MaxDeactivationPercent = ptr.To[int32](100)
+			if i == 1 { // each app has its own service provider
+				other, err := scimtest.New(scimtest.Options{Token: scimToken})
+				Expect(err).NotTo(HaveOccurred())
+				DeferCleanup(other.Close)
+				a.sync.Spec.Target.SCIM.URL = ssov1.URL(other.URL())
+				a.target = other
+			} else {
+				a.target = target
+			}
+			Expect(k8s.Create(ctx, a.sync)).To(Succeed())
+			Eventually(synced(a.sync), "30s").Should(Equal("True/" + ssov1.ReconcileSucceededReason))
+			apps[i] = a
+		}
+		leave := func(a syncedApp, n int) {
+			group := groupOf(ctx, a.appID)
+			for _, login := range a.logins[:n] {
+				oktaREST("DELETE", "/api/v1/groups/"+group+"/users/"+a.ids[login], nil)
+			}
+		}
+
+		By("the first app loses 1 of its 5 users: 1 of the org's 10 accounts, under 30%")
+		leave(apps[0], 1)
+		trigger(apps[0].sync, "first")
+		Eventually(handledSync(apps[0].sync), "30s").Should(Equal("first"))
+		Expect(synced(apps[0].sync)()).To(Equal("True/" + ssov1.ReconcileSucceededReason))
+		Expect(getSync(apps[0].sync).Status.RecentDeactivations).To(HaveLen(1))
+
+		By("the second loses 3: 4 of 10 in 24 hours is over 30%, though 3 of 5 is under its own 100%")
+		leave(apps[1], 3)
+		trigger(apps[1].sync, "second")
+		Eventually(synced(apps[1].sync), "30s").Should(Equal("False/" + ssov1.SafeguardTrippedReason))
+		Expect(meta.FindStatusCondition(getSync(apps[1].sync).Status.Conditions, ssov1.SyncedCondition).Message).To(And(
+			ContainSubstring("4 of 10 accounts"), ContainSubstring("maxOrgDeactivationPercent (30%)")))
+		activeIn := func(t *scimtest.Server, userName string) any {
+			for _, u := range t.Users() {
+				if u["userName"] == userName {
+					return u["active"]
+				}
+			}
+			return "no account"
+		}
+		Expect(activeIn(apps[1].target, apps[1].logins[0])).To(Equal(true), "nothing changed")
+
+		By("the trigger goes on")
+		trigger(apps[1].sync, "checked")
+		Eventually(handledSync(apps[1].sync), "30s").Should(Equal("checked"))
+		Expect(activeIn(apps[1].target, apps[1].logins[0])).To(Equal(false))
+	})
+
 	It("deactivates nobody when the Okta listing or the target fails", func() {
 		ann := "ann-" + rand.String(4) + "@example.com"
 		app, appID, ids := appWithUsers(ann)

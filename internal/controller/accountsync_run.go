@@ -64,10 +64,10 @@ func (r *AccountSyncReconciler) run(ctx context.Context, s *ssov1.AccountSync, c
 		Mappings: mappings, MaxDeactivationPercent: maxDeactivationPercent(s),
 	})
 	r.report(s, plan, accountsync.Applied{})
-	if plan.SafeguardTripped && !acknowledged {
-		msg := fmt.Sprintf("The run would deactivate %d of %d active accounts, over spec.safeguard.maxDeactivationPercent (%d%%): nothing was changed. Check the app's assignments in Okta; to go on, set the %s annotation", len(plan.Deactivate), plan.ActiveAccounts, maxDeactivationPercent(s), ssov1.ReconcileRequestAnnotation)
-		r.Recorder.Event(s, corev1.EventTypeWarning, ssov1.SafeguardTrippedReason, msg)
-		return 0, &errCondition{reason: ssov1.SafeguardTrippedReason, msg: msg, stalled: true}
+	if !acknowledged {
+		if err := r.safeguards(ctx, s, org, plan); err != nil {
+			return 0, err
+		}
 	}
 	if s.Spec.DryRun {
 		r.Recorder.Event(s, corev1.EventTypeNormal, ssov1.DryRunReason, "A run would do: "+describePlan(plan))
@@ -77,6 +77,7 @@ func (r *AccountSyncReconciler) run(ctx context.Context, s *ssov1.AccountSync, c
 	}
 	applied := accountsync.Apply(ctx, target, config, plan, accounts, writeConcurrency)
 	r.report(s, plan, applied)
+	recordDeactivations(s, start, applied.Deactivated)
 	if applied.Err != nil {
 		return 0, targetError(applied.Err)
 	}
@@ -85,6 +86,26 @@ func (r *AccountSyncReconciler) run(ctx context.Context, s *ssov1.AccountSync, c
 		summary.OktaUsers, summary.TargetAccounts, summary.Matched, summary.Unmatched, summary.Created, summary.Updated, summary.Deactivated, summary.Reactivated, summary.Failed))
 	conds.succeeded(ssov1.ReconcileSucceededReason, fmt.Sprintf("Last run: %d matched, %d unmatched, %d failed", summary.Matched, summary.Unmatched, summary.Failed))
 	return r.finished(s, start), nil
+}
+
+// safeguards holds a run that would deactivate too much: over the sync's
+// own share, or over the org's in 24 hours. A held run changes nothing.
+func (r *AccountSyncReconciler) safeguards(ctx context.Context, s *ssov1.AccountSync, org *Org, plan accountsync.Plan) error {
+	var held error
+	if plan.SafeguardTripped {
+		held = &errCondition{reason: ssov1.SafeguardTrippedReason, stalled: true,
+			msg: fmt.Sprintf("The run would deactivate %d of %d active accounts, over spec.safeguard.maxDeactivationPercent (%d%%): nothing was changed. Check the app's assignments in Okta; to go on, set the %s annotation",
+				len(plan.Deactivate), plan.ActiveAccounts, maxDeactivationPercent(s), ssov1.ReconcileRequestAnnotation)}
+	} else {
+		var err error
+		if held, err = r.orgSafeguard(ctx, s, org, plan); err != nil {
+			return err
+		}
+	}
+	if held != nil {
+		r.Recorder.Event(s, corev1.EventTypeWarning, ssov1.SafeguardTrippedReason, held.Error())
+	}
+	return held
 }
 
 // finished records a successful run and returns when the next is due.

@@ -28,7 +28,7 @@ const (
 	scopesKey           = "scopes"
 	caBundleKey         = "caBundle"
 	maxCapacityKey      = "maxAPICapacityPercent"
-	defaultCapacityText = "50"
+	maxOrgDeactivations = "maxOrgDeactivationPercent"
 )
 
 // Org is a connection to one Okta org, read from an org Secret.
@@ -36,6 +36,9 @@ type Org struct {
 	Client okta.API
 	// URL is the org's base URL; CompanyID its subdomain (Okta's company ID).
 	URL, CompanyID string
+	// MaxDeactivationPercent is the org-level import safeguard: the share of
+	// accounts all AccountSyncs of this org may deactivate in 24 hours.
+	MaxDeactivationPercent int
 }
 
 // Orgs gives the Okta org an object's org Secret names.
@@ -83,7 +86,11 @@ func (o *SecretOrgs) Get(ctx context.Context, namespace, secretName string) (*Or
 	if err != nil {
 		return nil, &errSecret{fmt.Sprintf("org Secret %s/%s: %v", namespace, secretName, err)}
 	}
-	org := &Org{Client: c, URL: c.OrgURL(), CompanyID: companyID(c.OrgURL())}
+	maxDeactivations, err := percentKey(namespace, secretName, s.Data, maxOrgDeactivations, 20, 0)
+	if err != nil {
+		return nil, err
+	}
+	org := &Org{Client: c, URL: c.OrgURL(), CompanyID: companyID(c.OrgURL()), MaxDeactivationPercent: maxDeactivations}
 	if o.clients == nil {
 		o.clients = map[string]*Org{}
 	}
@@ -119,16 +126,26 @@ func orgConfig(namespace, name string, data map[string][]byte) (okta.Config, err
 		return cfg, &errSecret{where + " has neither apiToken nor clientID"}
 	}
 	cfg.CABundle = data[caBundleKey]
-	capacity := strings.TrimSpace(string(data[maxCapacityKey]))
-	if capacity == "" {
-		capacity = defaultCapacityText
-	}
-	n, err := strconv.Atoi(capacity)
-	if err != nil || n < 1 || n > 100 {
-		return cfg, &errSecret{where + ": " + maxCapacityKey + " must be a whole number from 1 to 100"}
+	n, err := percentKey(namespace, name, data, maxCapacityKey, 50, 1)
+	if err != nil {
+		return cfg, err
 	}
 	cfg.MaxAPICapacityPercent = n
 	return cfg, nil
+}
+
+// percentKey reads a whole-number percentage key of an org Secret, from min
+// to 100, or def when the key is absent.
+func percentKey(namespace, name string, data map[string][]byte, key string, def, min int) (int, error) {
+	text := strings.TrimSpace(string(data[key]))
+	if text == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(text)
+	if err != nil || n < min || n > 100 {
+		return 0, &errSecret{fmt.Sprintf("org Secret %s/%s: %s must be a whole number from %d to 100", namespace, name, key, min)}
+	}
+	return n, nil
 }
 
 // companyID is the org subdomain, the "Okta company ID" SPs ask for.

@@ -57,7 +57,7 @@ users:
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-sync-"}}
 		Expect(k8s.Create(ctx, ns)).To(Succeed())
 		for name, data := range map[string]map[string]string{
-			"okta-org": {"orgURL": orgURL, "apiToken": e2eToken}, "scim-token": {"token": scimToken},
+			"okta-org": {"orgURL": orgURL, "apiToken": e2eToken, "maxOrgDeactivationPercent": "50"}, "scim-token": {"token": scimToken},
 		} {
 			Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: name}, StringData: data})).To(Succeed())
 		}
