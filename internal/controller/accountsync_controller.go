@@ -77,24 +77,10 @@ func (r *AccountSyncReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ssov1.AccountSync{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged))).
-		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(r.syncsBy(syncAppIndex)), builder.WithPredicates(appReadinessChanged)).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.syncsBy(syncSecretIndex)), builder.OnlyMetadata).
+		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(requestsByIndex(r, &ssov1.AccountSyncList{}, syncAppIndex)), builder.WithPredicates(appReadinessChanged)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsByIndex(r, &ssov1.AccountSyncList{}, syncSecretIndex)), builder.OnlyMetadata).
 		Named("accountsync").
 		Complete(r)
-}
-
-func (r *AccountSyncReconciler) syncsBy(index string) handler.MapFunc {
-	return func(ctx context.Context, o client.Object) []ctrl.Request {
-		var list ssov1.AccountSyncList
-		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{index: o.GetName()}); err != nil {
-			return nil
-		}
-		reqs := make([]ctrl.Request, 0, len(list.Items))
-		for _, s := range list.Items {
-			reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: s.Namespace, Name: s.Name}})
-		}
-		return reqs
-	}
 }
 
 // Reconcile runs the shared reconcile with this kind's steps.
@@ -106,6 +92,10 @@ func (r *AccountSyncReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 // the service provider's and are never deleted), so it is released.
 func (r *AccountSyncReconciler) finalize(ctx context.Context, s *ssov1.AccountSync, _ conditions) (ctrl.Result, error) {
 	syncSummary.DeletePartialMatch(map[string]string{"namespace": s.Namespace, "name": s.Name})
+	r.mu.Lock()
+	delete(r.runs, s.UID)
+	delete(r.compiled, s.UID)
+	r.mu.Unlock()
 	return releaseFinalizer(ctx, r.Client, s)
 }
 

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -51,7 +50,7 @@ func (r *OktaSAMLAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ssov1.OktaSAMLApp{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged, appIDSetByHand))).
 		Owns(&corev1.Secret{}, builder.OnlyMetadata).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.appsReadingSecret), builder.OnlyMetadata).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsByIndex(r, &ssov1.OktaSAMLAppList{}, secretRefIndex)), builder.OnlyMetadata).
 		Named("oktasamlapp").
 		Complete(r)
 }
@@ -79,18 +78,6 @@ func secretRefs(obj client.Object) []string {
 		refs = append(refs, string(sp.SigningCertificate.SecretRef.Name))
 	}
 	return refs
-}
-
-func (r *OktaSAMLAppReconciler) appsReadingSecret(ctx context.Context, s client.Object) []ctrl.Request {
-	var apps ssov1.OktaSAMLAppList
-	if err := r.List(ctx, &apps, client.InNamespace(s.GetNamespace()), client.MatchingFields{secretRefIndex: s.GetName()}); err != nil {
-		return nil
-	}
-	reqs := make([]ctrl.Request, 0, len(apps.Items))
-	for _, a := range apps.Items {
-		reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: a.Namespace, Name: a.Name}})
-	}
-	return reqs
 }
 
 // Reconcile runs the shared reconcile with this kind's steps.
