@@ -72,6 +72,15 @@ type AccountSyncSpec struct {
 	// +optional
 	Safeguard Safeguard `json:"safeguard,omitempty"`
 
+	// GroupPush pushes Okta groups to the SP as SCIM Groups, with their
+	// members among the app's synced users (Provision mode). A group may be
+	// used both for assignment and for push.
+	// +listType=map
+	// +listMapKey=oktaGroup
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	GroupPush []GroupPush `json:"groupPush,omitempty"`
+
 	// Interval between runs, from 5m to 720h; the default is 24h. Set the
 	// sso.oktaop.io/reconcile-requested-at annotation to run at once.
 	// +kubebuilder:default="24h"
@@ -148,6 +157,21 @@ type AttributeMapping struct {
 	Apply MappingApply `json:"apply,omitempty"`
 }
 
+// GroupPush is one Okta group pushed to the SP.
+type GroupPush struct {
+	// OktaGroup is the Okta group's exact name.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +required
+	OktaGroup string `json:"oktaGroup"`
+	// TargetName is the SCIM Group's displayName; the Okta group's name when
+	// empty. An SP group of that name that exists already is linked, as
+	// Okta's enhanced Group Push does.
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	TargetName string `json:"targetName,omitempty"`
+}
+
 // Safeguard limits how much one run may deactivate.
 type Safeguard struct {
 	// MaxDeactivationPercent: a run that would deactivate more than this share
@@ -179,6 +203,8 @@ type SyncSummary struct {
 	Reactivated int32 `json:"reactivated"`
 	// Failed is how many accounts could not be written; see the events.
 	Failed int32 `json:"failed"`
+	// GroupsPushed is how many SCIM Groups were created or changed.
+	GroupsPushed int32 `json:"groupsPushed"`
 }
 
 // UnmatchedUser is an Okta user with no SP account.

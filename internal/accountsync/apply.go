@@ -20,6 +20,8 @@ var _ Target = (*scim.Client)(nil)
 // Applied counts what a plan's writes did.
 type Applied struct {
 	Created, Updated, Deactivated, Reactivated, Failed int
+	// Accounts are the accounts this run created or linked, by Okta user ID.
+	Accounts map[string]string
 	// Err is the failure that stopped the writes (the target down, the
 	// credential refused): the rest were not sent.
 	Err error
@@ -37,6 +39,7 @@ func Apply(ctx context.Context, t Target, config scim.ServiceProviderConfig, pla
 		byID[a.ID()] = a
 	}
 	w := &writer{t: t, patch: config.Patch, accounts: byID}
+	w.done.Accounts = map[string]string{}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var jobs []func(context.Context) (*int, error)
@@ -114,7 +117,10 @@ func isRefusal(err error) bool {
 // (made by someone else, or by a run that stopped after its POST): it is
 // looked up by userName and linked to the Okta user instead of failing.
 func (w *writer) create(ctx context.Context, c Create) (*int, error) {
-	_, err := w.t.CreateUser(ctx, c.Resource)
+	created, err := w.t.CreateUser(ctx, c.Resource)
+	if err == nil {
+		w.linked(c.UserID, created.ID())
+	}
 	if !scim.IsUniqueness(err) {
 		return &w.done.Created, err
 	}
@@ -128,7 +134,14 @@ func (w *writer) create(ctx context.Context, c Create) (*int, error) {
 	w.mu.Lock()
 	w.accounts[found[0].ID()] = found[0]
 	w.mu.Unlock()
+	w.linked(c.UserID, found[0].ID())
 	return &w.done.Updated, w.change(ctx, found[0].ID(), []scim.Op{{Op: "replace", Path: "externalId", Value: c.UserID}})
+}
+
+func (w *writer) linked(userID, accountID string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done.Accounts[userID] = accountID
 }
 
 func (w *writer) setActive(ctx context.Context, id string, active bool) error {

@@ -2,6 +2,7 @@ package accountsync_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -125,4 +126,99 @@ func TestATargetThatStopsAnsweringStopsTheRun(t *testing.T) {
 	if n := srv.Count("POST "); n != 1 {
 		t.Errorf("%d creates sent; the run should stop at the first failure (a POST is never retried)", n)
 	}
+}
+
+func TestGroupPush(t *testing.T) {
+	srv, c := target(t, scimtest.Options{})
+	ctx := context.Background()
+	ann := accountsync.OktaUser{ID: annID, Status: "ACTIVE", Profile: map[string]any{"email": "ann@example.com", "firstName": "Ann", "lastName": "Lee"}}
+	bob := accountsync.OktaUser{ID: bobID, Status: "ACTIVE", Profile: map[string]any{"email": "bob@example.com", "firstName": "Bob", "lastName": "Ray"}}
+	handMade := srv.AddUser(map[string]any{"userName": "hand@example.com", "active": true})
+	push := func(members ...string) int {
+		plan, applied := runOnce(t, c, []accountsync.OktaUser{ann, bob})
+		accounts, err := c.ListUsers(ctx, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, conflicts, err := accountsync.PushGroups(ctx, c, []accountsync.GroupPush{{OktaGroupID: "00gEngEngEngEngEngEn", TargetName: "Engineering", Members: members}},
+			accountsync.AccountsByUser(plan, applied), accountsync.ManagedAccounts(accounts, applied))
+		if err != nil || len(conflicts) > 0 {
+			t.Fatal(err, conflicts)
+		}
+		return n
+	}
+	members := func() []string {
+		var out []string
+		for _, g := range srv.Groups() {
+			for _, m := range g["members"].([]any) {
+				id := m.(map[string]any)["value"].(string)
+				out = append(out, srv.Users()[id]["userName"].(string))
+			}
+		}
+		return out
+	}
+
+	if n := push(annID); n != 1 || len(srv.Groups()) != 1 {
+		t.Fatalf("first push changed %d groups, %d exist; want one created", n, len(srv.Groups()))
+	}
+	if got := members(); len(got) != 1 || got[0] != "ann@example.com" {
+		t.Fatalf("members = %v, want ann", got)
+	}
+	var groupID string
+	for id := range srv.Groups() {
+		groupID = id
+	}
+	// A member added by hand in the SP stays; bob joins, ann leaves.
+	if _, err := c.PatchGroup(ctx, groupID, []scim.Op{{Op: "add", Path: "members", Value: []map[string]string{{"value": handMade}}}}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Requests(true)
+	if n := push(bobID); n != 1 {
+		t.Fatalf("second push changed %d groups", n)
+	}
+	got := members()
+	if len(got) != 2 || !contains(got, "bob@example.com") || !contains(got, "hand@example.com") {
+		t.Errorf("members = %v, want bob and the hand-added account", got)
+	}
+	if n := srv.Count("PUT /scim/v2/Groups"); n != 0 {
+		t.Errorf("%d PUTs of the group: membership is patched, not replaced", n)
+	}
+	if n := push(bobID); n != 0 {
+		t.Errorf("a push with nothing to change changed %d groups", n)
+	}
+	if n := srv.Count("DELETE "); n != 0 {
+		t.Errorf("%d DELETE requests", n)
+	}
+}
+
+func TestGroupPushLinksAGroupOfTheSameName(t *testing.T) {
+	srv, c := target(t, scimtest.Options{})
+	ctx := context.Background()
+	if _, err := c.CreateGroup(ctx, scim.Resource{"displayName": "Engineering"}); err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := accountsync.PushGroups(ctx, c, []accountsync.GroupPush{{OktaGroupID: "00gEngEngEngEngEngEn", TargetName: "Engineering"}}, nil, nil)
+	if err != nil || n != 1 || len(srv.Groups()) != 1 {
+		t.Fatalf("PushGroups = %d, %v with %d groups; want the existing group linked", n, err, len(srv.Groups()))
+	}
+	// Another Okta group pushed under the same name is refused, not merged.
+	_, conflicts, err := accountsync.PushGroups(ctx, c, []accountsync.GroupPush{{OktaGroupID: "00gOpsOpsOpsOpsOpsOp", TargetName: "Engineering"}}, nil, nil)
+	var conflict *accountsync.GroupConflict
+	if err != nil || len(conflicts) != 1 || !errors.As(conflicts[0], &conflict) {
+		t.Errorf("a second Okta group under the same name: conflicts %v, err %v", conflicts, err)
+	}
+	for _, g := range srv.Groups() {
+		if g["externalId"] != "00gEngEngEngEngEngEn" {
+			t.Errorf("group = %v, want it linked by externalId", g)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

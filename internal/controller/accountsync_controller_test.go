@@ -168,6 +168,46 @@ var _ = Describe("AccountSync", func() {
 		}
 	})
 
+	It("pushes an Okta group with its members among the app's users, and patches membership as it changes", func() {
+		ann, bob := "ann-"+rand.String(4)+"@example.com", "bob-"+rand.String(4)+"@example.com"
+		app, appID, ids := appWithUsers(ann, bob)
+		groupID := groupOf(ctx, appID)
+		group, err := oktaAPI.ListUserGroups(ctx, ids[ann])
+		Expect(err).NotTo(HaveOccurred())
+		var groupName string
+		for _, g := range group {
+			if g.ID == groupID {
+				groupName = g.Profile.Name
+			}
+		}
+		s := newSync(app, ssov1.SyncModeProvision)
+		s.Spec.Safeguard.MaxDeactivationPercent = ptr.To[int32](100)
+		s.Spec.GroupPush = []ssov1.GroupPush{{OktaGroup: groupName, TargetName: "Engineering"}}
+		Expect(k8s.Create(ctx, s)).To(Succeed())
+		Eventually(synced(s), "30s").Should(Equal("True/" + ssov1.ReconcileSucceededReason))
+		Expect(getSync(s).Status.Summary.GroupsPushed).To(Equal(int32(1)))
+		members := func() []string {
+			var out []string
+			for _, g := range target.Groups() {
+				Expect(g["displayName"]).To(Equal("Engineering"))
+				Expect(g["externalId"]).To(Equal(groupID))
+				list, _ := g["members"].([]any)
+				for _, m := range list {
+					out = append(out, target.Users()[m.(map[string]any)["value"].(string)]["userName"].(string))
+				}
+			}
+			return out
+		}
+		Expect(members()).To(ConsistOf(ann, bob))
+
+		oktaREST("DELETE", "/api/v1/groups/"+groupID+"/users/"+ids[bob], nil)
+		trigger(s, "bob-left")
+		Eventually(handledSync(s), "30s").Should(Equal("bob-left"))
+		Expect(members()).To(ConsistOf(ann))
+		Expect(target.Count("PUT /scim/v2/Groups")).To(BeZero(), "membership is patched, not replaced")
+		Expect(target.Count("DELETE ")).To(BeZero())
+	})
+
 	It("trips the safeguard, changes nothing, waits, and goes on after the trigger", func() {
 		users := []string{}
 		for i := 0; i < 5; i++ {

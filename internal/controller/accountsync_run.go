@@ -81,9 +81,12 @@ func (r *AccountSyncReconciler) run(ctx context.Context, s *ssov1.AccountSync, c
 	if applied.Err != nil {
 		return 0, targetError(applied.Err)
 	}
+	if err := r.pushGroups(ctx, s, org, target, plan, applied, accounts); err != nil {
+		return 0, err
+	}
 	summary := s.Status.Summary
-	r.Recorder.Event(s, corev1.EventTypeNormal, "Synced", fmt.Sprintf("%d Okta users, %d accounts: %d matched, %d unmatched, %d created, %d updated, %d deactivated, %d reactivated, %d failed",
-		summary.OktaUsers, summary.TargetAccounts, summary.Matched, summary.Unmatched, summary.Created, summary.Updated, summary.Deactivated, summary.Reactivated, summary.Failed))
+	r.Recorder.Event(s, corev1.EventTypeNormal, "Synced", fmt.Sprintf("%d Okta users, %d accounts: %d matched, %d unmatched, %d created, %d updated, %d deactivated, %d reactivated, %d failed, %d groups pushed",
+		summary.OktaUsers, summary.TargetAccounts, summary.Matched, summary.Unmatched, summary.Created, summary.Updated, summary.Deactivated, summary.Reactivated, summary.Failed, summary.GroupsPushed))
 	conds.succeeded(ssov1.ReconcileSucceededReason, fmt.Sprintf("Last run: %d matched, %d unmatched, %d failed", summary.Matched, summary.Unmatched, summary.Failed))
 	return r.finished(s, start), nil
 }
@@ -106,6 +109,46 @@ func (r *AccountSyncReconciler) safeguards(ctx context.Context, s *ssov1.Account
 		r.Recorder.Event(s, corev1.EventTypeWarning, ssov1.SafeguardTrippedReason, held.Error())
 	}
 	return held
+}
+
+// pushGroups pushes spec.groupPush (Provision mode) once the accounts are
+// written, and counts the groups changed in the summary.
+func (r *AccountSyncReconciler) pushGroups(ctx context.Context, s *ssov1.AccountSync, org *Org, target *scim.Client,
+	plan accountsync.Plan, applied accountsync.Applied, accounts []scim.Resource) error {
+	if s.Spec.Mode != ssov1.SyncModeProvision || len(s.Spec.GroupPush) == 0 {
+		return nil
+	}
+	var pushes []accountsync.GroupPush
+	for _, gp := range s.Spec.GroupPush {
+		group, err := org.Client.FindGroupByName(ctx, gp.OktaGroup)
+		if okta.IsNotFound(err) {
+			r.Recorder.Event(s, corev1.EventTypeWarning, ssov1.SubjectNotFoundReason, "groupPush: Okta has no group named "+gp.OktaGroup+"; it was not pushed")
+			s.Status.Summary.Failed++
+			continue
+		}
+		if err != nil {
+			return &errCondition{reason: ssov1.SourceIncompleteReason, transient: true, msg: "Reading group " + gp.OktaGroup + " in Okta failed: " + err.Error()}
+		}
+		members, err := org.Client.ListGroupMembers(ctx, group.ID)
+		if err != nil {
+			return &errCondition{reason: ssov1.SourceIncompleteReason, transient: true, msg: "Listing the members of group " + gp.OktaGroup + " failed: " + err.Error()}
+		}
+		push := accountsync.GroupPush{OktaGroupID: group.ID, TargetName: orDefault(gp.TargetName, gp.OktaGroup)}
+		for _, m := range members {
+			push.Members = append(push.Members, m.ID)
+		}
+		pushes = append(pushes, push)
+	}
+	pushed, conflicts, err := accountsync.PushGroups(ctx, target, pushes, accountsync.AccountsByUser(plan, applied), accountsync.ManagedAccounts(accounts, applied))
+	s.Status.Summary.GroupsPushed = int32(pushed)
+	for _, c := range conflicts {
+		r.Recorder.Event(s, corev1.EventTypeWarning, "GroupPushConflict", c.Error())
+		s.Status.Summary.Failed++
+	}
+	if err != nil {
+		return targetError(err)
+	}
+	return nil
 }
 
 // finished records a successful run and returns when the next is due.

@@ -37,6 +37,7 @@ type API interface {
 	FindUserByLogin(ctx context.Context, login string) (*User, error)
 	GetUser(ctx context.Context, userID string) (*User, error)
 	ListUserGroups(ctx context.Context, userID string) ([]Group, error)
+	ListGroupMembers(ctx context.Context, groupID string) ([]User, error)
 
 	ListIdentityProviders(ctx context.Context, q string) ([]IdentityProvider, error)
 	GetIdentityProvider(ctx context.Context, idpID string) (IdentityProvider, error)
@@ -262,6 +263,12 @@ func (c *Client) FindGroupByName(ctx context.Context, name string) (*Group, erro
 // the ID).
 func (c *Client) FindUserByLogin(ctx context.Context, login string) (*User, error) {
 	return c.GetUser(ctx, login)
+}
+
+// ListGroupMembers lists a group's members, in pages of Okta's maximum
+// (1,000).
+func (c *Client) ListGroupMembers(ctx context.Context, groupID string) ([]User, error) {
+	return collect[User](ctx, c, call{path: "/api/v1/groups/" + url.PathEscape(groupID) + "/users", query: url.Values{"limit": {"1000"}}})
 }
 
 // ListUserGroups lists the groups a user is a member of.
