@@ -18,9 +18,28 @@ type store struct {
 	order []string
 	byID  map[string]map[string]any
 	extID map[string]string
+	// unique indexes userName (Users) or displayName (Groups), lower-cased,
+	// so a create checks uniqueness without a scan (benchmarks hold 100,000).
+	unique map[string]string
 }
 
-func newStore() *store { return &store{byID: map[string]map[string]any{}, extID: map[string]string{}} }
+func newStore() *store {
+	return &store{byID: map[string]map[string]any{}, extID: map[string]string{}, unique: map[string]string{}}
+}
+
+// index records (or, for a removed id, forgets) a resource's unique key.
+func (st *store) index(id string, attrs map[string]any) {
+	for key, owner := range st.unique {
+		if owner == id {
+			delete(st.unique, key)
+		}
+	}
+	if attrs != nil {
+		if _, v := uniqueKey(attrs); v != "" {
+			st.unique[v] = id
+		}
+	}
+}
 
 func (st *store) add(attrs map[string]any, externalID string) string {
 	st.mu.Lock()
@@ -29,6 +48,9 @@ func (st *store) add(attrs map[string]any, externalID string) string {
 	st.byID[id] = clone(attrs)
 	st.extID[id] = externalID
 	st.order = append(st.order, id)
+	if _, v := uniqueKey(attrs); v != "" {
+		st.unique[v] = id
+	}
 	return id
 }
 
@@ -70,13 +92,9 @@ func uniqueKey(attrs map[string]any) (string, string) {
 }
 
 func (h *handler) taken(attrs map[string]any, except string) bool {
-	key, value := uniqueKey(attrs)
-	for id, other := range h.store.byID {
-		if _, v := uniqueKey(other); id != except && v == value && other[key] != nil {
-			return true
-		}
-	}
-	return false
+	_, value := uniqueKey(attrs)
+	owner, ok := h.store.unique[value]
+	return ok && value != "" && owner != except
 }
 
 func (h *handler) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
@@ -90,6 +108,9 @@ func (h *handler) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.R
 	id := newID()
 	h.store.byID[id], h.store.extID[id] = clone(attrs), ext
 	h.store.order = append(h.store.order, id)
+	if _, v := uniqueKey(attrs); v != "" {
+		h.store.unique[v] = id
+	}
 	return h.store.resource(id), nil
 }
 
@@ -105,26 +126,31 @@ func (h *handler) Get(r *http.Request, id string) (scim.Resource, error) {
 func (h *handler) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
 	h.store.mu.Lock()
 	defer h.store.mu.Unlock()
-	var matched []scim.Resource
-	for _, id := range h.store.order {
-		res := h.store.resource(id)
-		if params.FilterValidator != nil {
-			attrs := clone(res.Attributes)
-			attrs["id"] = id
-			if res.ExternalID.Present() {
-				attrs["externalId"] = res.ExternalID.Value()
+	// Only the page is copied: a listing of 100,000 in pages must not copy
+	// every resource for every page.
+	matched := h.store.order
+	if params.FilterValidator != nil {
+		matched = nil
+		for _, id := range h.store.order {
+			view := make(map[string]any, len(h.store.byID[id])+2)
+			for k, v := range h.store.byID[id] {
+				view[k] = v
 			}
-			if params.FilterValidator.PassesFilter(attrs) != nil {
-				continue
+			view["id"] = id
+			if ext := h.store.extID[id]; ext != "" {
+				view["externalId"] = ext
+			}
+			if params.FilterValidator.PassesFilter(view) == nil {
+				matched = append(matched, id)
 			}
 		}
-		matched = append(matched, res)
 	}
 	page := scim.Page{TotalResults: len(matched)}
 	start := max(params.StartIndex, 1) - 1
 	if start < len(matched) {
-		end := min(start+params.Count, len(matched))
-		page.Resources = matched[start:end]
+		for _, id := range matched[start:min(start+params.Count, len(matched))] {
+			page.Resources = append(page.Resources, h.store.resource(id))
+		}
 	}
 	return page, nil
 }
@@ -143,6 +169,7 @@ func (h *handler) Replace(r *http.Request, id string, attrs scim.ResourceAttribu
 		delete(attrs, "externalId")
 	}
 	h.store.byID[id] = clone(attrs)
+	h.store.index(id, attrs)
 	return h.store.resource(id), nil
 }
 
@@ -155,6 +182,7 @@ func (h *handler) Delete(r *http.Request, id string) error {
 		return scimerrors.ScimErrorResourceNotFound(id)
 	}
 	delete(h.store.byID, id)
+	h.store.index(id, nil)
 	for i, x := range h.store.order {
 		if x == id {
 			h.store.order = append(h.store.order[:i], h.store.order[i+1:]...)
@@ -189,7 +217,30 @@ func (h *handler) Patch(r *http.Request, id string, ops []scim.PatchOperation) (
 			setPath(attrs, op.Path.String(), op.Value)
 		}
 	}
+	if ext, ok := attrs["externalId"].(string); ok { // externalId is kept apart, as Create keeps it
+		h.store.extID[id] = ext
+		delete(attrs, "externalId")
+	}
+	if path := patchedPaths(ops); path["userName"] || path["displayName"] {
+		h.store.index(id, attrs)
+	}
 	return h.store.resource(id), nil
+}
+
+// patchedPaths are the top-level attributes the operations touch.
+func patchedPaths(ops []scim.PatchOperation) map[string]bool {
+	out := map[string]bool{}
+	for _, op := range ops {
+		if op.Path != nil {
+			out[op.Path.AttributePath.AttributeName] = true
+			continue
+		}
+		values, _ := op.Value.(map[string]any)
+		for k := range values {
+			out[k] = true
+		}
+	}
+	return out
 }
 
 func patchMembers(attrs map[string]any, op string, p scim.PatchOperation) {
