@@ -12,9 +12,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/internal/controller"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
 	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
 	"github.com/oktaop/okta-sso-operator/internal/scim/scimtest"
@@ -316,6 +318,75 @@ var _ = Describe("AccountSync", func() {
 		trigger(apps[1].sync, "checked")
 		Eventually(handledSync(apps[1].sync), "30s").Should(Equal("checked"))
 		Expect(activeIn(apps[1].target, apps[1].logins[0])).To(Equal(false))
+	})
+
+	It("still holds a tripped safeguard after a restart (a new reconciler, nothing in memory)", func() {
+		ensureSecrets(ctx, unwatchedNS)
+		scimSecret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: unwatchedNS, Name: "scim-token"}, StringData: map[string]string{"token": scimToken}}
+		Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, scimSecret))).To(Succeed())
+		app := newApp(unwatchedNS)
+		app.Spec.SignOn.AttributeStatements = nil
+		Expect(k8s.Create(ctx, app)).To(Succeed())
+		apps, _ := countingReconciler()
+		for i := 0; i < 3; i++ {
+			_, err := apps.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(app)})
+			Expect(err).NotTo(HaveOccurred())
+		}
+		appID := get(ctx, app).Status.AppID
+		groupName, groupID := newOktaGroup("restart")
+		var ids []string
+		for i := 0; i < 5; i++ {
+			u := oktaREST("POST", "/emulator/users", emulator.SeedUser{Login: "r" + rand.String(6) + "@example.com", Groups: []string{groupName}})
+			ids = append(ids, u["id"].(string))
+		}
+		_, err := oktaAPI.AssignGroup(ctx, appID, groupID, okta.AppGroupAssignment{})
+		Expect(err).NotTo(HaveOccurred())
+		s := newSync(app, ssov1.SyncModeProvision)
+		s.Namespace = unwatchedNS
+		Expect(k8s.Create(ctx, s)).To(Succeed())
+		fresh := func() *controller.AccountSyncReconciler {
+			return &controller.AccountSyncReconciler{Client: k8s, Recorder: recorder, Now: clock.Now,
+				Orgs: &controller.SecretOrgs{Reader: k8s, Now: clock.Now, Configure: fastRetries}}
+		}
+		key := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(s)}
+		first := fresh()
+		for i := 0; i < 2; i++ { // the finalizer, then the first run
+			_, err := first.Reconcile(ctx, key)
+			Expect(err).NotTo(HaveOccurred())
+		}
+		Expect(getSync(s).Status.Summary.Created).To(Equal(int32(5)))
+
+		for _, id := range ids[:2] {
+			oktaREST("DELETE", "/api/v1/groups/"+groupID+"/users/"+id, nil)
+		}
+		trigger(s, "after-leavers")
+		_, err = first.Reconcile(ctx, key)
+		Expect(err).To(HaveOccurred())
+		Expect(synced(s)()).To(Equal("False/" + ssov1.SafeguardTrippedReason))
+
+		By("a restarted manager: the handled trigger is not a new go-on, and no run starts")
+		target.Requests(true)
+		_, err = fresh().Reconcile(ctx, key)
+		Expect(err).To(HaveOccurred(), "still held")
+		Expect(synced(s)()).To(Equal("False/" + ssov1.SafeguardTrippedReason))
+		Expect(target.Requests(false)).To(BeEmpty(), "nothing was read or written")
+		Expect(k8s.Delete(ctx, s)).To(Succeed())
+		_, _ = fresh().Reconcile(ctx, key)
+	})
+
+	It("reads and writes nothing while suspended", func() {
+		app, _, _ := appWithUsers("z" + rand.String(4) + "@example.com")
+		s := newSync(app, ssov1.SyncModeProvision)
+		s.Spec.Suspend = true
+		Expect(k8s.Create(ctx, s)).To(Succeed())
+		Eventually(func() string {
+			c := meta.FindStatusCondition(getSync(s).Status.Conditions, ssov1.ReadyCondition)
+			if c == nil {
+				return "none"
+			}
+			return c.Reason
+		}, "30s").Should(Equal(ssov1.SuspendedReason))
+		Consistently(func() []string { return target.Requests(false) }, "2s").Should(BeEmpty())
 	})
 
 	It("deactivates nobody when the Okta listing or the target fails", func() {

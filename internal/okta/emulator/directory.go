@@ -73,12 +73,26 @@ func (o *org) userByIDOrLogin(key string) (*user, bool) {
 	if u, ok := o.users.get(key); ok {
 		return u, true
 	}
-	for _, u := range o.users.list() {
-		if strings.EqualFold(u.login(), key) {
-			return u, true
-		}
+	if id, ok := o.logins[strings.ToLower(key)]; ok {
+		return o.users.get(id)
 	}
 	return nil, false
+}
+
+// putUser stores a user and indexes its login; every change of a user's
+// profile goes through it.
+func (o *org) putUser(u *user, profile map[string]any) {
+	if old, ok := o.users.get(u.id); ok {
+		delete(o.logins, strings.ToLower(old.login()))
+	}
+	u.profile = profile
+	o.users.put(u.id, u)
+	o.logins[strings.ToLower(u.login())] = u.id
+}
+
+func (o *org) removeUser(u *user) {
+	delete(o.logins, strings.ToLower(u.login()))
+	o.users.remove(u.id)
 }
 
 // optionalTimestamp renders a time that may not have happened as null.
@@ -206,7 +220,7 @@ func (s *Server) addUser(req userRequest, activate bool) (*user, *apiError) {
 			u.status = "ACTIVE"
 		}
 	}
-	s.org.users.put(u.id, u)
+	s.org.putUser(u, u.profile)
 	return u, nil
 }
 
@@ -302,7 +316,8 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, replace bool
 		s.writeError(w, http.StatusBadRequest, errValidation("login", "login: An object with this field already exists in the current organization"))
 		return
 	}
-	u.profile, u.lastUpdated = profile, s.now()
+	s.org.putUser(u, profile)
+	u.lastUpdated = s.now()
 	writeJSON(w, http.StatusOK, s.renderUser(u))
 }
 
@@ -320,7 +335,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	s.org.users.remove(u.id)
+	s.org.removeUser(u)
 	for _, members := range s.org.members {
 		delete(members, u.id)
 	}

@@ -12,11 +12,14 @@ import (
 
 // org is the emulated org's state; Server.mu guards it.
 type org struct {
-	id         string
-	apps       ordered[*app]
-	groups     ordered[*group]
-	users      ordered[*user]
-	members    map[string]map[string]bool // group ID → user IDs
+	id      string
+	apps    ordered[*app]
+	groups  ordered[*group]
+	users   ordered[*user]
+	members map[string]map[string]bool // group ID → user IDs
+	// logins indexes users by lower-cased login, so a lookup by login does
+	// not scan an org of 100,000 users.
+	logins     map[string]string
 	idps       ordered[*idp]
 	idpKeys    ordered[*jwk]
 	appCounter int
@@ -28,6 +31,7 @@ func newOrg(s *Server) *org {
 		apps:    newOrdered[*app](),
 		groups:  newOrdered[*group](),
 		users:   newOrdered[*user](),
+		logins:  map[string]string{},
 		members: map[string]map[string]bool{},
 		idps:    newOrdered[*idp](),
 		idpKeys: newOrdered[*jwk](),
