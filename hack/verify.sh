@@ -26,9 +26,10 @@ fi
 
 # A clone has nothing beside it: tests, scripts and make targets read only
 # the repository (the reference data they need is copied into testdata).
-outside=$(git grep -n -I -e '\.\./shared' -- ':!*.md' ':!hack/verify.sh' || true)
+# (The pattern's last letter is bracketed so this script does not match itself.)
+outside=$(git grep -n -I -e '\.\./share[d]' -- ':!*.md' || true)
 if [ -n "$outside" ]; then
-  echo "verify: these read ../shared, which a clone does not have:"; echo "$outside"; exit 1
+  echo "verify: these read the shared folder beside the repository, which a clone does not have:"; echo "$outside"; exit 1
 fi
 
 go vet ./...

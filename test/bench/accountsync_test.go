@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onsi/gomega/gexec"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -52,13 +51,7 @@ func BenchmarkAccountSync(b *testing.B) {
 		}
 	}
 	ctx := context.Background()
-	env, k8s, kubeconfig := startAPIServer(b)
-	defer func() { _ = env.Stop() }()
-	managerBin, err := gexec.Build("github.com/oktaop/okta-sso-operator/cmd/manager")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer gexec.CleanupBuildArtifacts()
+	k8s, kubeconfig, managerBin := startBench(b)
 	for _, n := range sizes {
 		var first, idle []syncRun
 		for trial := range trials {

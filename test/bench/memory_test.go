@@ -50,13 +50,7 @@ const (
 // starts.
 func BenchmarkManagerMemory(b *testing.B) {
 	ctx := context.Background()
-	env, k8s, kubeconfig := startAPIServer(b)
-	defer func() { _ = env.Stop() }()
-	managerBin, err := gexec.Build("github.com/oktaop/okta-sso-operator/cmd/manager")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer gexec.CleanupBuildArtifacts()
+	k8s, kubeconfig, managerBin := startBench(b)
 	orgURL := startOrg(b)
 	createApps(ctx, b, k8s, orgURL)
 
@@ -116,6 +110,19 @@ func runIdleManager(ctx context.Context, b *testing.B, k8s client.Client, manage
 	rss := procStatusMiB(b, cmd.Process.Pid, "VmRSS")
 	heap := metricMiB(b, "http://"+metrics+"/metrics", "go_memstats_heap_inuse_bytes")
 	return memory{rss: rss, heap: heap}
+}
+
+// startBench starts a real API server with the CRDs and builds the manager;
+// both are cleaned up when the benchmark ends.
+func startBench(b *testing.B) (client.Client, string, string) {
+	env, k8s, kubeconfig := startAPIServer(b)
+	b.Cleanup(func() { _ = env.Stop() })
+	managerBin, err := gexec.Build("github.com/oktaop/okta-sso-operator/cmd/manager")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(gexec.CleanupBuildArtifacts)
+	return k8s, kubeconfig, managerBin
 }
 
 func startAPIServer(b *testing.B) (*envtest.Environment, client.Client, string) {
