@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/google/cel-go/cel"
+	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/ext"
@@ -17,6 +18,10 @@ type Mapping struct {
 	// CreateOnly sets the attribute when the account is created, never after.
 	CreateOnly bool
 	program    cel.Program
+	// userFields are the Okta profile attributes the expression reads;
+	// wholeUser when it reads user other than by field (user["x"], "x" in user).
+	userFields []string
+	wholeUser  bool
 }
 
 // MappingSpec is a mapping as written in spec.attributeMappings.
@@ -63,9 +68,47 @@ func Compile(specs []MappingSpec) ([]Mapping, error) {
 		if err != nil {
 			return nil, &CompileError{Index: i, Target: s.Target, Message: err.Error()}
 		}
-		out = append(out, Mapping{Target: s.Target, CreateOnly: s.CreateOnly, program: program})
+		fields, whole := userFieldsOf(ast)
+		out = append(out, Mapping{Target: s.Target, CreateOnly: s.CreateOnly, program: program, userFields: fields, wholeUser: whole})
 	}
 	return out, nil
+}
+
+// userFieldsOf reads, from the checked expression, which fields of user it
+// selects; any other use of user needs the whole profile.
+func userFieldsOf(checked *cel.Ast) ([]string, bool) {
+	var fields []string
+	root := celast.NavigateAST(checked.NativeRep())
+	for _, ident := range celast.MatchDescendants(root, celast.KindMatcher(celast.IdentKind)) {
+		if ident.AsIdent() != "user" {
+			continue
+		}
+		parent, ok := ident.Parent()
+		if !ok || parent.Kind() != celast.SelectKind {
+			return nil, true
+		}
+		fields = append(fields, parent.AsSelect().FieldName())
+	}
+	return fields, false
+}
+
+// ProfileFields are the Okta profile attributes a run needs: those the
+// mappings read, and extra (the match attribute, the login). all is true
+// when a mapping reads the profile other than by field name.
+func ProfileFields(mappings []Mapping, extra ...string) (fields map[string]bool, all bool) {
+	fields = map[string]bool{}
+	for _, f := range extra {
+		fields[f] = true
+	}
+	for _, m := range mappings {
+		if m.wholeUser {
+			return nil, true
+		}
+		for _, f := range m.userFields {
+			fields[f] = true
+		}
+	}
+	return fields, false
 }
 
 // eval runs one mapping for one user; an error (a missing attribute, a

@@ -1,6 +1,7 @@
 package accountsync
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -172,6 +173,39 @@ func TestCompile(t *testing.T) {
 			got, err := m[0].eval(tc.user, nil)
 			if err != nil || got != tc.want {
 				t.Errorf("eval = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestProfileFields(t *testing.T) {
+	tests := map[string]struct {
+		exprs []string
+		want  []string
+		all   bool
+	}{
+		"fields selected":          {exprs: []string{`user.firstName + " " + user.lastName`, "user.email.lowerAscii()"}, want: []string{"email", "firstName", "lastName", "login"}},
+		"a conditional on a field": {exprs: []string{`user.department == "R&D" ? "engineering" : "staff"`}, want: []string{"department", "login"}},
+		"membership needs it all":  {exprs: []string{`"title" in user ? user.title : ""`}, all: true},
+		"an index needs it all":    {exprs: []string{`user["title"]`}, all: true},
+		"only the app profile":     {exprs: []string{`"role" in appUser ? appUser.role : "viewer"`}, want: []string{"login"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var specs []MappingSpec
+			for i, e := range tc.exprs {
+				specs = append(specs, MappingSpec{Target: fmt.Sprint("a", i), Expression: e})
+			}
+			fields, all := ProfileFields(mappings(t, specs...), "login")
+			if all != tc.all {
+				t.Fatalf("all = %v, want %v", all, tc.all)
+			}
+			var got []string
+			for f := range fields {
+				got = append(got, f)
+			}
+			if diff := cmp.Diff(tc.want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b }), cmpopts.EquateEmpty()); !tc.all && diff != "" {
+				t.Errorf("fields (-want +got):\n%s", diff)
 			}
 		})
 	}

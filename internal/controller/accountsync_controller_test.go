@@ -100,8 +100,11 @@ var _ = Describe("AccountSync", func() {
 
 	It("matches in Match mode, reports the unmatched, and writes nothing to the target", func() {
 		app, _, _ := appWithUsers("ann-"+rand.String(4)+"@example.com", "bob-"+rand.String(4)+"@example.com")
-		users, err := oktaAPI.ListAppUsersWithProfiles(ctx, get(ctx, app).Status.AppID)
-		Expect(err).NotTo(HaveOccurred())
+		var users []okta.AppUser
+		Expect(oktaAPI.ListAppUsersWithProfiles(ctx, get(ctx, app).Status.AppID, func(page []okta.AppUser) error {
+			users = append(users, page...)
+			return nil
+		})).To(Succeed())
 		first := users[0].Embedded.User.Login()
 		target.AddUser(map[string]any{"userName": strings.ToUpper(first), "active": true})
 		target.AddUser(map[string]any{"userName": "nobody@example.com", "active": true})

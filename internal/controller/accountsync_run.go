@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,11 +51,16 @@ func (r *AccountSyncReconciler) run(ctx context.Context, s *ssov1.AccountSync, c
 	if err != nil {
 		return 0, targetError(err)
 	}
-	users, err := oktaUsers(ctx, org.Client, app.Status.AppID)
+	matchOkta, matchTarget := orDefault(s.Spec.Match.OktaAttribute, "email"), orDefault(s.Spec.Match.TargetAttribute, "userName")
+	profileKeep, all := accountsync.ProfileFields(mappings, matchOkta, "login")
+	if all {
+		profileKeep = nil
+	}
+	users, err := oktaUsers(ctx, org.Client, app.Status.AppID, profileKeep)
 	if err != nil {
 		return 0, err
 	}
-	accounts, err := target.ListUsers(ctx, "", config.MaxResults)
+	accounts, err := target.ListUsersKeeping(ctx, "", config.MaxResults, accountKeep(config, matchTarget, mappings))
 	if err != nil {
 		return 0, targetError(err)
 	}
@@ -173,10 +179,22 @@ func (r *AccountSyncReconciler) target(ctx context.Context, s *ssov1.AccountSync
 	return c, nil
 }
 
-// oktaUsers lists the app's users with their profiles. A rate limit is
-// Throttled; any other failure is SourceIncomplete.
-func oktaUsers(ctx context.Context, c okta.API, appID string) ([]accountsync.OktaUser, error) {
-	appUsers, err := c.ListAppUsersWithProfiles(ctx, appID)
+// oktaUsers lists the app's users with their profiles, keeping of each
+// profile only what the run reads (keep; nil keeps all), page by page, so
+// the whole listing is never held. A rate limit is Throttled; any other
+// failure is SourceIncomplete.
+func oktaUsers(ctx context.Context, c okta.API, appID string, keep map[string]bool) ([]accountsync.OktaUser, error) {
+	var users []accountsync.OktaUser
+	err := c.ListAppUsersWithProfiles(ctx, appID, func(page []okta.AppUser) error {
+		for _, au := range page {
+			if au.Embedded == nil || au.Embedded.User == nil || au.Embedded.User.Profile == nil {
+				return fmt.Errorf("okta listed user %s without its profile", au.ID)
+			}
+			users = append(users, accountsync.OktaUser{ID: au.ID, AppProfile: au.Profile,
+				Status: au.Embedded.User.Status, Profile: keepKeys(au.Embedded.User.Profile, keep)})
+		}
+		return nil
+	})
 	if _, limited := okta.IsRateLimited(err); limited || okta.IsAuth(err) {
 		return nil, err
 	}
@@ -184,19 +202,40 @@ func oktaUsers(ctx context.Context, c okta.API, appID string) ([]accountsync.Okt
 		return nil, &errCondition{reason: ssov1.SourceIncompleteReason, transient: true,
 			msg: "Listing the app's users in Okta failed, so the run changed nothing and deactivated nobody: " + err.Error()}
 	}
-	users := make([]accountsync.OktaUser, 0, len(appUsers))
-	for _, au := range appUsers {
-		u := accountsync.OktaUser{ID: au.ID, AppProfile: au.Profile}
-		if e := au.Embedded; e != nil && e.User != nil {
-			u.Status, u.Profile = e.User.Status, e.User.Profile
-		}
-		if u.Profile == nil {
-			return nil, &errCondition{reason: ssov1.SourceIncompleteReason, transient: true,
-				msg: "Okta listed user " + au.ID + " without its profile, so the run changed nothing"}
-		}
-		users = append(users, u)
-	}
 	return users, nil
+}
+
+// accountKeep is what a run reads of an account: its identity, its state,
+// the match attribute and the mapped ones (top-level names). A target
+// without PATCH support gets whole accounts back in PUTs, so all is kept.
+func accountKeep(config scim.ServiceProviderConfig, matchTarget string, mappings []accountsync.Mapping) map[string]bool {
+	if !config.Patch {
+		return nil
+	}
+	keep := map[string]bool{"id": true, "externalId": true, "userName": true, "active": true, topLevel(matchTarget): true}
+	for _, m := range mappings {
+		keep[topLevel(m.Target)] = true
+	}
+	return keep
+}
+
+func topLevel(path string) string {
+	name, _, _ := strings.Cut(path, ".")
+	return name
+}
+
+// keepKeys returns the map with only the keys in keep (all when keep is nil).
+func keepKeys(m map[string]any, keep map[string]bool) map[string]any {
+	if keep == nil {
+		return m
+	}
+	out := make(map[string]any, len(keep))
+	for k := range keep {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // targetError names a SCIM failure's reason; nothing is deactivated for it.

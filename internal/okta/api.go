@@ -28,7 +28,7 @@ type API interface {
 	UnassignGroup(ctx context.Context, appID, groupID string) error
 
 	ListAppUsers(ctx context.Context, appID string) ([]AppUser, error)
-	ListAppUsersWithProfiles(ctx context.Context, appID string) ([]AppUser, error)
+	ListAppUsersWithProfiles(ctx context.Context, appID string, page func([]AppUser) error) error
 	GetAppUser(ctx context.Context, appID, userID string) (*AppUser, error)
 	AssignUser(ctx context.Context, appID string, u AppUser) (*AppUser, error)
 	UnassignUser(ctx context.Context, appID, userID string) error
@@ -220,9 +220,10 @@ func (c *Client) ListAppUsers(ctx context.Context, appID string) ([]AppUser, err
 
 // ListAppUsersWithProfiles lists the app's users with each Okta user
 // embedded (expand=user): their profiles and status in the same pages, not
-// one read per user.
-func (c *Client) ListAppUsersWithProfiles(ctx context.Context, appID string) ([]AppUser, error) {
-	return collect[AppUser](ctx, c, call{path: "/api/v1/apps/" + url.PathEscape(appID) + "/users", query: url.Values{"limit": {"500"}, "expand": {"user"}}})
+// one read per user. Each page is handed to page as it comes, so a caller
+// can keep what it needs of 100,000 users instead of all of them.
+func (c *Client) ListAppUsersWithProfiles(ctx context.Context, appID string, page func([]AppUser) error) error {
+	return listAll(ctx, c, call{path: "/api/v1/apps/" + url.PathEscape(appID) + "/users", query: url.Values{"limit": {"500"}, "expand": {"user"}}}, page)
 }
 
 func (c *Client) GetAppUser(ctx context.Context, appID, userID string) (*AppUser, error) {

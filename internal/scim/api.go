@@ -65,12 +65,19 @@ func (c *Client) ServiceProviderConfig(ctx context.Context) (ServiceProviderConf
 // ListUsers lists every User matching filter ("" for all) in pages of count
 // (100 when zero). See list for how a page is trusted.
 func (c *Client) ListUsers(ctx context.Context, filter string, count int) ([]Resource, error) {
-	return c.list(ctx, "list-users", "/Users", filter, count)
+	return c.list(ctx, "list-users", "/Users", filter, count, nil)
+}
+
+// ListUsersKeeping lists like ListUsers, keeping of each User only the
+// top-level attributes in keep (all when keep is nil), page by page, so a
+// listing of 100,000 accounts is not held whole.
+func (c *Client) ListUsersKeeping(ctx context.Context, filter string, count int, keep map[string]bool) ([]Resource, error) {
+	return c.list(ctx, "list-users", "/Users", filter, count, keep)
 }
 
 // ListGroups lists every Group matching filter, like ListUsers.
 func (c *Client) ListGroups(ctx context.Context, filter string, count int) ([]Resource, error) {
-	return c.list(ctx, "list-groups", "/Groups", filter, count)
+	return c.list(ctx, "list-groups", "/Groups", filter, count, nil)
 }
 
 // list pages by totalResults, startIndex and the number of Resources each
@@ -78,7 +85,7 @@ func (c *Client) ListGroups(ctx context.Context, filter string, count int) ([]Re
 // is cut short (an empty page before totalResults), whose total changes
 // while paging, or that repeats a resource is an invalid response, never a
 // shorter list: a caller must not take a failed read for an absence.
-func (c *Client) list(ctx context.Context, op, path, filter string, count int) ([]Resource, error) {
+func (c *Client) list(ctx context.Context, op, path, filter string, count int, keep map[string]bool) ([]Resource, error) {
 	if count <= 0 {
 		count = defaultCount
 	}
@@ -106,6 +113,13 @@ func (c *Client) list(ctx context.Context, op, path, filter string, count int) (
 				return nil, inconsistent(op, "resource %s came twice while paging", r.ID())
 			}
 			seen[r.ID()] = true
+			if keep != nil {
+				for k := range r {
+					if !keep[k] && k != "id" {
+						delete(r, k)
+					}
+				}
+			}
 		}
 		all = append(all, page.Resources...)
 		switch {

@@ -50,6 +50,10 @@ func TestUsersAgainstARealSCIMServer(t *testing.T) {
 	if pages := srv.Count("GET /scim/v2/Users"); pages != 3 {
 		t.Errorf("listed in %d requests, want 3 pages of 3", pages)
 	}
+	slim, err := c.ListUsersKeeping(ctx, "", 3, map[string]bool{"userName": true})
+	if err != nil || len(slim) != 7 || len(slim[0]) != 2 || slim[0].UserName() == "" || slim[0].ID() == "" {
+		t.Fatalf("ListUsersKeeping(userName) = %v, %v; want id and userName only", slim, err)
+	}
 	found, err := c.ListUsers(ctx, scim.EqFilter("externalId", "00ucid"), 0)
 	if err != nil || len(found) != 1 || found[0].UserName() != "cid@example.com" {
 		t.Fatalf("filter on externalId = %v, %v", found, err)

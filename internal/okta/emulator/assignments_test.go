@@ -190,7 +190,8 @@ func TestAppUsersListedWithTheirOktaProfiles(t *testing.T) {
 	if _, err := c.AssignGroup(ctx, appID, ids["Engineering"], okta.AppGroupAssignment{}); err != nil {
 		t.Fatal(err)
 	}
-	users, err := c.ListAppUsersWithProfiles(ctx, appID)
+	var users []okta.AppUser
+	err := c.ListAppUsersWithProfiles(ctx, appID, func(page []okta.AppUser) error { users = append(users, page...); return nil })
 	if err != nil || len(users) != 1 {
 		t.Fatalf("ListAppUsersWithProfiles = %v, %v", users, err)
 	}
