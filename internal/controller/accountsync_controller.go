@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -141,8 +140,7 @@ func (r *AccountSyncReconciler) lastRun(s *ssov1.AccountSync) runRecord {
 
 func (r *AccountSyncReconciler) remember(s *ssov1.AccountSync, trigger string, err error) {
 	rec := runRecord{generation: s.Generation, at: r.Now(), trigger: trigger, succeeded: err == nil}
-	var held *errCondition
-	if errors.As(err, &held) && held.reason == ssov1.SafeguardTrippedReason {
+	if held := asCondition(err); held != nil && held.reason == ssov1.SafeguardTrippedReason {
 		rec.safeguardHolding = err
 	}
 	r.mu.Lock()

@@ -38,9 +38,8 @@ func classify(err error, now time.Time, interval time.Duration) outcome {
 		return outcome{reason: ssov1.AuthFailedReason, err: err}
 	case isSecretError(err):
 		return outcome{reason: ssov1.SecretNotFoundReason, result: ctrl.Result{RequeueAfter: jitter(interval, 0.1)}}
-	case errors.As(err, new(*errCondition)):
-		var e *errCondition
-		errors.As(err, &e)
+	case asCondition(err) != nil:
+		e := asCondition(err)
 		o := outcome{reason: e.reason, stalled: e.stalled, result: ctrl.Result{RequeueAfter: jitter(interval, 0.1)}}
 		if e.transient {
 			o.result, o.err = ctrl.Result{}, err // retried with backoff
@@ -79,6 +78,15 @@ type errCondition struct {
 }
 
 func (e *errCondition) Error() string { return e.msg }
+
+// asCondition returns the errCondition err wraps, or nil.
+func asCondition(err error) *errCondition {
+	var e *errCondition
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}
 
 // errDependency is a referenced object that is missing or not ready yet;
 // the reference is watched, so its arrival is picked up at once.

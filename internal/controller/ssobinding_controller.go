@@ -168,11 +168,15 @@ func (p *bindingPass) appUnavailable(ctx context.Context, err error) (ctrl.Resul
 			}
 			continue
 		}
-		o := classify(err, p.r.Now(), b.ReconcileInterval())
-		p.conds(b).failed(o, err.Error())
-		result, retErr = mergeResults(result, retErr, o.result, o.err)
+		next, nextErr := p.fail(ctx, b, err)
+		result, retErr = mergeResults(result, retErr, next, nextErr)
 	}
 	return result, retErr
+}
+
+// fail reports err on one binding as the shared outcome table says.
+func (p *bindingPass) fail(ctx context.Context, b *ssov1.SSOBinding, err error) (ctrl.Result, error) {
+	return lifecycle{client: p.r.Client, recorder: p.r.Recorder, now: p.r.Now}.failed(ctx, b, p.conds(b), err, "")
 }
 
 func (p *bindingPass) addFinalizers(ctx context.Context) error {
@@ -191,11 +195,11 @@ func (p *bindingPass) addFinalizers(ctx context.Context) error {
 func (p *bindingPass) run(ctx context.Context, app *ssov1.OktaSAMLApp, org *Org) (ctrl.Result, error) {
 	inputs, err := p.resolve(ctx, org)
 	if err != nil {
-		return p.failAll(err)
+		return p.failAll(ctx, err)
 	}
 	current, err := readAssignments(ctx, org.Client, app.Status.AppID)
 	if err != nil {
-		return p.failAll(err)
+		return p.failAll(ctx, err)
 	}
 	made := parseMade(app.Annotations[assignedAnnotation])
 	plan := assign.Merge(inputs, current, made)
@@ -291,12 +295,11 @@ func (p *bindingPass) withoutOrphaned(plan assign.Plan, made []assign.Ref) []ass
 	return out
 }
 
-func (p *bindingPass) failAll(err error) (ctrl.Result, error) {
+func (p *bindingPass) failAll(ctx context.Context, err error) (ctrl.Result, error) {
 	result, retErr := ctrl.Result{}, error(nil)
 	for _, b := range p.bindings {
-		o := classify(err, p.r.Now(), b.ReconcileInterval())
-		p.conds(b).failed(o, err.Error())
-		result, retErr = mergeResults(result, retErr, o.result, o.err)
+		next, nextErr := p.fail(ctx, b, err)
+		result, retErr = mergeResults(result, retErr, next, nextErr)
 	}
 	return result, retErr
 }

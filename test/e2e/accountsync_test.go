@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -34,18 +31,15 @@ func fetchJSON(url string, out any) error {
 var _ = Describe("An AccountSync through the built binaries", func() {
 	It("matches daily and on demand, then provisions and deactivates an unassigned user without a DELETE", func(ctx context.Context) {
 		dir := GinkgoT().TempDir()
-		seed := filepath.Join(dir, "seed.yaml")
-		Expect(os.WriteFile(seed, []byte(`groups: [{name: Engineering}]
+		seed := `groups: [{name: Engineering}]
 users:
   - {login: alice@example.com, firstName: Alice, lastName: Smith, groups: [Engineering]}
   - {login: bob@example.com, firstName: Bob, lastName: Jones, groups: [Engineering]}
-`), 0o600)).To(Succeed())
+`
 		const scimToken = "e2e-scim-token"
 
 		By("the local Okta org, a SCIM service provider holding alice's account, and the manager")
-		emu := startBinary("github.com/oktaop/okta-sso-operator/cmd/okta-emulator", "--api-token", e2eToken, "--seed", seed, "--org-name", "acme")
-		Eventually(emu.Out, "30s").Should(gbytes.Say(`http://127\.0\.0\.1:\d+`))
-		orgURL := regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(string(emu.Out.Contents()))
+		orgURL := startLocalOrg(dir, seed)
 		sp := startBinary("github.com/oktaop/okta-sso-operator/hack/scim-server", "--token", scimToken, "--user", "alice@example.com")
 		Eventually(sp.Out, "30s").Should(gbytes.Say(`/scim/v2`))
 		scimURL := strings.TrimSpace(strings.Split(string(sp.Out.Contents()), "\n")[0])
@@ -95,18 +89,8 @@ users:
 		Expect(meta.IsStatusConditionTrue(current().Status.Conditions, ssov1.SyncedCondition)).To(BeTrue())
 		Expect(current().Status.Unmatched).To(ConsistOf(ssov1.UnmatchedUser{Login: "bob@example.com", MatchValue: "bob@example.com"}))
 
-		setAnnotation := func(key, value string) {
-			Eventually(func() error {
-				s := current()
-				if s.Annotations == nil {
-					s.Annotations = map[string]string{}
-				}
-				s.Annotations[key] = value
-				return k8s.Update(ctx, s)
-			}).Should(Succeed())
-		}
 		By("sync now, by the annotation")
-		setAnnotation(ssov1.ReconcileRequestAnnotation, "sync-now-1")
+		annotate(ctx, sync, ssov1.ReconcileRequestAnnotation, "sync-now-1")
 		Eventually(func() string { return current().Status.LastHandledReconcileAt }, "60s").Should(Equal("sync-now-1"))
 		var requests []string
 		Expect(fetchJSON(inspect+"requests", &requests)).To(Succeed())
@@ -135,7 +119,7 @@ users:
 		resp, err := http.DefaultClient.Do(req)
 		Expect(err).NotTo(HaveOccurred())
 		resp.Body.Close()
-		setAnnotation(ssov1.ReconcileRequestAnnotation, "sync-now-2")
+		annotate(ctx, sync, ssov1.ReconcileRequestAnnotation, "sync-now-2")
 		Eventually(func() string { return current().Status.LastHandledReconcileAt }, "60s").Should(Equal("sync-now-2"))
 		Expect(summary().Deactivated).To(Equal(int32(1)))
 		var accounts map[string]map[string]any

@@ -37,6 +37,16 @@ func startBinary(pkg string, args ...string) *gexec.Session {
 	return session
 }
 
+// startLocalOrg runs the built okta-emulator with the seed (YAML) and
+// returns the org's URL.
+func startLocalOrg(dir, seed string) string {
+	path := filepath.Join(dir, "seed.yaml")
+	Expect(os.WriteFile(path, []byte(seed), 0o600)).To(Succeed())
+	emu := startBinary("github.com/oktaop/okta-sso-operator/cmd/okta-emulator", "--api-token", e2eToken, "--seed", path, "--org-name", "acme")
+	Eventually(emu.Out, "30s").Should(gbytes.Say(`http://127\.0\.0\.1:\d+`))
+	return regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(string(emu.Out.Contents()))
+}
+
 // mountSecret writes a Secret's files into dir, as a Secret volume would,
 // and returns the Secret.
 func mountSecret(ctx context.Context, namespace, name, dir string) *corev1.Secret {
@@ -49,17 +59,20 @@ func mountSecret(ctx context.Context, namespace, name, dir string) *corev1.Secre
 	return secret
 }
 
-// annotateApp sets one annotation, as kubectl annotate --overwrite does.
-func annotateApp(ctx context.Context, app *ssov1.OktaSAMLApp, key, value string) {
+// annotate sets one annotation on an object, as kubectl annotate
+// --overwrite does.
+func annotate(ctx context.Context, obj client.Object, key, value string) {
 	Eventually(func() error {
-		current := &ssov1.OktaSAMLApp{}
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(app), current); err != nil {
+		current := obj.DeepCopyObject().(client.Object)
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), current); err != nil {
 			return err
 		}
-		if current.Annotations == nil {
-			current.Annotations = map[string]string{}
+		annotations := current.GetAnnotations()
+		if annotations == nil {
+			annotations = map[string]string{}
 		}
-		current.Annotations[key] = value
+		annotations[key] = value
+		current.SetAnnotations(annotations)
 		return k8s.Update(ctx, current)
 	}).Should(Succeed())
 }
@@ -67,17 +80,14 @@ func annotateApp(ctx context.Context, app *ssov1.OktaSAMLApp, key, value string)
 var _ = Describe("A real SAML login through an OktaSAMLApp", Ordered, func() {
 	It("signs in SP-initiated (signed AuthnRequests) and IdP-initiated, configured only from the connection Secret", func(ctx context.Context) {
 		dir := GinkgoT().TempDir()
-		seed := filepath.Join(dir, "seed.yaml")
-		Expect(os.WriteFile(seed, []byte(`groups: [{name: Engineering}, {name: Contractors}]
+		seed := `groups: [{name: Engineering}, {name: Contractors}]
 users:
-  - {login: alice@example.com, firstName: Alice, lastName: Smith, password: `+e2ePassword+`, groups: [Engineering]}
-  - {login: bob@example.com, firstName: Bob, lastName: Jones, password: `+e2ePassword+`}
-`), 0o600)).To(Succeed())
+  - {login: alice@example.com, firstName: Alice, lastName: Smith, password: ` + e2ePassword + `, groups: [Engineering]}
+  - {login: bob@example.com, firstName: Bob, lastName: Jones, password: ` + e2ePassword + `}
+`
 
 		By("the local Okta org, the manager and the example SP's address")
-		emu := startBinary("github.com/oktaop/okta-sso-operator/cmd/okta-emulator", "--api-token", e2eToken, "--seed", seed, "--org-name", "acme")
-		Eventually(emu.Out, "30s").Should(gbytes.Say(`http://127\.0\.0\.1:\d+`))
-		orgURL := regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(string(emu.Out.Contents()))
+		orgURL := startLocalOrg(dir, seed)
 		manager := startManager("--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr())
 		DeferCleanup(func() { manager.Terminate().Wait("10s") })
 		spAddr := freeAddr()
@@ -168,7 +178,7 @@ users:
 		}
 		phase := func() ssov1.RotationPhase { return current().Status.SigningKey.RotationPhase }
 		oldKid := current().Status.SigningKey.ActiveKeyID
-		annotateApp(ctx, app, ssov1.RotateSigningKeyAnnotation, "2026-12-01T10:00:00Z")
+		annotate(ctx, app, ssov1.RotateSigningKeyAnnotation, "2026-12-01T10:00:00Z")
 		Eventually(phase, "30s").Should(Equal(ssov1.RotationPhaseStaged))
 		Expect(current().Status.LastHandledRotateAt).To(Equal("2026-12-01T10:00:00Z"))
 		nextKid := current().Status.SigningKey.NextKeyID
@@ -179,7 +189,7 @@ users:
 		Expect(spLogin()).To(ContainSubstring(`"subject":"alice@example.com"`), "Staged: Okta signs with the old key")
 
 		By("promoted on request: Okta signs with the new key the SP already trusts; then the old key retires")
-		annotateApp(ctx, app, ssov1.PromoteSigningKeyAnnotation, "2026-12-01T10:05:00Z")
+		annotate(ctx, app, ssov1.PromoteSigningKeyAnnotation, "2026-12-01T10:05:00Z")
 		Eventually(func() string { return current().Status.SigningKey.ActiveKeyID }, "30s").Should(Equal(nextKid))
 		Expect(spLogin()).To(ContainSubstring(`"subject":"alice@example.com"`), "Promoted: the SP still has the Staged Secret")
 		Eventually(phase, "30s").Should(Equal(ssov1.RotationPhaseStable))
@@ -192,7 +202,7 @@ users:
 		Expect(err).NotTo(HaveOccurred())
 		manager.Kill().Wait("10s")
 		manager = startManager("--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr())
-		annotateApp(ctx, app, ssov1.ReconcileRequestAnnotation, "after-restart")
+		annotate(ctx, app, ssov1.ReconcileRequestAnnotation, "after-restart")
 		Eventually(func() string { return current().Status.LastHandledReconcileAt }, "60s").Should(Equal("after-restart"))
 		keysAfter, err := c.ListAppKeys(ctx, got.Status.AppID)
 		Expect(err).NotTo(HaveOccurred())
