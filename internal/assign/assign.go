@@ -42,6 +42,9 @@ type Binding struct {
 	// Subjects are the binding's resolved subjects; unresolved ones are
 	// left out by the caller (and reported by it).
 	Subjects []Ref
+	// Previous are the subjects it resolved on the last pass (its status):
+	// how a removal of a subject dropped from its list is told to it.
+	Previous []Ref
 	// Priority applies to the group assignments; nil leaves Okta's.
 	Priority *int
 	// Profile applies to every assignment.
@@ -205,15 +208,24 @@ func removals(live []Binding, current map[Ref]Assignment, wasMade map[Ref]bool, 
 	return out
 }
 
-// formerGranter is the binding that listed ref (one being deleted, or one
-// that dropped it: then none lists it, and the oldest binding is named).
+// formerGranter is the binding that listed ref: one being deleted, else one
+// that dropped it since its last pass, else (a record older than every
+// status) the oldest binding.
 func formerGranter(all []Binding, ref Ref) string {
-	for _, b := range all {
-		for _, s := range b.Subjects {
-			if s == ref {
-				return b.Key
+	for _, listed := range []func(Binding) []Ref{
+		func(b Binding) []Ref { return b.Subjects },
+		func(b Binding) []Ref { return b.Previous },
+	} {
+		for _, b := range all {
+			for _, s := range listed(b) {
+				if s == ref {
+					return b.Key
+				}
 			}
 		}
+	}
+	if oldest := liveBindings(all); len(oldest) > 0 {
+		return oldest[0].Key
 	}
 	if len(all) > 0 {
 		return all[0].Key

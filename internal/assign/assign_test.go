@@ -56,6 +56,13 @@ func TestMerge(t *testing.T) {
 			bindings: []Binding{additive("ns/a", 0, eng)},
 			current:  map[Ref]Assignment{eng: {}},
 		},
+		"a subject dropped from a list is removed on the binding that listed it": {
+			bindings:  []Binding{additive("ns/a", 0, eng), {Key: "ns/b", Created: t0.Add(time.Minute), Subjects: []Ref{hr}, Previous: []Ref{hr, ops}}},
+			current:   map[Ref]Assignment{eng: {}, hr: {}, ops: {}},
+			made:      []Ref{eng, hr, ops},
+			remove:    []Removal{{Ref: ops, By: "ns/b"}},
+			madeAfter: []Ref{eng, hr},
+		},
 		"a subject dropped from the list is removed": {
 			bindings:  []Binding{additive("ns/a", 0, eng)},
 			current:   map[Ref]Assignment{eng: {}, ops: {}},

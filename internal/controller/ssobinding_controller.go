@@ -241,6 +241,9 @@ func (p *bindingPass) resolve(ctx context.Context, org *Org) ([]assign.Binding, 
 		for _, s := range found {
 			in.Subjects = append(in.Subjects, refOf(s))
 		}
+		for _, s := range b.Status.Resolved {
+			in.Previous = append(in.Previous, refOf(s))
+		}
 		inputs = append(inputs, in)
 	}
 	return inputs, nil
