@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -22,16 +24,30 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	ssov1alpha1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/controller"
 )
 
+// version is stamped at build time (-ldflags "-X main.version=..."; make
+// build and the image do it from the chart's appVersion and git).
+var version = "dev"
+
+// buildInfo serves the version as a label, so a dashboard or an alert can
+// tell which build runs where.
+var buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	Name: "okta_sso_operator_build_info",
+	Help: "Always 1; the labels say which build of the manager runs.",
+}, []string{"version", "go_version"})
+
 type options struct {
+	printVersion    bool
 	shutdownTimeout time.Duration
 	metricsAddr     string
 	probeAddr       string
+	pprofAddr       string
 	leaderElect     bool
 	leaderElectNS   string
 	watchNamespace  string
@@ -43,6 +59,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
+	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "0", "Address Go's pprof profiles are served on (heap, CPU) for a memory or CPU investigation; 0, the default, disables them.")
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&o.leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's namespace.")
 	flag.StringVar(&o.watchNamespace, "watch-namespaces", "", "Comma-separated namespaces to watch; empty watches all namespaces.")
@@ -50,7 +67,12 @@ func main() {
 	flag.StringVar(&o.logFormat, "log-format", "json", "Log format: json or text.")
 	flag.DurationVar(&o.shutdownTimeout, "graceful-shutdown-timeout", 25*time.Second,
 		"How long running reconciles may take to finish after SIGTERM; the manager exits by then whatever its state. Keep it under the pod's terminationGracePeriodSeconds.")
+	flag.BoolVar(&o.printVersion, "version", false, "Print the version and exit.")
 	flag.Parse()
+	if o.printVersion {
+		fmt.Println("okta-sso-operator", version)
+		return
+	}
 
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
@@ -78,6 +100,7 @@ func run(o options) error {
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress:  o.probeAddr,
+		PprofBindAddress:        o.pprofAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "okta-sso-operator.sso.oktaop.io",
 		LeaderElectionNamespace: o.leaderElectNS,
@@ -110,7 +133,9 @@ func run(o options) error {
 		return fmt.Errorf("adding ready check: %w", err)
 	}
 
-	setupLog.Info("Starting manager", "watchNamespaces", o.watchNamespace, "leaderElection", o.leaderElect)
+	ctrlmetrics.Registry.MustRegister(buildInfo)
+	buildInfo.WithLabelValues(version, goruntime.Version()).Set(1)
+	setupLog.Info("Starting manager", "version", version, "watchNamespaces", o.watchNamespace, "leaderElection", o.leaderElect)
 	if err := startAndStop(ctrl.SetupSignalHandler(), mgr, o.shutdownTimeout, syncErrors); err != nil {
 		return err
 	}

@@ -33,12 +33,14 @@ type Applied struct {
 // answering stops the run. Nothing is ever deleted. With no PATCH support
 // (per /ServiceProviderConfig), changes are sent as a PUT of the whole
 // account as listed.
-func Apply(ctx context.Context, t Target, config scim.ServiceProviderConfig, plan Plan, accounts []scim.Resource, concurrency int) Applied {
-	byID := make(map[string]scim.Resource, len(accounts))
-	for _, a := range accounts {
-		byID[a.ID()] = a
+func Apply(ctx context.Context, t Target, config scim.ServiceProviderConfig, plan Plan, accounts []Attributes, concurrency int) Applied {
+	w := &writer{t: t, patch: config.Patch}
+	if !w.patch { // a PUT sends the whole account
+		w.accounts = make(map[string]Attributes, len(accounts))
+		for _, a := range accounts {
+			w.accounts[a.ID()] = a
+		}
 	}
-	w := &writer{t: t, patch: config.Patch, accounts: byID}
 	w.done.Accounts = map[string]string{}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -68,9 +70,10 @@ func Apply(ctx context.Context, t Target, config scim.ServiceProviderConfig, pla
 }
 
 type writer struct {
-	t        Target
-	patch    bool
-	accounts map[string]scim.Resource
+	t     Target
+	patch bool
+	// accounts are the listed accounts by id, whole, for PUTs (no PATCH).
+	accounts map[string]Attributes
 
 	mu   sync.Mutex
 	done Applied
@@ -117,23 +120,25 @@ func isRefusal(err error) bool {
 // (made by someone else, or by a run that stopped after its POST): it is
 // looked up by userName and linked to the Okta user instead of failing.
 func (w *writer) create(ctx context.Context, c Create) (*int, error) {
-	created, err := w.t.CreateUser(ctx, c.Resource)
+	created, err := w.t.CreateUser(ctx, c.Resource())
 	if err == nil {
 		w.linked(c.UserID, created.ID())
 	}
 	if !scim.IsUniqueness(err) {
 		return &w.done.Created, err
 	}
-	found, lerr := w.t.ListUsers(ctx, scim.EqFilter("userName", c.Resource.UserName()), 0)
+	found, lerr := w.t.ListUsers(ctx, scim.EqFilter("userName", c.Attributes.UserName()), 0)
 	if lerr != nil {
 		return nil, lerr
 	}
 	if len(found) != 1 || (found[0].ExternalID() != "" && found[0].ExternalID() != c.UserID) {
 		return nil, err // another user's account: a failure, never a guess
 	}
-	w.mu.Lock()
-	w.accounts[found[0].ID()] = found[0]
-	w.mu.Unlock()
+	if !w.patch {
+		w.mu.Lock()
+		w.accounts[found[0].ID()] = Keep(found[0], nil)
+		w.mu.Unlock()
+	}
 	w.linked(c.UserID, found[0].ID())
 	return &w.done.Updated, w.change(ctx, found[0].ID(), []scim.Op{{Op: "replace", Path: "externalId", Value: c.UserID}})
 }
@@ -156,10 +161,7 @@ func (w *writer) change(ctx context.Context, id string, ops []scim.Op) error {
 		return err
 	}
 	w.mu.Lock()
-	whole := make(scim.Resource, len(w.accounts[id]))
-	for k, v := range w.accounts[id] {
-		whole[k] = v
-	}
+	whole := scim.Resource(w.accounts[id].Map())
 	w.mu.Unlock()
 	for _, op := range ops {
 		setAt(whole, op.Path, op.Value)

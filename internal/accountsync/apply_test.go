@@ -36,10 +36,7 @@ func runOnce(t *testing.T, c *scim.Client, users []accountsync.OktaUser) (accoun
 	if err != nil {
 		t.Fatal(err)
 	}
-	accounts, err := c.ListUsers(ctx, "", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	accounts := listAccounts(t, c)
 	mappings, err := accountsync.Compile([]accountsync.MappingSpec{{Target: "displayName", Expression: `user.firstName + " " + user.lastName`}})
 	if err != nil {
 		t.Fatal(err)
@@ -48,12 +45,27 @@ func runOnce(t *testing.T, c *scim.Client, users []accountsync.OktaUser) (accoun
 	return plan, accountsync.Apply(ctx, c, cfg, plan, accounts, 4)
 }
 
+// listAccounts lists the target's accounts whole, as a run without
+// mappings to cut them by would keep them.
+func listAccounts(t *testing.T, c *scim.Client) []accountsync.Attributes {
+	t.Helper()
+	listed, err := c.ListUsers(context.Background(), "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts := make([]accountsync.Attributes, 0, len(listed))
+	for _, r := range listed {
+		accounts = append(accounts, accountsync.Keep(r, nil))
+	}
+	return accounts
+}
+
 func TestApplyAgainstARealSCIMServer(t *testing.T) {
 	for name, opts := range map[string]scimtest.Options{"with PATCH": {}, "PUT only": {NoPatch: true}} {
 		t.Run(name, func(t *testing.T) {
 			srv, c := target(t, opts)
-			ann := accountsync.OktaUser{ID: annID, Status: "ACTIVE", Profile: map[string]any{"email": "ann@example.com", "firstName": "Ann", "lastName": "Lee"}}
-			bob := accountsync.OktaUser{ID: bobID, Status: "ACTIVE", Profile: map[string]any{"email": "bob@example.com", "firstName": "Bob", "lastName": "Ray"}}
+			ann := accountsync.OktaUser{ID: annID, Status: "ACTIVE", Profile: accountsync.Keep(map[string]any{"email": "ann@example.com", "firstName": "Ann", "lastName": "Lee"}, nil)}
+			bob := accountsync.OktaUser{ID: bobID, Status: "ACTIVE", Profile: accountsync.Keep(map[string]any{"email": "bob@example.com", "firstName": "Bob", "lastName": "Ray"}, nil)}
 
 			_, done := runOnce(t, c, []accountsync.OktaUser{ann, bob})
 			if done.Err != nil || done.Created != 2 {
@@ -65,7 +77,7 @@ func TestApplyAgainstARealSCIMServer(t *testing.T) {
 				t.Fatalf("a no-change run sent %d writes (%v)", writes, srv.Requests(false))
 			}
 
-			bob.Profile["lastName"] = "Rae"
+			bob.Profile = accountsync.Keep(map[string]any{"email": "bob@example.com", "firstName": "Bob", "lastName": "Rae"}, nil)
 			_, done = runOnce(t, c, []accountsync.OktaUser{ann, bob})
 			if done.Updated != 1 {
 				t.Fatalf("after a rename: %+v", done)
@@ -95,7 +107,7 @@ func TestApplyAgainstARealSCIMServer(t *testing.T) {
 
 func TestACreateThatFindsTheAccountTakenLinksIt(t *testing.T) {
 	srv, c := target(t, scimtest.Options{})
-	ann := accountsync.OktaUser{ID: annID, Status: "ACTIVE", Profile: map[string]any{"email": "ann@example.com", "firstName": "Ann", "lastName": "Lee"}}
+	ann := accountsync.OktaUser{ID: annID, Status: "ACTIVE", Profile: accountsync.Keep(map[string]any{"email": "ann@example.com", "firstName": "Ann", "lastName": "Lee"}, nil)}
 	ctx := context.Background()
 	plan := accountsync.Decide(accountsync.Input{Mode: accountsync.Provision, Users: []accountsync.OktaUser{ann}})
 	// The account appears after the listing (a run that stopped after its POST, or someone else).
@@ -115,7 +127,7 @@ func TestATargetThatStopsAnsweringStopsTheRun(t *testing.T) {
 	srv, c := target(t, scimtest.Options{})
 	users := []accountsync.OktaUser{}
 	for _, id := range []string{annID, bobID} {
-		users = append(users, accountsync.OktaUser{ID: id, Status: "ACTIVE", Profile: map[string]any{"email": id + "@example.com"}})
+		users = append(users, accountsync.OktaUser{ID: id, Status: "ACTIVE", Profile: accountsync.Keep(map[string]any{"email": id + "@example.com"}, nil)})
 	}
 	plan := accountsync.Decide(accountsync.Input{Mode: accountsync.Provision, Users: users})
 	srv.SetFault(scimtest.Fault{Status: 503, Times: -1})
@@ -131,15 +143,12 @@ func TestATargetThatStopsAnsweringStopsTheRun(t *testing.T) {
 func TestGroupPush(t *testing.T) {
 	srv, c := target(t, scimtest.Options{})
 	ctx := context.Background()
-	ann := accountsync.OktaUser{ID: annID, Status: "ACTIVE", Profile: map[string]any{"email": "ann@example.com", "firstName": "Ann", "lastName": "Lee"}}
-	bob := accountsync.OktaUser{ID: bobID, Status: "ACTIVE", Profile: map[string]any{"email": "bob@example.com", "firstName": "Bob", "lastName": "Ray"}}
+	ann := accountsync.OktaUser{ID: annID, Status: "ACTIVE", Profile: accountsync.Keep(map[string]any{"email": "ann@example.com", "firstName": "Ann", "lastName": "Lee"}, nil)}
+	bob := accountsync.OktaUser{ID: bobID, Status: "ACTIVE", Profile: accountsync.Keep(map[string]any{"email": "bob@example.com", "firstName": "Bob", "lastName": "Ray"}, nil)}
 	handMade := srv.AddUser(map[string]any{"userName": "hand@example.com", "active": true})
 	push := func(members ...string) int {
 		plan, applied := runOnce(t, c, []accountsync.OktaUser{ann, bob})
-		accounts, err := c.ListUsers(ctx, "", 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		accounts := listAccounts(t, c)
 		n, conflicts, err := accountsync.PushGroups(ctx, c, []accountsync.GroupPush{{OktaGroupID: "00gEngEngEngEngEngEn", TargetName: "Engineering", Members: members}},
 			accountsync.AccountsByUser(plan, applied), accountsync.ManagedAccounts(accounts, applied))
 		if err != nil || len(conflicts) > 0 {

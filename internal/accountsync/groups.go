@@ -28,7 +28,7 @@ type GroupTarget interface {
 func AccountsByUser(plan Plan, applied Applied) map[string]string {
 	out := make(map[string]string, len(plan.Matched)+len(applied.Accounts))
 	for _, p := range plan.Matched {
-		out[p.User.ID] = p.Account.ID()
+		out[p.UserID] = p.AccountID
 	}
 	for user, account := range applied.Accounts {
 		out[user] = account
@@ -152,7 +152,7 @@ func groupOps(group scim.Resource, push GroupPush, want, managed map[string]bool
 
 // ManagedAccounts are the accounts linked to Okta users: listed with an
 // Okta user ID as externalId, or created or linked by this run.
-func ManagedAccounts(listed []scim.Resource, applied Applied) map[string]bool {
+func ManagedAccounts(listed []Attributes, applied Applied) map[string]bool {
 	out := map[string]bool{}
 	for _, a := range listed {
 		if oktaUserID.MatchString(a.ExternalID()) {

@@ -18,10 +18,15 @@ type Mapping struct {
 	// CreateOnly sets the attribute when the account is created, never after.
 	CreateOnly bool
 	program    cel.Program
-	// userFields are the Okta profile attributes the expression reads;
-	// wholeUser when it reads user other than by field (user["x"], "x" in user).
-	userFields []string
-	wholeUser  bool
+	// user and appUser are what the expression reads of each profile.
+	user, appUser reads
+}
+
+// reads are the fields an expression selects of a variable; whole when it
+// uses the variable other than by field (user["x"], "x" in user).
+type reads struct {
+	fields []string
+	whole  bool
 }
 
 // MappingSpec is a mapping as written in spec.attributeMappings.
@@ -68,47 +73,58 @@ func Compile(specs []MappingSpec) ([]Mapping, error) {
 		if err != nil {
 			return nil, &CompileError{Index: i, Target: s.Target, Message: err.Error()}
 		}
-		fields, whole := userFieldsOf(ast)
-		out = append(out, Mapping{Target: s.Target, CreateOnly: s.CreateOnly, program: program, userFields: fields, wholeUser: whole})
+		out = append(out, Mapping{Target: s.Target, CreateOnly: s.CreateOnly, program: program,
+			user: readsOf(ast, "user"), appUser: readsOf(ast, "appUser")})
 	}
 	return out, nil
 }
 
-// userFieldsOf reads, from the checked expression, which fields of user it
-// selects; any other use of user needs the whole profile.
-func userFieldsOf(checked *cel.Ast) ([]string, bool) {
-	var fields []string
+// readsOf reads, from the checked expression, which fields of variable it
+// selects; any other use of the variable needs the whole profile.
+func readsOf(checked *cel.Ast, variable string) reads {
+	var r reads
 	root := celast.NavigateAST(checked.NativeRep())
 	for _, ident := range celast.MatchDescendants(root, celast.KindMatcher(celast.IdentKind)) {
-		if ident.AsIdent() != "user" {
+		if ident.AsIdent() != variable {
 			continue
 		}
 		parent, ok := ident.Parent()
 		if !ok || parent.Kind() != celast.SelectKind {
-			return nil, true
+			return reads{whole: true}
 		}
-		fields = append(fields, parent.AsSelect().FieldName())
+		r.fields = append(r.fields, parent.AsSelect().FieldName())
 	}
-	return fields, false
+	return r
 }
 
 // ProfileFields are the Okta profile attributes a run needs: those the
-// mappings read, and extra (the match attribute, the login). all is true
-// when a mapping reads the profile other than by field name.
-func ProfileFields(mappings []Mapping, extra ...string) (fields map[string]bool, all bool) {
-	fields = map[string]bool{}
+// mappings read, and extra (the match attribute, the login); nil, meaning
+// all of them, when a mapping reads the profile other than by field name.
+func ProfileFields(mappings []Mapping, extra ...string) map[string]bool {
+	return fieldsRead(mappings, func(m Mapping) reads { return m.user }, extra)
+}
+
+// AppProfileFields are the app-user profile attributes the mappings read;
+// nil when one reads the profile other than by field name.
+func AppProfileFields(mappings []Mapping) map[string]bool {
+	return fieldsRead(mappings, func(m Mapping) reads { return m.appUser }, nil)
+}
+
+func fieldsRead(mappings []Mapping, of func(Mapping) reads, extra []string) map[string]bool {
+	fields := map[string]bool{}
 	for _, f := range extra {
 		fields[f] = true
 	}
 	for _, m := range mappings {
-		if m.wholeUser {
-			return nil, true
+		r := of(m)
+		if r.whole {
+			return nil
 		}
-		for _, f := range m.userFields {
+		for _, f := range r.fields {
 			fields[f] = true
 		}
 	}
-	return fields, false
+	return fields
 }
 
 // eval runs one mapping for one user; an error (a missing attribute, a

@@ -218,5 +218,5 @@ func maxDeactivationPercent(s *ssov1.AccountSync) int {
 
 func describePlan(p accountsync.Plan) string {
 	return fmt.Sprintf("%d matched, %d unmatched, %d to create, %d to update, %d to deactivate, %d to reactivate, %d failed",
-		len(p.Matched), len(p.Unmatched), len(p.Create), len(p.Update), len(p.Deactivate), len(p.Reactivate), len(p.Failed))
+		len(p.Matched), p.Unmatched, len(p.Create), len(p.Update), len(p.Deactivate), len(p.Reactivate), len(p.Failed))
 }

@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"time"
 
@@ -88,6 +89,40 @@ var _ = Describe("AccountSync", func() {
 	}
 	handledSync := func(s *ssov1.AccountSync) func() string {
 		return func() string { return getSync(s).Status.LastHandledReconcileAt }
+	}
+	// freshReconciler is a restarted manager's reconciler: nothing in memory.
+	freshReconciler := func() *controller.AccountSyncReconciler {
+		return &controller.AccountSyncReconciler{Client: k8s, Recorder: recorder, Now: clock.Now,
+			Orgs: &controller.SecretOrgs{Reader: k8s, Now: clock.Now, Configure: fastRetries}}
+	}
+	// unwatchedSync is a Provision sync of n fresh users of a Ready app in
+	// the namespace the suite's manager does not watch, so only the spec's
+	// own reconcilers (freshReconciler) run it, step by step.
+	unwatchedSync := func(n int) (*ssov1.AccountSync, []string, string, ctrl.Request) {
+		ensureSecrets(ctx, unwatchedNS)
+		scimSecret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: unwatchedNS, Name: "scim-token"}, StringData: map[string]string{"token": scimToken}}
+		Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, scimSecret))).To(Succeed())
+		app := newApp(unwatchedNS)
+		app.Spec.SignOn.AttributeStatements = nil
+		Expect(k8s.Create(ctx, app)).To(Succeed())
+		apps, _ := countingReconciler()
+		for i := 0; i < 3; i++ {
+			_, err := apps.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(app)})
+			Expect(err).NotTo(HaveOccurred())
+		}
+		appID := get(ctx, app).Status.AppID
+		groupName, groupID := newOktaGroup("unwatched")
+		var ids []string
+		for i := 0; i < n; i++ {
+			u := oktaREST("POST", "/emulator/users", emulator.SeedUser{Login: "r" + rand.String(6) + "@example.com", Groups: []string{groupName}})
+			ids = append(ids, u["id"].(string))
+		}
+		_, err := oktaAPI.AssignGroup(ctx, appID, groupID, okta.AppGroupAssignment{})
+		Expect(err).NotTo(HaveOccurred())
+		s := newSync(app, ssov1.SyncModeProvision)
+		s.Namespace = unwatchedNS
+		Expect(k8s.Create(ctx, s)).To(Succeed())
+		return s, ids, groupID, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(s)}
 	}
 	activeOf := func(userName string) any {
 		for _, u := range target.Users() {
@@ -324,35 +359,8 @@ var _ = Describe("AccountSync", func() {
 	})
 
 	It("still holds a tripped safeguard after a restart (a new reconciler, nothing in memory)", func() {
-		ensureSecrets(ctx, unwatchedNS)
-		scimSecret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: unwatchedNS, Name: "scim-token"}, StringData: map[string]string{"token": scimToken}}
-		Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, scimSecret))).To(Succeed())
-		app := newApp(unwatchedNS)
-		app.Spec.SignOn.AttributeStatements = nil
-		Expect(k8s.Create(ctx, app)).To(Succeed())
-		apps, _ := countingReconciler()
-		for i := 0; i < 3; i++ {
-			_, err := apps.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(app)})
-			Expect(err).NotTo(HaveOccurred())
-		}
-		appID := get(ctx, app).Status.AppID
-		groupName, groupID := newOktaGroup("restart")
-		var ids []string
-		for i := 0; i < 5; i++ {
-			u := oktaREST("POST", "/emulator/users", emulator.SeedUser{Login: "r" + rand.String(6) + "@example.com", Groups: []string{groupName}})
-			ids = append(ids, u["id"].(string))
-		}
-		_, err := oktaAPI.AssignGroup(ctx, appID, groupID, okta.AppGroupAssignment{})
-		Expect(err).NotTo(HaveOccurred())
-		s := newSync(app, ssov1.SyncModeProvision)
-		s.Namespace = unwatchedNS
-		Expect(k8s.Create(ctx, s)).To(Succeed())
-		fresh := func() *controller.AccountSyncReconciler {
-			return &controller.AccountSyncReconciler{Client: k8s, Recorder: recorder, Now: clock.Now,
-				Orgs: &controller.SecretOrgs{Reader: k8s, Now: clock.Now, Configure: fastRetries}}
-		}
-		key := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(s)}
-		first := fresh()
+		s, ids, groupID, key := unwatchedSync(5)
+		first := freshReconciler()
 		for i := 0; i < 2; i++ { // the finalizer, then the first run
 			_, err := first.Reconcile(ctx, key)
 			Expect(err).NotTo(HaveOccurred())
@@ -363,18 +371,18 @@ var _ = Describe("AccountSync", func() {
 			oktaREST("DELETE", "/api/v1/groups/"+groupID+"/users/"+id, nil)
 		}
 		trigger(s, "after-leavers")
-		_, err = first.Reconcile(ctx, key)
+		_, err := first.Reconcile(ctx, key)
 		Expect(err).To(HaveOccurred())
 		Expect(synced(s)()).To(Equal("False/" + ssov1.SafeguardTrippedReason))
 
 		By("a restarted manager: the handled trigger is not a new go-on, and no run starts")
 		target.Requests(true)
-		_, err = fresh().Reconcile(ctx, key)
+		_, err = freshReconciler().Reconcile(ctx, key)
 		Expect(err).To(HaveOccurred(), "still held")
 		Expect(synced(s)()).To(Equal("False/" + ssov1.SafeguardTrippedReason))
 		Expect(target.Requests(false)).To(BeEmpty(), "nothing was read or written")
 		Expect(k8s.Delete(ctx, s)).To(Succeed())
-		_, _ = fresh().Reconcile(ctx, key)
+		_, _ = freshReconciler().Reconcile(ctx, key)
 	})
 
 	It("reads and writes nothing while suspended", func() {
@@ -424,6 +432,63 @@ var _ = Describe("AccountSync", func() {
 		Expect(activeOf(ann)).To(Equal(true), "a failed read is never an absence")
 		Expect(recorder.all()).NotTo(ContainSubstring(scimToken))
 		Expect(logs.String()).NotTo(ContainSubstring(scimToken))
+	})
+
+	It("deactivates nobody when Okta's listing fails on a later page", func() {
+		appUserPaging.small.Store(true)
+		DeferCleanup(func() { appUserPaging.small.Store(false); appUserPaging.failLater.Store(false) })
+		logins := []string{"p1-" + rand.String(4) + "@example.com", "p2-" + rand.String(4) + "@example.com",
+			"p3-" + rand.String(4) + "@example.com", "p4-" + rand.String(4) + "@example.com"}
+		app, appID, ids := appWithUsers(logins...)
+		s := newSync(app, ssov1.SyncModeProvision)
+		s.Spec.Safeguard.MaxDeactivationPercent = ptr.To[int32](100)
+		Expect(k8s.Create(ctx, s)).To(Succeed())
+		Eventually(synced(s), "30s").Should(Equal("True/" + ssov1.ReconcileSucceededReason))
+		Expect(getSync(s).Status.Summary.Created).To(Equal(int32(4)), "four users over two pages of two")
+
+		By("one user leaves, and Okta fails the second page of three users")
+		oktaREST("DELETE", "/api/v1/groups/"+groupOf(ctx, appID)+"/users/"+ids[logins[3]], nil)
+		appUserPaging.failLater.Store(true)
+		trigger(s, "later-page-fails")
+		Eventually(synced(s), "30s").Should(Equal("False/" + ssov1.SourceIncompleteReason))
+		for _, login := range logins {
+			Expect(activeOf(login)).To(Equal(true), "a listing cut short deactivates nobody: "+login)
+		}
+
+		By("the listing whole again: only the leaver is deactivated")
+		appUserPaging.failLater.Store(false)
+		trigger(s, "listing-whole")
+		Eventually(synced(s), "30s").Should(Equal("True/" + ssov1.ReconcileSucceededReason))
+		Expect(activeOf(logins[3])).To(Equal(false))
+		Expect(activeOf(logins[0])).To(Equal(true))
+	})
+
+	It("creates no duplicate when a run stops between a POST and its answer, and a restarted reconciler goes on", func() {
+		s, _, _, key := unwatchedSync(3)
+		target.SetFault(scimtest.Fault{Status: 503, Method: http.MethodPost, Times: 1, LoseAnswer: true})
+
+		By("the first POST creates the account, but its answer is lost")
+		_, err := freshReconciler().Reconcile(ctx, key)
+		Expect(err).To(HaveOccurred())
+		Expect(synced(s)()).To(Equal("False/" + ssov1.TargetUnavailableReason))
+		createdBefore := len(target.Users()) // the lost one, and any sent beside it (4 writes at once)
+		Expect(createdBefore).To(BeNumerically(">=", 1), "the POST took effect")
+
+		By("a restarted reconciler, nothing in memory, finishes the run")
+		_, err = freshReconciler().Reconcile(ctx, key)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(synced(s)()).To(Equal("True/" + ssov1.ReconcileSucceededReason))
+		Expect(getSync(s).Status.Summary.Created).To(Equal(int32(3 - createdBefore)))
+		byExternalID := map[string]int{}
+		for _, u := range target.Users() {
+			byExternalID[u["externalId"].(string)]++
+		}
+		Expect(byExternalID).To(HaveLen(3))
+		for id, n := range byExternalID {
+			Expect(n).To(Equal(1), "one account for "+id)
+		}
+		Expect(k8s.Delete(ctx, s)).To(Succeed())
+		_, _ = freshReconciler().Reconcile(ctx, key)
 	})
 
 	It("reports a mapping that does not compile as InvalidSpec, with the compiler's message", func() {

@@ -52,23 +52,20 @@ func (r *AccountSyncReconciler) run(ctx context.Context, s *ssov1.AccountSync, c
 		return 0, targetError(err)
 	}
 	matchOkta, matchTarget := orDefault(s.Spec.Match.OktaAttribute, "email"), orDefault(s.Spec.Match.TargetAttribute, "userName")
-	profileKeep, all := accountsync.ProfileFields(mappings, matchOkta, "login")
-	if all {
-		profileKeep = nil
-	}
-	users, err := oktaUsers(ctx, org.Client, app.Status.AppID, profileKeep)
+	accounts, err := targetAccounts(ctx, target, config, accountKeep(config, matchTarget, mappings))
 	if err != nil {
 		return 0, err
 	}
-	accounts, err := target.ListUsersKeeping(ctx, "", config.MaxResults, accountKeep(config, matchTarget, mappings))
-	if err != nil {
-		return 0, targetError(err)
-	}
-	plan := accountsync.Decide(accountsync.Input{
-		Mode: accountsync.Mode(orDefault(string(s.Spec.Mode), string(ssov1.SyncModeMatch))), Users: users, Accounts: accounts,
+	planner := accountsync.NewPlanner(accountsync.Input{
+		Mode: accountsync.Mode(orDefault(string(s.Spec.Mode), string(ssov1.SyncModeMatch))), Accounts: accounts,
 		MatchOkta: s.Spec.Match.OktaAttribute, MatchTarget: s.Spec.Match.TargetAttribute,
 		Mappings: mappings, MaxDeactivationPercent: maxDeactivationPercent(s),
 	})
+	if err := oktaUsers(ctx, org.Client, app.Status.AppID, accountsync.ProfileFields(mappings, matchOkta, "login"),
+		accountsync.AppProfileFields(mappings), planner.Add); err != nil {
+		return 0, err
+	}
+	plan := planner.Finish()
 	r.report(s, plan, accountsync.Applied{})
 	if !acknowledged {
 		if err := r.safeguards(ctx, s, org, plan); err != nil {
@@ -120,7 +117,7 @@ func (r *AccountSyncReconciler) safeguards(ctx context.Context, s *ssov1.Account
 // pushGroups pushes spec.groupPush (Provision mode) once the accounts are
 // written, and counts the groups changed in the summary.
 func (r *AccountSyncReconciler) pushGroups(ctx context.Context, s *ssov1.AccountSync, org *Org, target *scim.Client,
-	plan accountsync.Plan, applied accountsync.Applied, accounts []scim.Resource) error {
+	plan accountsync.Plan, applied accountsync.Applied, accounts []accountsync.Attributes) error {
 	if s.Spec.Mode != ssov1.SyncModeProvision || len(s.Spec.GroupPush) == 0 {
 		return nil
 	}
@@ -179,30 +176,31 @@ func (r *AccountSyncReconciler) target(ctx context.Context, s *ssov1.AccountSync
 	return c, nil
 }
 
-// oktaUsers lists the app's users with their profiles, keeping of each
-// profile only what the run reads (keep; nil keeps all), page by page, so
+// oktaUsers lists the app's users with their profiles, handing each page
+// to add with only what the run reads of each profile (nil keeps all), so
 // the whole listing is never held. A rate limit is Throttled; any other
 // failure is SourceIncomplete.
-func oktaUsers(ctx context.Context, c okta.API, appID string, keep map[string]bool) ([]accountsync.OktaUser, error) {
-	var users []accountsync.OktaUser
+func oktaUsers(ctx context.Context, c okta.API, appID string, keepProfile, keepAppProfile map[string]bool, add func([]accountsync.OktaUser)) error {
 	err := c.ListAppUsersWithProfiles(ctx, appID, func(page []okta.AppUser) error {
+		users := make([]accountsync.OktaUser, 0, len(page))
 		for _, au := range page {
 			if au.Embedded == nil || au.Embedded.User == nil || au.Embedded.User.Profile == nil {
 				return fmt.Errorf("okta listed user %s without its profile", au.ID)
 			}
-			users = append(users, accountsync.OktaUser{ID: au.ID, AppProfile: au.Profile,
-				Status: au.Embedded.User.Status, Profile: keepKeys(au.Embedded.User.Profile, keep)})
+			users = append(users, accountsync.OktaUser{ID: au.ID, Status: au.Embedded.User.Status,
+				Profile: accountsync.Keep(au.Embedded.User.Profile, keepProfile), AppProfile: accountsync.Keep(au.Profile, keepAppProfile)})
 		}
+		add(users)
 		return nil
 	})
 	if _, limited := okta.IsRateLimited(err); limited || okta.IsAuth(err) {
-		return nil, err
+		return err
 	}
 	if err != nil {
-		return nil, &errCondition{reason: ssov1.SourceIncompleteReason, transient: true,
+		return &errCondition{reason: ssov1.SourceIncompleteReason, transient: true,
 			msg: "Listing the app's users in Okta failed, so the run changed nothing and deactivated nobody: " + err.Error()}
 	}
-	return users, nil
+	return nil
 }
 
 // accountKeep is what a run reads of an account: its identity, its state,
@@ -224,18 +222,20 @@ func topLevel(path string) string {
 	return name
 }
 
-// keepKeys returns the map with only the keys in keep (all when keep is nil).
-func keepKeys(m map[string]any, keep map[string]bool) map[string]any {
-	if keep == nil {
-		return m
-	}
-	out := make(map[string]any, len(keep))
-	for k := range keep {
-		if v, ok := m[k]; ok {
-			out[k] = v
+// targetAccounts lists the target's accounts, keeping of each what the run
+// reads (nil keeps all), page by page.
+func targetAccounts(ctx context.Context, target *scim.Client, config scim.ServiceProviderConfig, keep map[string]bool) ([]accountsync.Attributes, error) {
+	var accounts []accountsync.Attributes
+	err := target.ListUserPages(ctx, "", config.MaxResults, func(page []scim.Resource) error {
+		for _, r := range page {
+			accounts = append(accounts, accountsync.Keep(r, keep))
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, targetError(err)
 	}
-	return out
+	return accounts, nil
 }
 
 // targetError names a SCIM failure's reason; nothing is deactivated for it.
@@ -252,19 +252,16 @@ func targetError(err error) error {
 // report puts the plan (and what was applied) in status and the gauges.
 func (r *AccountSyncReconciler) report(s *ssov1.AccountSync, plan accountsync.Plan, applied accountsync.Applied) {
 	summary := &ssov1.SyncSummary{
-		OktaUsers: int32(len(plan.Matched) + len(plan.Unmatched)), TargetAccounts: int32(plan.TargetAccounts),
-		Matched: int32(len(plan.Matched)), Unmatched: int32(len(plan.Unmatched)),
+		OktaUsers: int32(len(plan.Matched) + plan.Unmatched), TargetAccounts: int32(plan.TargetAccounts),
+		Matched: int32(len(plan.Matched)), Unmatched: int32(plan.Unmatched),
 		Created: int32(applied.Created), Updated: int32(applied.Updated), Deactivated: int32(applied.Deactivated),
 		Reactivated: int32(applied.Reactivated), Failed: int32(len(plan.Failed) + applied.Failed),
 	}
 	s.Status.Summary = summary
 	s.Status.Unmatched = nil
-	for _, u := range plan.Unmatched {
-		if len(s.Status.Unmatched) == 50 {
-			break
-		}
-		login, _ := u.Profile["login"].(string)
-		value, _ := u.Profile[orDefault(s.Spec.Match.OktaAttribute, "email")].(string)
+	for _, u := range plan.UnmatchedUsers {
+		login, _ := u.Profile.Get("login").(string)
+		value, _ := u.Profile.Get(orDefault(s.Spec.Match.OktaAttribute, "email")).(string)
 		s.Status.Unmatched = append(s.Status.Unmatched, ssov1.UnmatchedUser{Login: login, MatchValue: value})
 	}
 	for name, n := range map[string]int32{"matched": summary.Matched, "unmatched": summary.Unmatched, "created": summary.Created,

@@ -3,9 +3,12 @@ package controller_test
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,7 +127,7 @@ var _ = BeforeSuite(func() {
 			Password: userPassword, Groups: []string{"Engineering"}}},
 	}})
 	Expect(err).NotTo(HaveOccurred())
-	ts := httptest.NewServer(org.Handler())
+	ts := httptest.NewServer(shapeAppUserListing(org.Handler()))
 	DeferCleanup(ts.Close)
 	org.SetBaseURL(ts.URL)
 	orgURL = ts.URL
@@ -162,6 +165,32 @@ var _ = AfterSuite(func() {
 		Expect(testEnv.Stop()).To(Succeed())
 	}
 })
+
+// appUserPaging shapes the org's listing of an app's users for a test:
+// pages of two instead of the client's 500, so three users take two pages,
+// and the pages after the first failing, so a listing can fail part way.
+var appUserPaging struct{ small, failLater atomic.Bool }
+
+var appUsersPath = regexp.MustCompile(`^/api/v1/apps/[^/]+/users$`)
+
+func shapeAppUserListing(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && appUsersPath.MatchString(r.URL.Path) {
+			q := r.URL.Query()
+			if appUserPaging.failLater.Load() && q.Get("after") != "" {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusInternalServerError)
+				_, _ = w.Write([]byte(`{"errorCode":"E0000009","errorSummary":"Internal Server Error","errorCauses":[]}`))
+				return
+			}
+			if appUserPaging.small.Load() {
+				q.Set("limit", "2")
+				r.URL.RawQuery = q.Encode()
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // generousLimits keep the suite's shared rate-limit windows (the clock only
 // moves when a test moves it) out of the way; the scale test sets its own.

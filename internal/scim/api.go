@@ -27,8 +27,12 @@ func (r Resource) DisplayName() string { return r.str("displayName") }
 
 // Active is a User's active flag; a service provider that leaves it out
 // means active.
-func (r Resource) Active() bool {
-	switch v := r["active"].(type) {
+func (r Resource) Active() bool { return ActiveValue(r["active"]) }
+
+// ActiveValue reads an active attribute as decoded from JSON: a boolean, or
+// a string some service providers send; missing means active.
+func ActiveValue(active any) bool {
+	switch v := active.(type) {
 	case bool:
 		return v
 	case string:
@@ -65,19 +69,35 @@ func (c *Client) ServiceProviderConfig(ctx context.Context) (ServiceProviderConf
 // ListUsers lists every User matching filter ("" for all) in pages of count
 // (100 when zero). See list for how a page is trusted.
 func (c *Client) ListUsers(ctx context.Context, filter string, count int) ([]Resource, error) {
-	return c.list(ctx, "list-users", "/Users", filter, count, nil)
+	return collect(func(page func([]Resource) error) error {
+		return c.list(ctx, "list-users", "/Users", filter, count, page)
+	})
 }
 
-// ListUsersKeeping lists like ListUsers, keeping of each User only the
-// top-level attributes in keep (all when keep is nil), page by page, so a
-// listing of 100,000 accounts is not held whole.
-func (c *Client) ListUsersKeeping(ctx context.Context, filter string, count int, keep map[string]bool) ([]Resource, error) {
-	return c.list(ctx, "list-users", "/Users", filter, count, keep)
+// ListUserPages lists like ListUsers but hands each page to page as it is
+// read, so a caller can keep what it needs of 100,000 accounts without the
+// listing being held whole. An error from page stops the listing.
+func (c *Client) ListUserPages(ctx context.Context, filter string, count int, page func([]Resource) error) error {
+	return c.list(ctx, "list-users", "/Users", filter, count, page)
 }
 
 // ListGroups lists every Group matching filter, like ListUsers.
 func (c *Client) ListGroups(ctx context.Context, filter string, count int) ([]Resource, error) {
-	return c.list(ctx, "list-groups", "/Groups", filter, count, nil)
+	return collect(func(page func([]Resource) error) error {
+		return c.list(ctx, "list-groups", "/Groups", filter, count, page)
+	})
+}
+
+func collect(list func(page func([]Resource) error) error) ([]Resource, error) {
+	var all []Resource
+	err := list(func(page []Resource) error {
+		all = append(all, page...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
 }
 
 // list pages by totalResults, startIndex and the number of Resources each
@@ -85,13 +105,12 @@ func (c *Client) ListGroups(ctx context.Context, filter string, count int) ([]Re
 // is cut short (an empty page before totalResults), whose total changes
 // while paging, or that repeats a resource is an invalid response, never a
 // shorter list: a caller must not take a failed read for an absence.
-func (c *Client) list(ctx context.Context, op, path, filter string, count int, keep map[string]bool) ([]Resource, error) {
+func (c *Client) list(ctx context.Context, op, path, filter string, count int, handle func([]Resource) error) error {
 	if count <= 0 {
 		count = defaultCount
 	}
-	var all []Resource
 	seen := map[string]bool{}
-	total := -1
+	read, total := 0, -1
 	for start := 1; ; {
 		q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(count)}}
 		if filter != "" {
@@ -102,33 +121,30 @@ func (c *Client) list(ctx context.Context, op, path, filter string, count int, k
 			Resources    []Resource `json:"Resources"`
 		}
 		if err := c.do(ctx, request{op: op, method: http.MethodGet, path: path, query: q, repeatable: true}, &page); err != nil {
-			return nil, err
+			return err
 		}
 		if total >= 0 && page.TotalResults != total {
-			return nil, inconsistent(op, "totalResults changed from %d to %d while paging", total, page.TotalResults)
+			return inconsistent(op, "totalResults changed from %d to %d while paging", total, page.TotalResults)
 		}
 		total = page.TotalResults
 		for _, r := range page.Resources {
 			if seen[r.ID()] {
-				return nil, inconsistent(op, "resource %s came twice while paging", r.ID())
+				return inconsistent(op, "resource %s came twice while paging", r.ID())
 			}
 			seen[r.ID()] = true
-			if keep != nil {
-				for k := range r {
-					if !keep[k] && k != "id" {
-						delete(r, k)
-					}
-				}
-			}
 		}
-		all = append(all, page.Resources...)
-		switch {
-		case len(all) == total:
-			return all, nil
-		case len(all) > total:
-			return nil, inconsistent(op, "%d resources for a totalResults of %d", len(all), total)
-		case len(page.Resources) == 0:
-			return nil, inconsistent(op, "the page at startIndex %d was empty with %d of %d resources read", start, len(all), total)
+		read += len(page.Resources)
+		if read > total {
+			return inconsistent(op, "%d resources for a totalResults of %d", read, total)
+		}
+		if len(page.Resources) == 0 && read < total {
+			return inconsistent(op, "the page at startIndex %d was empty with %d of %d resources read", start, read, total)
+		}
+		if err := handle(page.Resources); err != nil {
+			return err
+		}
+		if read == total {
+			return nil
 		}
 		start += len(page.Resources)
 	}

@@ -2,6 +2,8 @@ package scim_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -50,9 +52,17 @@ func TestUsersAgainstARealSCIMServer(t *testing.T) {
 	if pages := srv.Count("GET /scim/v2/Users"); pages != 3 {
 		t.Errorf("listed in %d requests, want 3 pages of 3", pages)
 	}
-	slim, err := c.ListUsersKeeping(ctx, "", 3, map[string]bool{"userName": true})
-	if err != nil || len(slim) != 7 || len(slim[0]) != 2 || slim[0].UserName() == "" || slim[0].ID() == "" {
-		t.Fatalf("ListUsersKeeping(userName) = %v, %v; want id and userName only", slim, err)
+	var pageSizes []int
+	err = c.ListUserPages(ctx, "", 3, func(page []scim.Resource) error {
+		pageSizes = append(pageSizes, len(page))
+		return nil
+	})
+	if err != nil || fmt.Sprint(pageSizes) != "[3 3 1]" {
+		t.Fatalf("ListUserPages handed pages of %v, %v; want [3 3 1]", pageSizes, err)
+	}
+	stop := errors.New("enough")
+	if err := c.ListUserPages(ctx, "", 3, func([]scim.Resource) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("ListUserPages with a page handler failing = %v, want its error", err)
 	}
 	found, err := c.ListUsers(ctx, scim.EqFilter("externalId", "00ucid"), 0)
 	if err != nil || len(found) != 1 || found[0].UserName() != "cid@example.com" {

@@ -167,7 +167,7 @@ func measureRun(ctx context.Context, b *testing.B, k8s client.Client, sync *ssov
 }
 
 func startBenchManager(b *testing.B, bin, kubeconfig string) *exec.Cmd {
-	cmd := exec.Command(bin, "--kubeconfig", kubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr(b), "--log-level", "error")
+	cmd := exec.Command(bin, "--kubeconfig", kubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr(b), "--log-level", "error", "--pprof-bind-address", os.Getenv("BENCH_PPROF"))
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}

@@ -41,6 +41,10 @@ type Fault struct {
 	Times   int
 	// Method limits the fault to one HTTP method ("" for all).
 	Method string
+	// LoseAnswer serves the request, then answers with the fault instead:
+	// a write that took effect though the client never heard so, as when
+	// the connection or the operator dies between a POST and its answer.
+	LoseAnswer bool
 }
 
 // Options shape the server.
@@ -92,6 +96,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		if f, ok := s.takeFault(r.Method); ok {
 			switch {
+			case f.LoseAnswer:
+				inner.ServeHTTP(httptest.NewRecorder(), r)
+				writeError(rec, scimerrors.ScimError{Status: f.Status, Detail: "injected after serving"})
 			case f.Garbage:
 				rec.WriteHeader(http.StatusOK)
 				_, _ = rec.Write([]byte("<html>not scim"))
