@@ -5,6 +5,10 @@ SHELL := /usr/bin/env bash
 
 BIN            := $(CURDIR)/bin
 CONTROLLER_GEN := $(BIN)/controller-gen
+HELM           := $(BIN)/helm
+# The operator's version is the chart's appVersion; the build stamps it.
+VERSION        ?= $(shell sed -n 's/^appVersion: *"*\([^"]*\)"*/\1/p' charts/okta-sso-operator/Chart.yaml)
+LDFLAGS        := -s -w -X main.version=$(VERSION)
 GO_TEST_FLAGS  ?= -count=1
 
 ##@ Main
@@ -14,9 +18,10 @@ demo: build ## Show the operator working on a local control plane (nothing is le
 	hack/demo.sh
 
 .PHONY: test
-test: verify envtest ## Set up and run every test: verify, unit, envtest suites, end to end.
+test: verify envtest ## Set up and run every test: verify, unit, envtest suites, chart, end to end.
 	hack/test-deps.sh
-	REQUIRE_XMLLINT=1 KUBECTL="$$(hack/kubectl.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) ./...
+	hack/tools.sh helm
+	REQUIRE_XMLLINT=1 HELM="$(HELM)" KUBECTL="$$(hack/kubectl.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
 bench: envtest ## Run the profiles (memory at scale): medians for docs/performance.md; not part of make test.
@@ -33,6 +38,7 @@ generate: tools ## Generate deepcopy code, CRDs, RBAC and docs/api-reference.md.
 	$(CONTROLLER_GEN) object paths="./api/..."
 	$(CONTROLLER_GEN) crd rbac:roleName=manager-role paths="./..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	hack/chart-sync.sh
 	go run ./hack/apidocs --crds config/crd/bases --out docs/api-reference.md
 
 .PHONY: verify
@@ -41,7 +47,7 @@ verify: tools ## Regenerate everything; fail on a stale generated file, gofmt or
 
 .PHONY: build
 build: ## Build the manager binary into bin/.
-	go build -o $(BIN)/manager ./cmd/manager
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/manager ./cmd/manager
 
 .PHONY: tools
 tools: ## Install the pinned tools into bin/.

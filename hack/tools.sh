@@ -10,6 +10,7 @@ mkdir -p "$bin"
 declare -A pkg=(
   [controller-gen]=sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
   [setup-envtest]=sigs.k8s.io/controller-runtime/tools/setup-envtest@v0.25.1
+  [helm]=helm.sh/helm/v3/cmd/helm@v3.22.0
 )
 
 install_tool() {

@@ -1,0 +1,165 @@
+package chart
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+// manager is the manager container of the rendered Deployment.
+func manager(objs map[string]*unstructured.Unstructured) map[string]any {
+	d := objs["Deployment okta-sso-operator-system/okta-sso-operator-controller-manager"]
+	Expect(d).NotTo(BeNil(), "no Deployment among %v", keys(objs))
+	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	Expect(containers).To(HaveLen(1))
+	return containers[0].(map[string]any)
+}
+
+func args(objs map[string]*unstructured.Unstructured) []string {
+	var out []string
+	for _, a := range manager(objs)["args"].([]any) {
+		out = append(out, a.(string))
+	}
+	return out
+}
+
+func podSpec(objs map[string]*unstructured.Unstructured) map[string]any {
+	spec, _, _ := unstructured.NestedMap(objs["Deployment okta-sso-operator-system/okta-sso-operator-controller-manager"].Object, "spec", "template", "spec")
+	return spec
+}
+
+var _ = Describe("helm lint", func() {
+	It("passes, strictly", func() {
+		Expect(helm("lint", "--strict", chartDir)).To(ContainSubstring("0 chart(s) failed"))
+	})
+})
+
+var _ = Describe("helm template", func() {
+	It("renders the defaults: CRDs kept, cluster-wide RBAC from the markers, a restricted pod", func() {
+		objs := render()
+		Expect(keys(objs)).To(ConsistOf(
+			"CustomResourceDefinition /oktasamlapps.sso.oktaop.io", "CustomResourceDefinition /ssobindings.sso.oktaop.io",
+			"CustomResourceDefinition /accountsyncs.sso.oktaop.io",
+			"ServiceAccount okta-sso-operator-system/okta-sso-operator-controller-manager",
+			"ClusterRole /okta-sso-operator-manager-role", "ClusterRoleBinding /okta-sso-operator-manager-rolebinding",
+			"Role okta-sso-operator-system/okta-sso-operator-leader-election-role",
+			"RoleBinding okta-sso-operator-system/okta-sso-operator-leader-election-rolebinding",
+			"Service okta-sso-operator-system/okta-sso-operator-metrics",
+			"Deployment okta-sso-operator-system/okta-sso-operator-controller-manager"))
+		for _, k := range keys(objs) {
+			if strings.HasPrefix(k, "CustomResourceDefinition") {
+				Expect(objs[k].GetAnnotations()).To(HaveKeyWithValue("helm.sh/resource-policy", "keep"), k)
+			}
+		}
+
+		By("the ClusterRole's rules are config/rbac/role.yaml's, which controller-gen writes from the markers")
+		role, err := os.ReadFile(filepath.Join(repoRoot, "config", "rbac", "role.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		var generated map[string]any
+		Expect(yaml.Unmarshal(role, &generated)).To(Succeed())
+		Expect(objs["ClusterRole /okta-sso-operator-manager-role"].Object["rules"]).To(Equal(generated["rules"]))
+
+		By("one replica, no leader election, replaced not rolled")
+		Expect(args(objs)).NotTo(ContainElement("--leader-elect"))
+		Expect(args(objs)).To(ContainElements("--metrics-bind-address=:8080", "--health-probe-bind-address=:8081",
+			"--graceful-shutdown-timeout=8s", "--log-level=info", "--log-format=json"))
+		strategy, _, _ := unstructured.NestedString(objs["Deployment okta-sso-operator-system/okta-sso-operator-controller-manager"].Object, "spec", "strategy", "type")
+		Expect(strategy).To(Equal("Recreate"))
+
+		By("restricted: non-root, read-only root, no capabilities, RuntimeDefault seccomp, no automounted token")
+		spec := podSpec(objs)
+		Expect(spec["automountServiceAccountToken"]).To(BeFalse())
+		Expect(spec["securityContext"]).To(HaveKeyWithValue("runAsNonRoot", true))
+		Expect(spec["securityContext"]).To(HaveKeyWithValue("seccompProfile", map[string]any{"type": "RuntimeDefault"}))
+		sc := manager(objs)["securityContext"].(map[string]any)
+		Expect(sc).To(HaveKeyWithValue("readOnlyRootFilesystem", true))
+		Expect(sc).To(HaveKeyWithValue("allowPrivilegeEscalation", false))
+		Expect(sc).To(HaveKeyWithValue("capabilities", map[string]any{"drop": []any{"ALL"}}))
+		Expect(manager(objs)["image"]).To(MatchRegexp(`^okta-sso-operator:\d+\.\d+\.\d+`))
+		Expect(objs["ServiceAccount okta-sso-operator-system/okta-sso-operator-controller-manager"].Object["automountServiceAccountToken"]).To(BeFalse())
+	})
+
+	DescribeTable("renders what each value asks for",
+		func(values []string, check func(map[string]*unstructured.Unstructured)) { check(render(values...)) },
+		Entry("replicaCount 2 elects a leader and rolls", []string{"replicaCount=2"}, func(objs map[string]*unstructured.Unstructured) {
+			Expect(args(objs)).To(ContainElement("--leader-elect"))
+			_, found, _ := unstructured.NestedString(objs["Deployment okta-sso-operator-system/okta-sso-operator-controller-manager"].Object, "spec", "strategy", "type")
+			Expect(found).To(BeFalse())
+		}),
+		Entry("watchNamespaces grants Roles in just those namespaces, and no ClusterRole", []string{"watchNamespaces={team-a,team-b}"}, func(objs map[string]*unstructured.Unstructured) {
+			Expect(args(objs)).To(ContainElement("--watch-namespaces=team-a,team-b"))
+			Expect(objs).To(HaveKey("Role team-a/okta-sso-operator-manager-role"))
+			Expect(objs).To(HaveKey("RoleBinding team-b/okta-sso-operator-manager-rolebinding"))
+			Expect(objs).NotTo(HaveKey("ClusterRole /okta-sso-operator-manager-role"))
+			Expect(objs).NotTo(HaveKey("ClusterRoleBinding /okta-sso-operator-manager-rolebinding"))
+		}),
+		Entry("crds.enabled false installs none", []string{"crds.enabled=false"}, func(objs map[string]*unstructured.Unstructured) {
+			for _, k := range keys(objs) {
+				Expect(k).NotTo(HavePrefix("CustomResourceDefinition"))
+			}
+		}),
+		Entry("crds.keep false lets uninstall delete them", []string{"crds.keep=false"}, func(objs map[string]*unstructured.Unstructured) {
+			Expect(objs["CustomResourceDefinition /oktasamlapps.sso.oktaop.io"].GetAnnotations()).NotTo(HaveKey("helm.sh/resource-policy"))
+		}),
+		Entry("flags, image and scheduling", []string{"logLevel=debug", "logFormat=text", "image.repository=registry.example/sso/operator", "image.tag=1.2.3",
+			"nodeSelector.kubernetes\\.io/os=linux", "tolerations[0].operator=Exists", "priorityClassName=system-cluster-critical",
+			"podAnnotations.team=identity", "podLabels.tier=platform", "imagePullSecrets[0].name=pull", "extraArgs={--pprof-bind-address=127.0.0.1:6060}",
+			"topologySpreadConstraints[0].maxSkew=1", "topologySpreadConstraints[0].topologyKey=kubernetes.io/hostname", "topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway",
+			"affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=kubernetes.io/arch",
+			"affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists"},
+			func(objs map[string]*unstructured.Unstructured) {
+				Expect(args(objs)).To(ContainElements("--log-level=debug", "--log-format=text", "--pprof-bind-address=127.0.0.1:6060"))
+				Expect(manager(objs)["image"]).To(Equal("registry.example/sso/operator:1.2.3"))
+				spec := podSpec(objs)
+				Expect(spec["nodeSelector"]).To(Equal(map[string]any{"kubernetes.io/os": "linux"}))
+				Expect(spec["tolerations"]).To(Equal([]any{map[string]any{"operator": "Exists"}}))
+				Expect(spec["priorityClassName"]).To(Equal("system-cluster-critical"))
+				Expect(spec["imagePullSecrets"]).To(Equal([]any{map[string]any{"name": "pull"}}))
+				Expect(spec["topologySpreadConstraints"]).To(HaveLen(1))
+				Expect(spec).To(HaveKey("affinity"))
+				tmpl, _, _ := unstructured.NestedMap(objs["Deployment okta-sso-operator-system/okta-sso-operator-controller-manager"].Object, "spec", "template", "metadata")
+				Expect(tmpl["annotations"]).To(HaveKeyWithValue("team", "identity"))
+				Expect(tmpl["labels"]).To(HaveKeyWithValue("tier", "platform"))
+			}),
+		Entry("a custom CA bundle through extra env and volumes", []string{"extraEnv[0].name=SSL_CERT_FILE", "extraEnv[0].value=/etc/okta-ca/ca.crt",
+			"extraVolumes[0].name=okta-ca", "extraVolumes[0].configMap.name=okta-ca",
+			"extraVolumeMounts[0].name=okta-ca", "extraVolumeMounts[0].mountPath=/etc/okta-ca", "extraVolumeMounts[0].readOnly=true"},
+			func(objs map[string]*unstructured.Unstructured) {
+				Expect(manager(objs)["env"]).To(Equal([]any{map[string]any{"name": "SSL_CERT_FILE", "value": "/etc/okta-ca/ca.crt"}}))
+				Expect(manager(objs)["volumeMounts"]).To(ContainElement(map[string]any{"name": "okta-ca", "mountPath": "/etc/okta-ca", "readOnly": true}))
+				Expect(podSpec(objs)["volumes"]).To(ContainElement(map[string]any{"name": "okta-ca", "configMap": map[string]any{"name": "okta-ca"}}))
+			}),
+		Entry("ServiceMonitor, PodDisruptionBudget and the dashboard when asked", []string{"metrics.serviceMonitor.enabled=true", "metrics.serviceMonitor.labels.release=prom",
+			"podDisruptionBudget.enabled=true", "dashboard.enabled=true"},
+			func(objs map[string]*unstructured.Unstructured) {
+				Expect(objs["ServiceMonitor okta-sso-operator-system/okta-sso-operator"].GetLabels()).To(HaveKeyWithValue("release", "prom"))
+				Expect(objs).To(HaveKey("PodDisruptionBudget okta-sso-operator-system/okta-sso-operator"))
+				dashboard := objs["ConfigMap okta-sso-operator-system/okta-sso-operator-dashboard"]
+				Expect(dashboard.GetLabels()).To(HaveKeyWithValue("grafana_dashboard", "1"))
+				data, _, _ := unstructured.NestedString(dashboard.Object, "data", "okta-sso-operator.json")
+				Expect(data).To(ContainSubstring(`rate(okta_requests_total`))
+			}),
+		Entry("no metrics Service when disabled", []string{"metrics.service.enabled=false"}, func(objs map[string]*unstructured.Unstructured) {
+			Expect(objs).NotTo(HaveKey("Service okta-sso-operator-system/okta-sso-operator-metrics"))
+		}),
+	)
+
+	DescribeTable("refuses a value of the wrong type, naming it",
+		func(value, named string) {
+			out, err := runErr("HELM", "helm", "template", "x", chartDir, "--set", value)
+			Expect(err).To(HaveOccurred())
+			Expect(out).To(MatchRegexp(regexp.QuoteMeta(named)))
+		},
+		Entry("a number as text", "replicaCount=two", "/replicaCount"),
+		Entry("a log level it does not know", "logLevel=chatty", "/logLevel"),
+		Entry("a namespace that is not a name", "watchNamespaces={Team_A}", "/watchNamespaces/0"),
+		Entry("a value that does not exist", "replicas=2", "replicas"),
+		Entry("a duration that is not one", "gracefulShutdownTimeout=soon", "/gracefulShutdownTimeout"),
+	)
+})
