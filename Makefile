@@ -39,6 +39,7 @@ generate: tools ## Generate deepcopy code, CRDs, RBAC and docs/api-reference.md.
 	$(CONTROLLER_GEN) crd rbac:roleName=manager-role paths="./..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 	hack/chart-sync.sh
+	hack/argocd-sync.sh
 	go run ./hack/apidocs --crds config/crd/bases --out docs/api-reference.md
 
 .PHONY: verify

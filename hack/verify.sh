@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 generated() {
   { find api config/crd/bases config/rbac -name 'zz_generated.*.go' -o -path 'config/crd/bases/*.yaml' -o -name role.yaml
     find charts/okta-sso-operator/templates/crds charts/okta-sso-operator/files -type f
+    find config/argocd -name '*.lua' -o -name argocd-cm.yaml; echo docs/argocd.md
     echo docs/api-reference.md; } | sort | xargs -r sha256sum 2>/dev/null
 }
 
