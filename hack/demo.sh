@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # make demo: the operator's main job on a local control plane and a local
-# Okta org. Starts kube-apiserver and etcd, the local Okta org and the
-# manager; applies the samples and an app for an example service provider;
-# waits for the apps and their SSOBindings to be Ready; configures the SP
-# only from the app's connection Secret; signs in SP-initiated and
-# IdP-initiated as a bound user and is refused as an unbound one; shows
+# Okta org. Starts kube-apiserver and etcd; installs the Helm chart's CRDs;
+# runs the local Okta org, the manager and a SCIM service provider; applies
+# examples/sso (the backup portal with a Match-mode daily AccountSync, a
+# vendor app with a secret token attribute, an SSOBinding each); waits for
+# Ready; configures the portal (examples/saml-sp) only from its connection
+# Secret; signs in SP-initiated and IdP-initiated as a bound user and is
+# refused as an unbound one; triggers sync now and prints the summary; shows
 # `kubectl get sso -A`; then stops everything it started.
 set -euo pipefail
 
@@ -52,8 +54,12 @@ wait_for test -s "$KUBECONFIG"
 wait_for "$KUBECTL" get --raw /readyz
 echo "API server ready; KUBECONFIG=$KUBECONFIG"
 
-step "Install the CRDs"
-"$KUBECTL" apply -k config/crd
+step "Install the CRDs from the Helm chart (charts/okta-sso-operator)"
+hack/tools.sh helm
+bin/helm template okta-sso-operator charts/okta-sso-operator \
+  --show-only templates/crds/sso.oktaop.io_oktasamlapps.yaml \
+  --show-only templates/crds/sso.oktaop.io_ssobindings.yaml \
+  --show-only templates/crds/sso.oktaop.io_accountsyncs.yaml | "$KUBECTL" apply -f -
 "$KUBECTL" wait --for condition=Established --timeout 60s \
   crd/oktasamlapps.sso.oktaop.io crd/ssobindings.sso.oktaop.io crd/accountsyncs.sso.oktaop.io
 
@@ -76,29 +82,33 @@ pids+=($!)
 wait_for curl -fsS http://127.0.0.1:18081/readyz
 echo "manager ready (/readyz answered ok)"
 
-step "Org Secrets, then the samples (config/samples) and the example SP's app in namespace sso-demo"
+step "The backup portal's SCIM endpoint (holding alice's account) on 127.0.0.1:18091"
+SCIM_TOKEN=demo-scim-token-$RANDOM$RANDOM
+bin/scim-server --addr 127.0.0.1:18091 --token "$SCIM_TOKEN" --user alice@example.com >"$work/scim.url" 2>"$work/scim-server.log" &
+pids+=($!)
+wait_for test -s "$work/scim.url"
+
+step "The Secrets (from a secret store in a real cluster), then examples/sso in namespace sso-demo"
 "$KUBECTL" create namespace sso-demo
-for org in okta-org okta-spoke-org; do
-  "$KUBECTL" create secret generic "$org" -n sso-demo --from-literal=orgURL="$ORG" --from-literal=apiToken="$TOKEN" >/dev/null
-done
-"$KUBECTL" create secret generic druva-sso-token -n sso-demo --from-literal=token="A-16620-demo-token" >/dev/null
-"$KUBECTL" apply -n sso-demo -k config/samples
-"$KUBECTL" apply -n sso-demo -f hack/demo/example-sp.yaml
+"$KUBECTL" create secret generic okta-org -n sso-demo --from-literal=orgURL="$ORG" --from-literal=apiToken="$TOKEN" >/dev/null
+"$KUBECTL" create secret generic vendor-sso-token -n sso-demo --from-literal=token="A-16620-demo-token" >/dev/null
+"$KUBECTL" create secret generic backup-portal-scim -n sso-demo --from-literal=token="$SCIM_TOKEN" >/dev/null
+"$KUBECTL" apply -n sso-demo -k examples/sso
 "$KUBECTL" wait --for=condition=Ready samlapp --all -n sso-demo --timeout 120s
 "$KUBECTL" get samlapp -n sso-demo
 
 step "SSOBindings assign the groups to the apps in Okta"
 "$KUBECTL" wait --for=condition=Ready ssob --all -n sso-demo --timeout 120s
 "$KUBECTL" get ssob -n sso-demo
-APP_ID=$("$KUBECTL" get samlapp example-sp -n sso-demo -o jsonpath='{.status.appID}')
-echo "example-sp's groups in Okta: $(curl -fsS -H "Authorization: SSWS $TOKEN" "$ORG/api/v1/apps/$APP_ID/groups" | grep -o '"id":"00g[^"]*"' | cut -d'"' -f4 | tr '\n' ' ')"
+APP_ID=$("$KUBECTL" get samlapp backup-portal -n sso-demo -o jsonpath='{.status.appID}')
+echo "backup-portal's groups in Okta: $(curl -fsS -H "Authorization: SSWS $TOKEN" "$ORG/api/v1/apps/$APP_ID/groups" | grep -o '"id":"00g[^"]*"' | cut -d'"' -f4 | tr '\n' ' ')"
 
-step "Configure the example SP only from the connection Secret, and start it"
+step "Configure the backup portal (examples/saml-sp) only from its connection Secret, and start it"
 mkdir -p "$work/sp"
 for key in idp-metadata.xml tls.crt tls.key; do
-  "$KUBECTL" get secret example-sp-saml -n sso-demo -o jsonpath="{.data.${key//./\\.}}" | base64 -d >"$work/sp/$key"
+  "$KUBECTL" get secret backup-portal-saml -n sso-demo -o jsonpath="{.data.${key//./\\.}}" | base64 -d >"$work/sp/$key"
 done
-echo "connection Secret keys: $("$KUBECTL" get secret example-sp-saml -n sso-demo -o go-template='{{range $k, $v := .data}}{{$k}} {{end}}')"
+echo "connection Secret keys: $("$KUBECTL" get secret backup-portal-saml -n sso-demo -o go-template='{{range $k, $v := .data}}{{$k}} {{end}}')"
 bin/saml-sp --addr 127.0.0.1:18090 --url http://127.0.0.1:18090 --secret-dir "$work/sp" >"$work/saml-sp.log" 2>&1 &
 pids+=($!)
 wait_for curl -fsS http://127.0.0.1:18090/saml/metadata
@@ -107,7 +117,7 @@ step "SP-initiated login: signed AuthnRequest, alice signs in on the org's form"
 bin/saml-login --start http://127.0.0.1:18090/ --user alice@example.com --password demo-password-123
 
 step "IdP-initiated login: from the app tile"
-TILE=$("$KUBECTL" get secret example-sp-saml -n sso-demo -o jsonpath='{.data.idp-initiated-url}' | base64 -d)
+TILE=$("$KUBECTL" get secret backup-portal-saml -n sso-demo -o jsonpath='{.data.idp-initiated-url}' | base64 -d)
 bin/saml-login --start "$TILE" --basic --user alice@example.com --password demo-password-123
 
 step "bob is in no bound group: Okta refuses him"
@@ -115,36 +125,20 @@ if bin/saml-login --start http://127.0.0.1:18090/ --user bob@example.com --passw
   echo "demo: an unbound user signed in" >&2; exit 1
 fi
 
-step "AccountSync in Match mode: the example SP's accounts (a SCIM service provider holding alice's) against Okta"
-SCIM_TOKEN=demo-scim-token-$RANDOM$RANDOM
-bin/scim-server --token "$SCIM_TOKEN" --user alice@example.com >"$work/scim.url" 2>"$work/scim-server.log" &
-pids+=($!)
-wait_for test -s "$work/scim.url"
-SCIM_URL=$(head -1 "$work/scim.url")
-"$KUBECTL" create secret generic example-sp-scim -n sso-demo --from-literal=token="$SCIM_TOKEN" >/dev/null
-"$KUBECTL" apply -n sso-demo -f - <<YAML
-apiVersion: sso.oktaop.io/v1alpha1
-kind: AccountSync
-metadata: {name: example-sp-accounts}
-spec:
-  appRef: {name: example-sp}
-  mode: Match
-  match: {oktaAttribute: login, targetAttribute: userName}
-  target:
-    scim:
-      url: $SCIM_URL
-      authSecretRef: {name: example-sp-scim, key: token}
-YAML
-"$KUBECTL" wait --for=condition=Synced acctsync/example-sp-accounts -n sso-demo --timeout 60s ||
-  { "$KUBECTL" get acctsync example-sp-accounts -n sso-demo -o yaml >&2; exit 1; }
-echo "summary: $("$KUBECTL" get acctsync example-sp-accounts -n sso-demo -o jsonpath='{.status.summary}')"
-echo "last run: $("$KUBECTL" get acctsync example-sp-accounts -n sso-demo -o jsonpath='{.status.lastSyncTime}')"
+step "AccountSync in Match mode: the portal's accounts (its SCIM endpoint holds alice's) against Okta"
+"$KUBECTL" apply -n sso-demo -f examples/sso/backup-portal-accounts.yaml
+"$KUBECTL" wait --for=condition=Synced acctsync/backup-portal-accounts -n sso-demo --timeout 60s ||
+  { "$KUBECTL" get acctsync backup-portal-accounts -n sso-demo -o yaml >&2; exit 1; }
+echo "summary: $("$KUBECTL" get acctsync backup-portal-accounts -n sso-demo -o jsonpath='{.status.summary}')"
+echo "unmatched: $("$KUBECTL" get acctsync backup-portal-accounts -n sso-demo -o jsonpath='{.status.unmatched}')"
+echo "last run: $("$KUBECTL" get acctsync backup-portal-accounts -n sso-demo -o jsonpath='{.status.lastSyncTime}'), next: $("$KUBECTL" get acctsync backup-portal-accounts -n sso-demo -o jsonpath='{.status.nextSyncTime}')"
 
 step "Sync now: the trigger annotation runs it at once, and status echoes the value handled"
 NOW=$(date +%s)
-"$KUBECTL" annotate acctsync example-sp-accounts -n sso-demo sso.oktaop.io/reconcile-requested-at="$NOW" --overwrite
-wait_for test "$("$KUBECTL" get acctsync example-sp-accounts -n sso-demo -o jsonpath='{.status.lastHandledReconcileAt}')" = "$NOW"
-echo "lastHandledReconcileAt: $("$KUBECTL" get acctsync example-sp-accounts -n sso-demo -o jsonpath='{.status.lastHandledReconcileAt}')"
+"$KUBECTL" annotate acctsync backup-portal-accounts -n sso-demo sso.oktaop.io/reconcile-requested-at="$NOW" --overwrite
+wait_for test "$("$KUBECTL" get acctsync backup-portal-accounts -n sso-demo -o jsonpath='{.status.lastHandledReconcileAt}')" = "$NOW"
+echo "lastHandledReconcileAt: $("$KUBECTL" get acctsync backup-portal-accounts -n sso-demo -o jsonpath='{.status.lastHandledReconcileAt}')"
+echo "summary: $("$KUBECTL" get acctsync backup-portal-accounts -n sso-demo -o jsonpath='{.status.summary}')"
 
 step "An invalid object is refused at admission"
 if "$KUBECTL" apply -n sso-demo -f - <<'YAML' 2>&1; then echo "demo: the API server accepted an invalid object" >&2; exit 1; fi

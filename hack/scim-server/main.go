@@ -23,6 +23,7 @@ func (u *users) Set(v string) error { *u = append(*u, v); return nil }
 
 func main() {
 	token := flag.String("token", "", "The bearer token requests must carry (required).")
+	addr := flag.String("addr", "", "The address to listen on, e.g. 127.0.0.1:18091; a free loopback port when empty.")
 	var accounts users
 	flag.Var(&accounts, "user", "A userName the service provider holds from the start (repeatable).")
 	flag.Parse()
@@ -30,7 +31,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "scim-server: --token is required")
 		os.Exit(2)
 	}
-	srv, err := scimtest.New(scimtest.Options{Token: *token})
+	srv, err := scimtest.New(scimtest.Options{Token: *token, Addr: *addr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "scim-server:", err)
 		os.Exit(1)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -44,7 +47,8 @@ users:
 		Eventually(sp.Out, "30s").Should(gbytes.Say(`/scim/v2`))
 		scimURL := strings.TrimSpace(strings.Split(string(sp.Out.Contents()), "\n")[0])
 		inspect := strings.TrimSuffix(scimURL, "/scim/v2") + "/_test/"
-		manager := startManager("--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr())
+		metricsAddr := freeAddr()
+		manager := startManager("--metrics-bind-address", metricsAddr, "--health-probe-bind-address", freeAddr())
 		DeferCleanup(func() { manager.Terminate().Wait("10s") })
 
 		By("an app, Engineering bound to it, and a Match-mode AccountSync")
@@ -133,7 +137,56 @@ users:
 		for _, r := range requests {
 			Expect(r).NotTo(HavePrefix("DELETE "), "an account is never deleted")
 		}
+
+		By("every metric the chart's Grafana dashboard queries is one the manager serves")
+		_, served, err := get("http://" + metricsAddr + "/metrics")
+		Expect(err).NotTo(HaveOccurred())
+		for _, name := range dashboardMetrics() {
+			Expect(served).To(MatchRegexp(`(?m)^`+regexp.QuoteMeta(name)+`[{ ]`), "the dashboard queries %s", name)
+		}
 	})
 })
+
+// dashboardMetrics are the metric names the chart's dashboard queries.
+func dashboardMetrics() []string {
+	data, err := os.ReadFile(filepath.Join(repoRoot, "charts", "okta-sso-operator", "dashboards", "okta-sso-operator.json"))
+	Expect(err).NotTo(HaveOccurred())
+	var dashboard struct {
+		Panels []struct {
+			Targets []struct{ Expr string } `json:"targets"`
+		} `json:"panels"`
+		Templating struct {
+			List []struct{ Query any } `json:"list"`
+		} `json:"templating"`
+	}
+	Expect(json.Unmarshal(data, &dashboard)).To(Succeed())
+	var queries []string
+	for _, p := range dashboard.Panels {
+		for _, t := range p.Targets {
+			queries = append(queries, t.Expr)
+		}
+	}
+	for _, v := range dashboard.Templating.List {
+		if q, ok := v.Query.(string); ok && strings.Contains(q, "(") {
+			queries = append(queries, q)
+		}
+	}
+	names := map[string]bool{}
+	selector := regexp.MustCompile(`([a-z_][a-z0-9_]*)\{`)
+	for _, q := range queries {
+		for _, m := range selector.FindAllStringSubmatch(q, -1) {
+			names[m[1]] = true
+		}
+		if m := regexp.MustCompile(`label_values\(([a-z_][a-z0-9_]*)`).FindStringSubmatch(q); m != nil {
+			names[m[1]] = true
+		}
+	}
+	Expect(len(names)).To(BeNumerically(">=", 7), "%v", names)
+	var out []string
+	for n := range names {
+		out = append(out, n)
+	}
+	return out
+}
 
 func ptrTo[T any](v T) *T { return &v }

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -55,6 +56,8 @@ type Options struct {
 	NoPatch bool
 	// PageSize is the most a list answers at once (the server's maxResults).
 	PageSize int
+	// Addr is the address to listen on ("" for any free loopback port).
+	Addr string
 }
 
 // New starts a server on loopback; Close stops it.
@@ -74,7 +77,16 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Server = httptest.NewServer(s.middleware(srv))
+	s.Server = httptest.NewUnstartedServer(s.middleware(srv))
+	if opts.Addr != "" {
+		l, err := net.Listen("tcp", opts.Addr)
+		if err != nil {
+			return nil, err
+		}
+		s.Server.Listener.Close()
+		s.Server.Listener = l
+	}
+	s.Server.Start()
 	return s, nil
 }
 
