@@ -117,8 +117,15 @@ var _ = Describe("OktaSAMLApp", func() {
 		Expect(k8s.Create(ctx, app)).To(Succeed())
 		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
 		id := get(ctx, app).Status.AppID
-		Expect(oktaAPI.DeactivateApp(ctx, id)).To(Succeed())
-		Expect(oktaAPI.DeleteApp(ctx, id)).To(Succeed())
+		// A reconcile between the two calls puts an app deactivated by hand
+		// back to ACTIVE (drift), and Okta refuses to delete an active app:
+		// try again, as a person would.
+		Eventually(func() error {
+			if err := oktaAPI.DeactivateApp(ctx, id); err != nil {
+				return err
+			}
+			return oktaAPI.DeleteApp(ctx, id)
+		}, "30s").Should(Succeed())
 
 		requestReconcile(ctx, app)
 		Eventually(func() string { return get(ctx, app).Status.AppID }, "30s").ShouldNot(Equal(id))
