@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/oktaop/okta-sso-operator/internal/okta"
 	"github.com/oktaop/okta-sso-operator/internal/scim"
 )
 
@@ -314,14 +315,9 @@ func (u OktaUser) activation(mappings []Mapping) (user, appUser map[string]any) 
 }
 
 // oktaActive: an Okta user who may use the app. Suspended and deactivated
-// users lose their account (deactivated, never deleted).
-func oktaActive(u OktaUser) bool {
-	switch u.Status {
-	case "SUSPENDED", "DEPROVISIONED", "LOCKED_OUT":
-		return false
-	}
-	return true
-}
+// users lose their account (deactivated, never deleted); a locked-out one
+// keeps it (okta.UserLeft).
+func oktaActive(u OktaUser) bool { return !okta.UserLeft(u.Status) }
 
 // valueAt reads a top-level or dotted attribute (name.givenName).
 func valueAt(a Attributes, path string) any {

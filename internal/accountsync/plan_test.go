@@ -89,6 +89,13 @@ func TestDecide(t *testing.T) {
 			matched: 2, unowned: 1,
 			deactivate: []Change{{AccountID: "a2", UserID: bobID, UserName: "bob@example.com"}, {AccountID: "a3", UserID: cidID, UserName: "cid@example.com"}},
 		},
+		"a locked-out user keeps an active account, a deactivated one loses it": {
+			in: Input{Mode: Provision, MaxDeactivationPercent: 100,
+				Users: []OktaUser{oktaUser(annID, "ann@example.com", "LOCKED_OUT"), oktaUser(bobID, "bob@example.com", "DEPROVISIONED")},
+				Accounts: []Attributes{account("a1", "ann@example.com", annID, true), account("a2", "bob@example.com", bobID, true)}},
+			matched:    2,
+			deactivate: []Change{{AccountID: "a2", UserID: bobID, UserName: "bob@example.com"}},
+		},
 		"a user who comes back is reactivated": {
 			in:         Input{Mode: Provision, Users: []OktaUser{ann}, Accounts: []Attributes{account("a1", "ann@example.com", annID, false)}},
 			matched:    1,

@@ -83,7 +83,7 @@ func (r *subjectResolver) lookup(ctx context.Context, org *Org, s ssov1.Subject,
 		} else if err != nil {
 			return "", "", err
 		}
-		if inactive(u.Status) {
+		if okta.UserLeft(u.Status) {
 			return "", "user is " + strings.ToLower(u.Status) + " in Okta", nil
 		}
 		id = u.ID
@@ -103,15 +103,6 @@ func (r *subjectResolver) forget(org *Org, s ssov1.Subject) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.ids, cacheKey(org, s))
-}
-
-// inactive user states cannot sign in; Okta's lifecycle names them.
-func inactive(status string) bool {
-	switch status {
-	case "DEPROVISIONED", "SUSPENDED":
-		return true
-	}
-	return false
 }
 
 func refOf(s ssov1.ResolvedSubject) assign.Ref {

@@ -208,6 +208,21 @@ type User struct {
 	Profile map[string]any `json:"profile"`
 }
 
+// Okta user states that take away the use of apps: a deactivated user
+// (DEPROVISIONED) or a suspended one. A LOCKED_OUT user is not among them:
+// a lockout (too many wrong passwords) lifts by itself or at the help desk,
+// and is no reason to take an assignment or an account away.
+const (
+	UserDeprovisioned = "DEPROVISIONED"
+	UserSuspended     = "SUSPENDED"
+)
+
+// UserLeft says whether a user in this state has lost the use of apps: an
+// SSOBinding does not assign them, an AccountSync deactivates their account.
+func UserLeft(status string) bool {
+	return status == UserDeprovisioned || status == UserSuspended
+}
+
 // Login returns the user's login.
 func (u *User) Login() string {
 	s, _ := u.Profile["login"].(string)
