@@ -216,7 +216,12 @@ const (
 	authBinding   = "sso_v1alpha1_ssobinding_authoritative.yaml"
 	accountSync   = "sso_v1alpha1_accountsync_provision.yaml"
 	matchAccounts = "sso_v1alpha1_accountsync_match.yaml"
+	hubIdP        = "sso_v1alpha1_oktasamlidentityprovider_hub.yaml"
 )
+
+// literalSpoke is a spoke written out instead of referenced.
+var literalSpoke = m{"issuer": "http://www.okta.com/exk1spoke", "ssoURL": "https://spoke.example.com/app/okta_org2org/exk1spoke/sso/saml",
+	"signingCertificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}
 
 var _ = DescribeTable("an invalid object is refused with a message that names the field",
 	func(ctx context.Context, sample string, change mutation, field, message string) {
@@ -244,6 +249,28 @@ var _ = DescribeTable("an invalid object is refused with a message that names th
 	Entry("SP certificate with neither source", samlApp, set("spec.serviceProvider.signingCertificate", m{}), "spec.serviceProvider.signingCertificate", "exactly one of generate or secretRef"),
 	Entry("SP certificate renewed after it expires", samlApp, set("spec.serviceProvider.signingCertificate.generate", m{"validity": "720h", "renewBefore": "800h"}), "spec.serviceProvider.signingCertificate.generate.renewBefore", "shorter than validity"),
 	Entry("signed requests without an SP certificate", samlApp, unset("spec.serviceProvider.signingCertificate"), "spec.signOn.requestSignatureRequired", "needs serviceProvider.signingCertificate"),
+	Entry("an IdP reference on a custom app", samlApp, set("spec.serviceProvider.fromIdentityProviderRef", m{"name": "spoke-acme"}), "spec.serviceProvider.fromIdentityProviderRef", "applies to an Org2Org app"),
+	// OktaSAMLIdentityProvider
+	Entry("a hub IdP with both a spoke app and a spoke written out", hubIdP, set("spec.spoke", literalSpoke), "spec", "exactly one of spokeAppRef"),
+	Entry("a hub IdP with no spoke", hubIdP, unset("spec.spokeAppRef"), "spec", "exactly one of spokeAppRef"),
+	Entry("a username filter that does not compile", hubIdP, set("spec.usernameFilter", "^[a-z+@(example"), "spec.usernameFilter", "missing closing ]"),
+	Entry("a spoke certificate that is not PEM", hubIdP, func(o map[string]any) {
+		unset("spec.spokeAppRef")(o)
+		set("spec.spoke", m{"issuer": "x", "ssoURL": "https://spoke.example.com/sso", "signingCertificate": "MIIB"})(o)
+	}, "spec.spoke.signingCertificate", "must be a PEM certificate"),
+	Entry("a spoke SSO URL over plain http", hubIdP, func(o map[string]any) {
+		unset("spec.spokeAppRef")(o)
+		set("spec.spoke", m{"issuer": "x", "ssoURL": "http://spoke.example.com/sso", "signingCertificate": "-----BEGIN CERTIFICATE-----"})(o)
+	}, "spec.spoke.ssoURL", "must be an absolute https URL"),
+	Entry("an unknown request binding", hubIdP, set("spec.requestBinding", "SOAP"), "spec.requestBinding", "Unsupported value"),
+	Entry("an unknown request signature algorithm", hubIdP, set("spec.requestSignatureAlgorithm", "SHA-512"), "spec.requestSignatureAlgorithm", "Unsupported value"),
+	Entry("an unknown response signature scope", hubIdP, set("spec.responseSignature", "None"), "spec.responseSignature", "Unsupported value"),
+	Entry("an unknown ACS type", hubIdP, set("spec.acsType", "Shared"), "spec.acsType", "Unsupported value"),
+	Entry("an unknown match attribute", hubIdP, set("spec.matchAgainst", "Login"), "spec.matchAgainst", "Unsupported value"),
+	Entry("an unknown account link policy", hubIdP, set("spec.accountLink.policy", "Sometimes"), "spec.accountLink.policy", "Unsupported value"),
+	Entry("an unknown no-match action", hubIdP, set("spec.provisioning.ifNoMatch", "Create"), "spec.provisioning.ifNoMatch", "Unsupported value"),
+	Entry("a clock skew over an hour", hubIdP, set("spec.maxClockSkew", "2h"), "spec.maxClockSkew", "between 0s and 1h"),
+	Entry("reactivation without profile source", hubIdP, set("spec.provisioning.reactivate", true), "spec.provisioning.reactivate", "needs provisioning.profileSource"),
 	Entry("appSettings on a custom app", druvaApp, set("spec.appSettings", m{"baseUrl": "https://x.okta.com"}), "spec.appSettings", "only to a preconfigured"),
 	Entry("catalog app name with spaces", catalogApp, set("spec.preconfigured", "Okta Org2Org"), "spec.preconfigured", "should match"),
 	Entry("unknown NameID format", druvaApp, set("spec.signOn.nameIDFormat", "email"), "spec.signOn.nameIDFormat", "Unsupported value"),
@@ -303,6 +330,11 @@ var _ = DescribeTable("a valid edge case is accepted",
 	Entry("plain http ACS URL on 127.0.0.1", samlApp, set("spec.serviceProvider.acsURL", "http://127.0.0.1:8080/saml/acs")),
 	Entry("plain http ACS URL on [::1]", samlApp, set("spec.serviceProvider.acsURL", "http://[::1]:8080/saml/acs")),
 	Entry("audience that is not a URL", samlApp, set("spec.serviceProvider.entityID", "druva-cloud")),
+	Entry("a hub IdP with the spoke written out", hubIdP, func(o map[string]any) {
+		unset("spec.spokeAppRef")(o)
+		set("spec.spoke", literalSpoke)(o)
+	}),
+	Entry("a hub IdP with no username filter", hubIdP, unset("spec.usernameFilter")),
 	Entry("assertion signed, response not", druvaApp, set("spec.signOn.responseSigned", false)),
 	Entry("an SP certificate from a Secret", samlApp, set("spec.serviceProvider.signingCertificate", m{"secretRef": m{"name": "backup-sp-tls"}})),
 	Entry("safeguard at 0 percent (any deactivation waits for a person)", accountSync, set("spec.safeguard.maxDeactivationPercent", 0)),

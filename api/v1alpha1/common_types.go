@@ -103,6 +103,21 @@ func (in *SSOBinding) GetCommonStatus() *CommonStatus { return &in.Status.Common
 // GetCommonStatus returns the status every kind has.
 func (in *AccountSync) GetCommonStatus() *CommonStatus { return &in.Status.CommonStatus }
 
+// GetCommonStatus returns the status every kind has.
+func (in *OktaSAMLIdentityProvider) GetCommonStatus() *CommonStatus { return &in.Status.CommonStatus }
+
+// StatusSnapshot returns a copy of the whole status, to tell whether a
+// reconcile changed it.
+func (in *OktaSAMLIdentityProvider) StatusSnapshot() any { return *in.Status.DeepCopy() }
+
+// IsSuspended tells whether spec.suspend is set.
+func (in *OktaSAMLIdentityProvider) IsSuspended() bool { return in.Spec.Suspend }
+
+// ReconcileInterval is spec.interval, or the schema's default when unset.
+func (in *OktaSAMLIdentityProvider) ReconcileInterval() time.Duration {
+	return orInterval(in.Spec.Interval, 10*time.Minute)
+}
+
 // StatusSnapshot returns a copy of the whole status, to tell whether a
 // reconcile changed it.
 func (in *OktaSAMLApp) StatusSnapshot() any { return *in.Status.DeepCopy() }

@@ -1,5 +1,6 @@
 -- Argo CD health of an okta-sso-operator object (OktaSAMLApp, SSOBinding,
--- AccountSync); make generate copies this file to each kind's folder.
+-- AccountSync, OktaSAMLIdentityProvider); make generate copies this file to
+-- each kind's folder.
 --   Suspended    spec.suspend is true, or spec.dryRun (nothing is written)
 --   Degraded     Stalled=True, or Ready=False for a reason a person must act on
 --                (the condition's message says what)

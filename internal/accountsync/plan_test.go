@@ -91,7 +91,7 @@ func TestDecide(t *testing.T) {
 		},
 		"a locked-out user keeps an active account, a deactivated one loses it": {
 			in: Input{Mode: Provision, MaxDeactivationPercent: 100,
-				Users: []OktaUser{oktaUser(annID, "ann@example.com", "LOCKED_OUT"), oktaUser(bobID, "bob@example.com", "DEPROVISIONED")},
+				Users:    []OktaUser{oktaUser(annID, "ann@example.com", "LOCKED_OUT"), oktaUser(bobID, "bob@example.com", "DEPROVISIONED")},
 				Accounts: []Attributes{account("a1", "ann@example.com", annID, true), account("a2", "bob@example.com", bobID, true)}},
 			matched:    2,
 			deactivate: []Change{{AccountID: "a2", UserID: bobID, UserName: "bob@example.com"}},

@@ -18,7 +18,7 @@ import (
 
 var customizations = filepath.Join("..", "..", "config", "argocd", "resource_customizations", "sso.oktaop.io")
 
-var kinds = []string{"OktaSAMLApp", "SSOBinding", "AccountSync"}
+var kinds = []string{"OktaSAMLApp", "SSOBinding", "AccountSync", "OktaSAMLIdentityProvider"}
 
 type healthTests struct {
 	Tests []struct {

@@ -45,7 +45,7 @@ var _ = Describe("helm template", func() {
 		objs := render()
 		Expect(keys(objs)).To(ConsistOf(
 			"CustomResourceDefinition /oktasamlapps.sso.oktaop.io", "CustomResourceDefinition /ssobindings.sso.oktaop.io",
-			"CustomResourceDefinition /accountsyncs.sso.oktaop.io",
+			"CustomResourceDefinition /accountsyncs.sso.oktaop.io", "CustomResourceDefinition /oktasamlidentityproviders.sso.oktaop.io",
 			"ServiceAccount okta-sso-operator-system/okta-sso-operator-controller-manager",
 			"ClusterRole /okta-sso-operator-manager-role", "ClusterRoleBinding /okta-sso-operator-manager-rolebinding",
 			"Role okta-sso-operator-system/okta-sso-operator-leader-election-role",
