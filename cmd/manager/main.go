@@ -126,6 +126,11 @@ func run(o options) error {
 	if err := (&controller.AccountSyncReconciler{Client: mgr.GetClient(), Recorder: recorder, Orgs: orgs}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the AccountSync controller: %w", err)
 	}
+	if err := (&controller.OktaSAMLIdentityProviderReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the OktaSAMLIdentityProvider controller: %w", err)
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding health check: %w", err)
 	}

@@ -47,10 +47,14 @@ func (r *OktaSAMLAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ssov1.OktaSAMLApp{}, secretRefIndex, secretRefs); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ssov1.OktaSAMLApp{}, appIdPIndex, appIdPRef); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ssov1.OktaSAMLApp{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged, appIDSetByHand))).
 		Owns(&corev1.Secret{}, builder.OnlyMetadata).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsByIndex(r, &ssov1.OktaSAMLAppList{}, secretRefIndex)), builder.OnlyMetadata).
+		Watches(&ssov1.OktaSAMLIdentityProvider{}, handler.EnqueueRequestsFromMapFunc(requestsByIndex(r, &ssov1.OktaSAMLAppList{}, appIdPIndex)), builder.WithPredicates(idpPublished)).
 		Named("oktasamlapp").
 		Complete(r)
 }
@@ -107,7 +111,11 @@ func (r *OktaSAMLAppReconciler) apply(ctx context.Context, app *ssov1.OktaSAMLAp
 	if err != nil {
 		return 0, err
 	}
-	oktaApp, changed, err := r.ensureApp(ctx, org.Client, app, desiredApp(app, secretValues, sp.cert), existing)
+	hub, waitingForHub := r.hubSettings(ctx, app)
+	if hub == nil && waitingForHub != nil {
+		return 0, waitingForHub
+	}
+	oktaApp, changed, err := r.ensureApp(ctx, org.Client, app, desiredApp(app, secretValues, sp.cert, hub), existing)
 	if err != nil {
 		return 0, err
 	}
@@ -117,6 +125,9 @@ func (r *OktaSAMLAppReconciler) apply(ctx context.Context, app *ssov1.OktaSAMLAp
 	}
 	if err := r.writeConnectionSecret(ctx, org, app, oktaApp, published, sp, existing, changed); err != nil {
 		return 0, err
+	}
+	if waitingForHub != nil { // created and published, so the hub can trust it; not usable yet
+		return 0, waitingForHub
 	}
 	r.setReady(app, oktaApp, conds)
 	return min(rotateIn, spRenew), nil
@@ -154,23 +165,9 @@ func (r *OktaSAMLAppReconciler) attributeValues(ctx context.Context, app *ssov1.
 // then delete) and releases the object.
 func (r *OktaSAMLAppReconciler) finalize(ctx context.Context, app *ssov1.OktaSAMLApp, conds conditions) (ctrl.Result, error) {
 	id := app.Annotations[ssov1.AppIDAnnotation]
-	if app.Spec.DeletionPolicy == ssov1.DeletionPolicyOrphan || id == "" || app.Spec.Suspend {
-		return releaseFinalizer(ctx, r.Client, app)
-	}
-	org, err := r.Orgs.Get(ctx, app.Namespace, string(app.Spec.OrgRef.SecretName))
-	if isSecretError(err) {
-		// The org Secret went first (a whole namespace being deleted):
-		// Okta cannot be reached, and waiting would hang the namespace.
-		r.Recorder.Event(app, corev1.EventTypeWarning, "LeftInOkta",
-			"App "+id+" was not deleted in Okta because the org Secret is gone: "+err.Error())
-		return releaseFinalizer(ctx, r.Client, app)
-	}
-	if err == nil {
-		err = deleteApp(ctx, org.Client, id)
-	}
-	if err != nil {
-		return r.lifecycle().failed(ctx, app, conds, err, "deleting the app in Okta")
-	}
-	r.Recorder.Event(app, corev1.EventTypeNormal, ssov1.DeletingReason, "Deactivated and deleted app "+id+" in Okta")
-	return releaseFinalizer(ctx, r.Client, app)
+	return finalizeInOkta(ctx, r.lifecycle(), r.Orgs, conds, oktaDeletion{
+		obj: app, orgSecret: string(app.Spec.OrgRef.SecretName), what: "app", id: id,
+		keep:       app.Spec.DeletionPolicy == ssov1.DeletionPolicyOrphan || id == "" || app.Spec.Suspend,
+		deleteWith: func(ctx context.Context, c okta.API) error { return deleteApp(ctx, c, id) },
+	})
 }

@@ -26,7 +26,7 @@ func ownerNote(app *ssov1.OktaSAMLApp) string {
 	return fmt.Sprintf("Managed by okta-sso-operator as %s/%s (uid %s); change it in Git, not here.", app.Namespace, app.Name, app.UID)
 }
 
-func orDefault(v, def string) string {
+func orDefault[S ~string](v, def S) S {
 	if v == "" {
 		return def
 	}
@@ -42,7 +42,8 @@ func boolOr(p *bool, def bool) bool {
 
 // desiredApp is the Okta app the spec asks for. secretValues holds the
 // values of attribute statements taken from Secrets, by attribute name.
-func desiredApp(app *ssov1.OktaSAMLApp, secretValues map[string]string, spCert *x509.Certificate) *okta.App {
+// hub holds the settings a referenced hub IdP publishes (Org2Org).
+func desiredApp(app *ssov1.OktaSAMLApp, secretValues map[string]string, spCert *x509.Certificate, hub map[string]any) *okta.App {
 	spec := app.Spec
 	hidden := spec.Visibility.HideOnDashboard || !boolOr(spec.IDPInitiated.Enabled, true)
 	template := orDefault(spec.SignOn.UsernameTemplate, "${source.login}")
@@ -60,6 +61,9 @@ func desiredApp(app *ssov1.OktaSAMLApp, secretValues map[string]string, spCert *
 	if spec.Preconfigured != "" {
 		if spec.AppSettings != nil {
 			_ = json.Unmarshal(spec.AppSettings.Raw, &out.Settings.App)
+		}
+		for k, v := range hub {
+			out.Settings.App[k] = v
 		}
 		if spec.IDPInitiated.DefaultRelayState != "" {
 			out.Settings.SignOn = &okta.SAMLSignOn{DefaultRelayState: spec.IDPInitiated.DefaultRelayState}

@@ -46,6 +46,7 @@ type API interface {
 	ActivateIdentityProvider(ctx context.Context, idpID string) error
 	DeactivateIdentityProvider(ctx context.Context, idpID string) error
 	DeleteIdentityProvider(ctx context.Context, idpID string) error
+	ListIdPKeys(ctx context.Context) ([]JWK, error)
 	CreateIdPKey(ctx context.Context, x5c []string) (*JWK, error)
 	GetIdPKey(ctx context.Context, kid string) (*JWK, error)
 	DeleteIdPKey(ctx context.Context, kid string) error
@@ -330,6 +331,11 @@ func (c *Client) DeactivateIdentityProvider(ctx context.Context, idpID string) e
 
 func (c *Client) DeleteIdentityProvider(ctx context.Context, idpID string) error {
 	return ignoreNotFound(c.delete(ctx, "/api/v1/idps/"+url.PathEscape(idpID)))
+}
+
+// ListIdPKeys lists the certificates the org trusts IdPs with.
+func (c *Client) ListIdPKeys(ctx context.Context) ([]JWK, error) {
+	return collect[JWK](ctx, c, call{path: "/api/v1/idps/credentials/keys"})
 }
 
 func (c *Client) CreateIdPKey(ctx context.Context, x5c []string) (*JWK, error) {

@@ -1,0 +1,317 @@
+package controller
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/internal/okta"
+)
+
+// idpSpokeAppIndex indexes OktaSAMLIdentityProviders by the spoke app they
+// trust.
+const idpSpokeAppIndex = ".spec.spokeAppRef.name"
+
+// OktaSAMLIdentityProviderReconciler keeps a hub org's inbound SAML IdP
+// trusting its spoke: the spoke's issuer, SSO URL and signing certificate,
+// read from the spoke's Org2Org app (its connection Secret) or the spec,
+// and publishes the hub's ACS URL and audience for that app.
+type OktaSAMLIdentityProviderReconciler struct {
+	client.Client
+	// APIReader reads the spoke app's connection Secret uncached.
+	APIReader client.Reader
+	Recorder  record.EventRecorder
+	Orgs      Orgs
+	Now       func() time.Time
+}
+
+// SetupWithManager watches the IdPs, the spoke apps they trust, and those
+// apps' connection Secrets (by metadata), whose certificate the hub follows.
+func (r *OktaSAMLIdentityProviderReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ssov1.OktaSAMLIdentityProvider{}, idpSpokeAppIndex,
+		func(o client.Object) []string {
+			if ref := o.(*ssov1.OktaSAMLIdentityProvider).Spec.SpokeAppRef; ref != nil {
+				return []string{string(ref.Name)}
+			}
+			return nil
+		}); err != nil {
+		return err
+	}
+	byApp := requestsByIndex(r, &ssov1.OktaSAMLIdentityProviderList{}, idpSpokeAppIndex)
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&ssov1.OktaSAMLIdentityProvider{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged))).
+		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(byApp), builder.WithPredicates(appReadinessChanged)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(byOwningApp(byApp)), builder.OnlyMetadata).
+		Named("oktasamlidentityprovider").
+		Complete(r)
+}
+
+// byOwningApp maps a connection Secret to what its app's watchers map the
+// app to.
+func byOwningApp(byApp handler.MapFunc) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []ctrl.Request {
+		owner := metav1.GetControllerOf(o)
+		if owner == nil || owner.Kind != "OktaSAMLApp" {
+			return nil
+		}
+		app := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: o.GetNamespace(), Name: owner.Name}}
+		return byApp(ctx, app)
+	}
+}
+
+// Reconcile runs the shared reconcile with this kind's steps.
+func (r *OktaSAMLIdentityProviderReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return reconcileObject(ctx, r.lifecycle(), req, &ssov1.OktaSAMLIdentityProvider{}, r)
+}
+
+func (r *OktaSAMLIdentityProviderReconciler) lifecycle() lifecycle {
+	return lifecycle{client: r.Client, recorder: r.Recorder, now: r.Now}
+}
+
+// apply: the spoke's trust, the key the hub verifies it with, the IdP, its
+// status in Okta, then what it publishes.
+func (r *OktaSAMLIdentityProviderReconciler) apply(ctx context.Context, p *ssov1.OktaSAMLIdentityProvider, conds conditions) (time.Duration, error) {
+	org, err := r.Orgs.Get(ctx, p.Namespace, string(p.Spec.OrgRef.SecretName))
+	if err != nil {
+		return 0, err
+	}
+	spoke, err := r.spoke(ctx, p)
+	if err != nil {
+		return 0, err
+	}
+	groups, err := hubGroups(ctx, org.Client, p.Spec)
+	if err != nil {
+		return 0, err
+	}
+	kid, err := trustKey(ctx, org.Client, p, spoke.cert)
+	if err != nil {
+		return 0, err
+	}
+	idp, err := r.ensureIdP(ctx, org.Client, p, desiredIdP(p, spoke, kid, groups))
+	if err != nil {
+		return 0, err
+	}
+	if err := setIdPActive(ctx, org.Client, idp, boolOr(p.Spec.Active, true)); err != nil {
+		return 0, err
+	}
+	previous := p.Status.TrustedCertificate
+	acsURL, audience := idpOutputs(idp)
+	notAfter := metav1.NewTime(spoke.cert.NotAfter)
+	p.Status.IdPID, p.Status.ACSURL, p.Status.Audience, p.Status.HubURL = idp.ID(), acsURL, audience, org.URL
+	p.Status.TrustedCertificate = &ssov1.TrustedCertificate{KeyID: kid, SHA256Fingerprint: fingerprint(spoke.cert), NotAfter: &notAfter}
+	if previous != nil && previous.KeyID != kid {
+		// The spoke's certificate changed and the IdP trusts the new one: the
+		// old key is no longer used (Okta refuses to delete one in use).
+		if err := org.Client.DeleteIdPKey(ctx, previous.KeyID); err != nil && !refused(err) {
+			return 0, err
+		}
+	}
+	conds.succeeded(ssov1.ReconcileSucceededReason, fmt.Sprintf("The hub trusts %s; the ACS URL and audience for its Org2Org app are in status", spoke.issuer))
+	return p.ReconcileInterval(), nil
+}
+
+// spoke is the spoke's issuer, SSO URL and certificate: written in the spec,
+// or read from the spoke app's connection Secret, which the app keeps current
+// (its key rotation included).
+func (r *OktaSAMLIdentityProviderReconciler) spoke(ctx context.Context, p *ssov1.OktaSAMLIdentityProvider) (spokeTrust, error) {
+	if s := p.Spec.Spoke; s != nil {
+		cert, err := parseCertificate([]byte(s.SigningCertificate))
+		if err != nil {
+			return spokeTrust{}, &errInvalidSpec{"spec.spoke.signingCertificate: " + err.Error()}
+		}
+		return spokeTrust{issuer: s.Issuer, ssoURL: string(s.SSOURL), cert: cert}, nil
+	}
+	app := &ssov1.OktaSAMLApp{}
+	name := string(p.Spec.SpokeAppRef.Name)
+	if err := r.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: name}, app); err != nil {
+		if apierrors.IsNotFound(err) {
+			return spokeTrust{}, &errDependency{fmt.Sprintf("OktaSAMLApp %s/%s not found: create the spoke's Org2Org app, or correct spokeAppRef.name", p.Namespace, name)}
+		}
+		return spokeTrust{}, err
+	}
+	if app.Status.AppID == "" || app.Status.ConnectionSecretName == "" {
+		return spokeTrust{}, &errDependency{fmt.Sprintf("OktaSAMLApp %s/%s has no app in the spoke org yet; waiting for it", p.Namespace, name)}
+	}
+	values, err := secretValues(ctx, r.APIReader, p.Namespace, app.Status.ConnectionSecretName, keyIDPIssuer, keyIDPSSOURL, keyIDPCert)
+	if err != nil {
+		return spokeTrust{}, &errDependency{fmt.Sprintf("the spoke app's connection Secret is not complete yet: %v", err)}
+	}
+	cert, err := parseCertificate(values[2])
+	if err != nil {
+		return spokeTrust{}, &errDependency{fmt.Sprintf("the spoke app's connection Secret holds no certificate yet: %v", err)}
+	}
+	return spokeTrust{issuer: string(values[0]), ssoURL: string(values[1]), cert: cert}, nil
+}
+
+// hubGroups resolves the groups the policy names to their IDs in the hub.
+func hubGroups(ctx context.Context, c okta.API, spec ssov1.OktaSAMLIdentityProviderSpec) (idpGroups, error) {
+	resolve := func(field string, names []string) ([]string, error) {
+		var ids []string
+		for _, name := range names {
+			g, err := c.FindGroupByName(ctx, name)
+			if okta.IsNotFound(err) {
+				return nil, &errCondition{reason: ssov1.SubjectNotFoundReason,
+					msg: fmt.Sprintf("The hub org has no group named %s (%s): create it in the hub, or correct the name", name, field)}
+			}
+			if err != nil {
+				return nil, err
+			}
+			ids = append(ids, g.ID)
+		}
+		return ids, nil
+	}
+	var groups idpGroups
+	var err error
+	if spec.AccountLink.Policy == ssov1.AccountLinkAuto {
+		if groups.link, err = resolve("spec.accountLink.groups", spec.AccountLink.Groups); err != nil {
+			return idpGroups{}, err
+		}
+	}
+	groups.jit, err = resolve("spec.provisioning.groups", spec.Provisioning.Groups)
+	return groups, err
+}
+
+// trustKey is the hub's IdP key for cert: the one in status when it still
+// holds that certificate, else one already in the hub (a run that stopped
+// after creating it), else a new one.
+func trustKey(ctx context.Context, c okta.API, p *ssov1.OktaSAMLIdentityProvider, cert *x509.Certificate) (string, error) {
+	want := fingerprint(cert)
+	if t := p.Status.TrustedCertificate; t != nil && t.SHA256Fingerprint == want {
+		_, err := c.GetIdPKey(ctx, t.KeyID)
+		if err == nil {
+			return t.KeyID, nil
+		}
+		if !okta.IsNotFound(err) {
+			return "", err
+		}
+	}
+	keys, err := c.ListIdPKeys(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, k := range keys {
+		if len(k.X5c) > 0 && sameCertificate(k.X5c[0], cert) {
+			return k.Kid, nil
+		}
+	}
+	created, err := c.CreateIdPKey(ctx, []string{base64.StdEncoding.EncodeToString(cert.Raw)})
+	if err != nil {
+		return "", err
+	}
+	return created.Kid, nil
+}
+
+// ensureIdP finds the IdP (by the ID in status, else by name: a run that
+// stopped after creating it), creates it when missing, and puts back what
+// differs from the spec.
+func (r *OktaSAMLIdentityProviderReconciler) ensureIdP(ctx context.Context, c okta.API, p *ssov1.OktaSAMLIdentityProvider, want okta.IdentityProvider) (okta.IdentityProvider, error) {
+	current, err := findIdP(ctx, c, p, want["name"].(string))
+	if err != nil {
+		return nil, err
+	}
+	if current == nil {
+		created, err := c.CreateIdentityProvider(ctx, want)
+		if err != nil {
+			return nil, idpRefused(err)
+		}
+		p.Status.IdPID = created.ID()
+		verb := "Created"
+		if p.Status.ObservedGeneration > 0 {
+			verb = ssov1.RecreatedReason
+		}
+		r.Recorder.Event(p, corev1.EventTypeNormal, verb, "Created identity provider "+created.ID()+" in the hub org")
+		return created, nil
+	}
+	if !idpDiffers(current, want) {
+		return current, nil
+	}
+	updated, err := c.UpdateIdentityProvider(ctx, current.ID(), want)
+	if err != nil {
+		return nil, idpRefused(err)
+	}
+	log.FromContext(ctx).Info("Updated identity provider", "idp", current.ID())
+	return updated, nil
+}
+
+func findIdP(ctx context.Context, c okta.API, p *ssov1.OktaSAMLIdentityProvider, name string) (okta.IdentityProvider, error) {
+	if id := p.Status.IdPID; id != "" {
+		idp, err := c.GetIdentityProvider(ctx, id)
+		if err == nil || !okta.IsNotFound(err) {
+			return idp, err
+		}
+	}
+	found, err := c.ListIdentityProviders(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, idp := range found {
+		if idp["name"] == name {
+			return idp, nil
+		}
+	}
+	return nil, nil
+}
+
+// idpRefused makes Okta's refusal of the IdP an InvalidSpec with its causes.
+func idpRefused(err error) error {
+	if refused(err) {
+		return &errInvalidSpec{"Okta refused the identity provider: " + err.Error()}
+	}
+	return err
+}
+
+// refused: Okta answered 400 (a key still in use, a body it does not take).
+func refused(err error) bool {
+	_, invalid := okta.IsInvalid(err)
+	return invalid
+}
+
+func setIdPActive(ctx context.Context, c okta.API, idp okta.IdentityProvider, active bool) error {
+	switch {
+	case active && idp.Status() != okta.StatusActive:
+		return c.ActivateIdentityProvider(ctx, idp.ID())
+	case !active && idp.Status() == okta.StatusActive:
+		return c.DeactivateIdentityProvider(ctx, idp.ID())
+	}
+	return nil
+}
+
+// finalize deletes the IdP, then its key, under deletionPolicy Delete.
+func (r *OktaSAMLIdentityProviderReconciler) finalize(ctx context.Context, p *ssov1.OktaSAMLIdentityProvider, conds conditions) (ctrl.Result, error) {
+	id := p.Status.IdPID
+	return finalizeInOkta(ctx, r.lifecycle(), r.Orgs, conds, oktaDeletion{
+		obj: p, orgSecret: string(p.Spec.OrgRef.SecretName), what: "identity provider", id: id,
+		keep: p.Spec.DeletionPolicy == ssov1.DeletionPolicyOrphan || id == "" || p.Spec.Suspend,
+		deleteWith: func(ctx context.Context, c okta.API) error {
+			if err := c.DeactivateIdentityProvider(ctx, id); err != nil && !okta.IsNotFound(err) {
+				return err
+			}
+			if err := c.DeleteIdentityProvider(ctx, id); err != nil {
+				return err
+			}
+			if t := p.Status.TrustedCertificate; t != nil {
+				if err := c.DeleteIdPKey(ctx, t.KeyID); err != nil && !refused(err) {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+}

@@ -1,0 +1,205 @@
+package controller_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/internal/okta"
+	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
+)
+
+// Hub and spoke: the suite's org is the hub; each spec gets a spoke org of
+// its own (a second local Okta org, with its own token).
+var _ = Describe("OktaSAMLIdentityProvider and an Org2Org app", func() {
+	const spokeToken = "spoke-api-token-that-must-never-appear"
+	var (
+		ctx      context.Context
+		spokeAPI *okta.Client
+		spokeURL string
+	)
+	BeforeEach(func() {
+		ctx = context.Background()
+		spoke, err := emulator.New(emulator.Config{APIToken: spokeToken, OrgName: "spoke", Now: clock.Now, RateLimits: generousLimits})
+		Expect(err).NotTo(HaveOccurred())
+		ts := httptest.NewServer(spoke.Handler())
+		DeferCleanup(ts.Close)
+		spoke.SetBaseURL(ts.URL)
+		spokeURL = ts.URL
+		spokeAPI, err = okta.New(okta.Config{OrgURL: ts.URL, APIToken: spokeToken})
+		Expect(err).NotTo(HaveOccurred())
+		ensureSecrets(ctx, watchedNS)
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: watchedNS, Name: "okta-spoke-" + rand.String(5)},
+			StringData: map[string]string{"orgURL": spokeURL, "apiToken": spokeToken, "maxAPICapacityPercent": "100"}}
+		Expect(k8s.Create(ctx, secret)).To(Succeed())
+		spokeSecret = secret.Name
+	})
+
+	pair := func() (*ssov1.OktaSAMLIdentityProvider, *ssov1.OktaSAMLApp) {
+		suffix := rand.String(5)
+		idp := &ssov1.OktaSAMLIdentityProvider{ObjectMeta: metav1.ObjectMeta{Namespace: watchedNS, Name: "spoke-" + suffix},
+			Spec: ssov1.OktaSAMLIdentityProviderSpec{OrgRef: ssov1.OrgReference{SecretName: orgSecretName},
+				SpokeAppRef: &ssov1.LocalObjectReference{Name: ssov1.ResourceName("hub-" + suffix)}, UsernameFilter: `^[a-z.]+@example\.com$`}}
+		app := &ssov1.OktaSAMLApp{ObjectMeta: metav1.ObjectMeta{Namespace: watchedNS, Name: "hub-" + suffix},
+			Spec: ssov1.OktaSAMLAppSpec{OrgRef: ssov1.OrgReference{SecretName: ssov1.ResourceName(spokeSecret)}, Label: "Hub " + suffix,
+				Preconfigured:   "okta_org2org",
+				ServiceProvider: &ssov1.ServiceProvider{FromIdentityProviderRef: &ssov1.LocalObjectReference{Name: ssov1.ResourceName(idp.Name)}}}}
+		return idp, app
+	}
+	getIdP := func(p *ssov1.OktaSAMLIdentityProvider) *ssov1.OktaSAMLIdentityProvider {
+		out := &ssov1.OktaSAMLIdentityProvider{}
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(p), out)).To(Succeed())
+		return out
+	}
+	idpReady := func(p *ssov1.OktaSAMLIdentityProvider) func() string {
+		return func() string {
+			c := meta.FindStatusCondition(getIdP(p).Status.Conditions, ssov1.ReadyCondition)
+			if c == nil {
+				return "none"
+			}
+			return string(c.Status) + "/" + c.Reason
+		}
+	}
+	requestIdP := func(p *ssov1.OktaSAMLIdentityProvider, value string) {
+		Eventually(func() error {
+			current := getIdP(p)
+			current.Annotations = map[string]string{ssov1.ReconcileRequestAnnotation: value}
+			return k8s.Update(ctx, current)
+		}).Should(Succeed())
+	}
+	// wired checks both orgs: the hub trusts the spoke app's issuer, SSO URL
+	// and certificate; the spoke app sends to the hub's ACS URL and audience.
+	wired := func(p *ssov1.OktaSAMLIdentityProvider, app *ssov1.OktaSAMLApp) {
+		p, app = getIdP(p), get(ctx, app)
+		secret := &corev1.Secret{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: watchedNS, Name: app.Status.ConnectionSecretName}, secret)).To(Succeed())
+		hubIdP, err := oktaAPI.GetIdentityProvider(ctx, p.Status.IdPID)
+		Expect(err).NotTo(HaveOccurred())
+		protocol := hubIdP["protocol"].(map[string]any)
+		trust := protocol["credentials"].(map[string]any)["trust"].(map[string]any)
+		Expect(trust["issuer"]).To(Equal(string(secret.Data["idp-issuer"])))
+		Expect(protocol["endpoints"].(map[string]any)["sso"].(map[string]any)["url"]).To(Equal(string(secret.Data["idp-sso-url"])))
+		key, err := oktaAPI.GetIdPKey(ctx, trust["kid"].(string))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(secret.Data["idp.crt"])).To(ContainSubstring(key.X5c[0][:64]), "the hub trusts the spoke app's certificate")
+		Expect(hubIdP["policy"].(map[string]any)["subject"].(map[string]any)["filter"]).To(Equal(`^[a-z.]+@example\.com$`))
+
+		spokeApp, err := spokeAPI.GetApp(ctx, app.Status.AppID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(spokeApp.Settings.App).To(HaveKeyWithValue("acsUrl", p.Status.ACSURL))
+		Expect(spokeApp.Settings.App).To(HaveKeyWithValue("audRestriction", p.Status.Audience))
+		Expect(spokeApp.Settings.App).To(HaveKeyWithValue("baseUrl", orgURL))
+		Expect(p.Status.ACSURL).To(Equal(orgURL + "/sso/saml2/" + p.Status.IdPID))
+		Expect(p.Status.TrustedCertificate.SHA256Fingerprint).To(MatchRegexp(`^([0-9A-F]{2}:){31}[0-9A-F]{2}$`))
+	}
+
+	DescribeTable("wires both orgs with one apply, whichever object comes first",
+		func(idpFirst bool) {
+			idp, app := pair()
+			first, second := client.Object(app), client.Object(idp)
+			if idpFirst {
+				first, second = idp, app
+			}
+			Expect(k8s.Create(ctx, first)).To(Succeed())
+			if idpFirst {
+				Eventually(idpReady(idp), "30s").Should(Equal("False/" + ssov1.DependencyNotReadyReason))
+			} else {
+				Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal("False/" + ssov1.DependencyNotReadyReason))
+				Expect(get(ctx, app).Status.AppID).NotTo(BeEmpty(), "the spoke app exists, so the hub can trust it")
+			}
+			Expect(k8s.Create(ctx, second)).To(Succeed())
+			Eventually(idpReady(idp), "30s").Should(Equal("True/" + ssov1.ReconcileSucceededReason))
+			Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
+			wired(idp, app)
+			Expect(logs.String()).NotTo(ContainSubstring(spokeToken))
+			Expect(recorder.all()).NotTo(ContainSubstring(spokeToken))
+		},
+		Entry("the hub's IdP first", true),
+		Entry("the spoke's app first", false),
+	)
+
+	wiredPair := func() (*ssov1.OktaSAMLIdentityProvider, *ssov1.OktaSAMLApp) {
+		idp, app := pair()
+		Expect(k8s.Create(ctx, idp)).To(Succeed())
+		Expect(k8s.Create(ctx, app)).To(Succeed())
+		Eventually(idpReady(idp), "30s").Should(Equal("True/" + ssov1.ReconcileSucceededReason))
+		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
+		return idp, app
+	}
+
+	It("carries the spoke's new signing key to the hub, and drops the old key there", func() {
+		idp, app := wiredPair()
+		oldKey := getIdP(idp).Status.TrustedCertificate
+		clock.Advance(time.Hour) // Okta orders keys by creation time
+		annotate(ctx, app, ssov1.RotateSigningKeyAnnotation, "r1")
+		Eventually(rotationPhase(ctx, app), "30s").Should(Equal(ssov1.RotationPhaseStaged))
+		annotate(ctx, app, ssov1.PromoteSigningKeyAnnotation, "p1")
+		Eventually(func() string { return get(ctx, app).Status.LastHandledPromoteAt }, "30s").Should(Equal("p1"))
+		Eventually(func() string { return getIdP(idp).Status.TrustedCertificate.SHA256Fingerprint }, "30s").ShouldNot(Equal(oldKey.SHA256Fingerprint))
+		wired(idp, app)
+		_, err := oktaAPI.GetIdPKey(ctx, oldKey.KeyID)
+		Expect(okta.IsNotFound(err)).To(BeTrue(), "the old key is gone from the hub: %v", err)
+	})
+
+	It("carries a new hub IdP to the spoke: one deleted in the hub by hand is created again, and the app takes its ACS URL", func() {
+		idp, app := wiredPair()
+		oldID := getIdP(idp).Status.IdPID
+		Expect(oktaAPI.DeactivateIdentityProvider(ctx, oldID)).To(Succeed())
+		Expect(oktaAPI.DeleteIdentityProvider(ctx, oldID)).To(Succeed())
+		requestIdP(idp, "after-hand-delete") // or the interval
+		Eventually(func() string { return getIdP(idp).Status.IdPID }, "30s").ShouldNot(Equal(oldID))
+		Eventually(func() any {
+			a, err := spokeAPI.GetApp(ctx, get(ctx, app).Status.AppID)
+			Expect(err).NotTo(HaveOccurred())
+			return a.Settings.App["acsUrl"]
+		}, "30s").Should(Equal(getIdP(idp).Status.ACSURL))
+		wired(idp, app)
+	})
+
+	DescribeTable("deletes each side in either order",
+		func(idpFirst bool) {
+			idp, app := wiredPair()
+			idpID, appID := getIdP(idp).Status.IdPID, get(ctx, app).Status.AppID
+			kid := getIdP(idp).Status.TrustedCertificate.KeyID
+			deleteIdP := func() {
+				Expect(k8s.Delete(ctx, idp)).To(Succeed())
+				Eventually(func() bool { return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(idp), idp)) }, "30s").Should(BeTrue())
+				_, err := oktaAPI.GetIdentityProvider(ctx, idpID)
+				Expect(okta.IsNotFound(err)).To(BeTrue(), "the hub's IdP is deleted: %v", err)
+				_, err = oktaAPI.GetIdPKey(ctx, kid)
+				Expect(okta.IsNotFound(err)).To(BeTrue(), "and its key: %v", err)
+			}
+			deleteApp := func() {
+				Expect(k8s.Delete(ctx, app)).To(Succeed())
+				Eventually(func() bool { return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(app), app)) }, "30s").Should(BeTrue())
+				_, err := spokeAPI.GetApp(ctx, appID)
+				Expect(okta.IsNotFound(err)).To(BeTrue(), "the spoke's app is deleted: %v", err)
+			}
+			if idpFirst {
+				deleteIdP()
+				Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal("False/" + ssov1.DependencyNotReadyReason))
+				deleteApp()
+			} else {
+				deleteApp()
+				requestIdP(idp, "app-gone")
+				Eventually(idpReady(idp), "30s").Should(Equal("False/" + ssov1.DependencyNotReadyReason))
+				deleteIdP()
+			}
+		},
+		Entry("the hub's IdP first", true),
+		Entry("the spoke's app first", false),
+	)
+})
+
+// spokeSecret is the org Secret of the current spec's spoke org.
+var spokeSecret string
