@@ -177,6 +177,7 @@ func (s *Server) routes() {
 	api("GET /api/v1/idps", s.listIdPs)
 	api("POST /api/v1/idps", s.createIdP)
 	api("GET /api/v1/idps/{idpID}", s.getIdP)
+	api("GET /api/v1/idps/{idpID}/metadata.xml", s.getIdPMetadata)
 	api("PUT /api/v1/idps/{idpID}", s.replaceIdP)
 	api("DELETE /api/v1/idps/{idpID}", s.deleteIdP)
 	api("POST /api/v1/idps/{idpID}/lifecycle/activate", s.activateIdP)
@@ -194,6 +195,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /app/{appName}/{exk}/sso/saml", s.counted(http.HandlerFunc(s.samlSSO)))
 	s.mux.Handle("POST /app/{appName}/{exk}/sso/saml", s.counted(http.HandlerFunc(s.samlSSO)))
 	s.mux.Handle("GET /home/{appName}/{appID}/{linkID}", s.counted(http.HandlerFunc(s.samlIdPInitiated)))
+	s.mux.Handle("POST /sso/saml2/{idpID}", s.counted(http.HandlerFunc(s.idpACS)))
 	s.mux.Handle("POST /login/emulator", s.counted(http.HandlerFunc(s.samlLogin)))
 
 	// Controls for tests and demos; not part of Okta's API.

@@ -19,6 +19,8 @@ type idp struct {
 	body                 map[string]any
 	spEntity             string // the audience Okta expects from this IdP
 	signingKid           string
+	// linked are the hub users this IdP signs in (created by it or linked).
+	linked map[string]bool
 }
 
 // jwk is an IdP trust key: a certificate the org uses to verify an IdP.
@@ -255,7 +257,7 @@ func (s *Server) createIdP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	p := &idp{id: s.newID("0oa"), status: "ACTIVE", created: now, lastUpdated: now, body: body,
+	p := &idp{id: s.newID("0oa"), status: "ACTIVE", created: now, lastUpdated: now, body: body, linked: map[string]bool{},
 		spEntity:   "https://www.okta.com/saml2/service-provider/sp" + strings.ToLower(s.randomString(18)),
 		signingKid: base64.RawURLEncoding.EncodeToString([]byte(s.randomString(32)))}
 	if status, _ := body["status"].(string); status == "INACTIVE" {

@@ -29,7 +29,10 @@ import (
 // them) and IdP-initiated logins get a SAML Response signed with the app's
 // active key, shaped by the app's settings.
 
-const sessionCookie = "okta_emulator_sid"
+// sessionCookie names the org's session cookie. Cookies are kept per host,
+// not per port, so two orgs on one host (a hub and a spoke on 127.0.0.1)
+// need a cookie each.
+func (s *Server) sessionCookie() string { return "okta_emulator_sid_" + s.cfg.OrgName }
 
 // samlRequest is an AuthnRequest as received, kept while the user signs in.
 type samlRequest struct {
@@ -49,9 +52,14 @@ func samlError(w http.ResponseWriter, status int, msg string) {
 	fmt.Fprintln(w, msg)
 }
 
-// samlSSO receives SP-initiated AuthnRequests at the app's IdP SSO URL.
+// samlSSO receives SP-initiated AuthnRequests at the app's IdP SSO URL. A
+// GET with no SAMLRequest is an IdP-initiated login carrying RelayState, as
+// a spoke's bookmark tile for a hub app sends.
 func (s *Server) samlSSO(w http.ResponseWriter, r *http.Request) {
 	req, err := readSAMLRequest(r)
+	if r.Method == http.MethodGet && r.URL.Query().Get("SAMLRequest") == "" {
+		req, err = &samlRequest{relayState: r.URL.Query().Get("RelayState")}, nil
+	}
 	if err != nil {
 		samlError(w, http.StatusBadRequest, "Invalid SAML request: "+err.Error())
 		return
@@ -156,12 +164,12 @@ func (s *Server) samlLogin(w http.ResponseWriter, r *http.Request) {
 	sid := s.randomString(40)
 	s.sessions[sid] = u.id
 	s.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sid, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: sid, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	s.postResponse(w, r, req, u)
 }
 
 func (s *Server) sessionUser(r *http.Request) (*user, bool) {
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(s.sessionCookie())
 	if err != nil {
 		return nil, false
 	}

@@ -249,7 +249,7 @@ func TestSPInitiatedLogin(t *testing.T) {
 			idpURL, _ := url.Parse(env.org.BaseURL())
 			jar, _ := cookiejar.New(nil)
 			for _, c := range b.c.Jar.Cookies(idpURL) {
-				if c.Name == "okta_emulator_sid" {
+				if strings.HasPrefix(c.Name, "okta_emulator_sid") {
 					jar.SetCookies(idpURL, []*http.Cookie{c})
 				}
 			}
