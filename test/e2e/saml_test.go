@@ -39,10 +39,14 @@ func startBinary(pkg string, args ...string) *gexec.Session {
 
 // startLocalOrg runs the built okta-emulator with the seed (YAML) and
 // returns the org's URL.
-func startLocalOrg(dir, seed string) string {
-	path := filepath.Join(dir, "seed.yaml")
+func startLocalOrg(dir, seed string) string { return startNamedOrg(dir, "acme", seed) }
+
+// startNamedOrg runs a local Okta org of that name (a hub and a spoke need
+// two) and returns its URL.
+func startNamedOrg(dir, name, seed string) string {
+	path := filepath.Join(dir, name+"-seed.yaml")
 	Expect(os.WriteFile(path, []byte(seed), 0o600)).To(Succeed())
-	emu := startBinary("github.com/oktaop/okta-sso-operator/cmd/okta-emulator", "--api-token", e2eToken, "--seed", path, "--org-name", "acme")
+	emu := startBinary("github.com/oktaop/okta-sso-operator/cmd/okta-emulator", "--api-token", e2eToken, "--seed", path, "--org-name", name)
 	Eventually(emu.Out, "30s").Should(gbytes.Say(`http://127\.0\.0\.1:\d+`))
 	return regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(string(emu.Out.Contents()))
 }
