@@ -270,6 +270,11 @@ var _ = DescribeTable("an invalid object is refused with a message that names th
 	Entry("an unknown account link policy", hubIdP, set("spec.accountLink.policy", "Sometimes"), "spec.accountLink.policy", "Unsupported value"),
 	Entry("an unknown no-match action", hubIdP, set("spec.provisioning.ifNoMatch", "Create"), "spec.provisioning.ifNoMatch", "Unsupported value"),
 	Entry("a clock skew over an hour", hubIdP, set("spec.maxClockSkew", "2h"), "spec.maxClockSkew", "between 0s and 1h"),
+	Entry("shared apps with the spoke written out", hubIdP, func(o map[string]any) {
+		unset("spec.spokeAppRef")(o)
+		set("spec.spoke", literalSpoke)(o)
+	}, "spec.sharedApps", "sharedApps needs spokeAppRef"),
+	Entry("a hub app shared twice", hubIdP, set("spec.sharedApps", l{m{"name": "wiki"}, m{"name": "wiki"}}), "spec.sharedApps[1]", "Duplicate value"),
 	Entry("reactivation without profile source", hubIdP, set("spec.provisioning.reactivate", true), "spec.provisioning.reactivate", "needs provisioning.profileSource"),
 	Entry("appSettings on a custom app", druvaApp, set("spec.appSettings", m{"baseUrl": "https://x.okta.com"}), "spec.appSettings", "only to a preconfigured"),
 	Entry("catalog app name with spaces", catalogApp, set("spec.preconfigured", "Okta Org2Org"), "spec.preconfigured", "should match"),
@@ -330,8 +335,9 @@ var _ = DescribeTable("a valid edge case is accepted",
 	Entry("plain http ACS URL on 127.0.0.1", samlApp, set("spec.serviceProvider.acsURL", "http://127.0.0.1:8080/saml/acs")),
 	Entry("plain http ACS URL on [::1]", samlApp, set("spec.serviceProvider.acsURL", "http://[::1]:8080/saml/acs")),
 	Entry("audience that is not a URL", samlApp, set("spec.serviceProvider.entityID", "druva-cloud")),
-	Entry("a hub IdP with the spoke written out", hubIdP, func(o map[string]any) {
+	Entry("a hub IdP with the spoke written out (and no tiles, which need the spoke app)", hubIdP, func(o map[string]any) {
 		unset("spec.spokeAppRef")(o)
+		unset("spec.sharedApps")(o)
 		set("spec.spoke", literalSpoke)(o)
 	}),
 	Entry("a hub IdP with no username filter", hubIdP, unset("spec.usernameFilter")),

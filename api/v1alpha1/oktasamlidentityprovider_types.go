@@ -138,8 +138,31 @@ type Provisioning struct {
 	Groups []string `json:"groups,omitempty"`
 }
 
+// SharedApp is a hub app the spoke's users get a tile for.
+type SharedApp struct {
+	// Name of the hub OktaSAMLApp in this namespace.
+	// +required
+	Name ResourceName `json:"name"`
+	// Label of the tile in the spoke; defaults to the hub app's label.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=100
+	// +optional
+	Label string `json:"label,omitempty"`
+}
+
+// SharedAppStatus is a tile the operator keeps in the spoke.
+type SharedAppStatus struct {
+	// Name of the hub OktaSAMLApp.
+	Name string `json:"name"`
+	// BookmarkAppID is the bookmark app's ID in the spoke org.
+	BookmarkAppID string `json:"bookmarkAppID"`
+	// URL the tile opens.
+	URL string `json:"url"`
+}
+
 // OktaSAMLIdentityProviderSpec is the hub org's inbound SAML identity
 // provider for a spoke org.
+// +kubebuilder:validation:XValidation:rule="!has(self.sharedApps) || size(self.sharedApps) == 0 || has(self.spokeAppRef)",message="sharedApps needs spokeAppRef: the tiles go in the spoke org of that app",fieldPath=".sharedApps"
 // +kubebuilder:validation:XValidation:rule="has(self.spokeAppRef) != has(self.spoke)",message="set exactly one of spokeAppRef (the spoke's Org2Org app in this namespace) or spoke (its issuer, SSO URL and certificate written out)"
 // +kubebuilder:validation:XValidation:rule="!has(self.provisioning) || !has(self.provisioning.reactivate) || !self.provisioning.reactivate || (has(self.provisioning.profileSource) && self.provisioning.profileSource)",message="provisioning.reactivate needs provisioning.profileSource: Okta reactivates users only for an IdP that is their profile source",fieldPath=".provisioning.reactivate"
 type OktaSAMLIdentityProviderSpec struct {
@@ -239,6 +262,17 @@ type OktaSAMLIdentityProviderSpec struct {
 	// +optional
 	Provisioning Provisioning `json:"provisioning,omitzero"`
 
+	// SharedApps are hub apps (OktaSAMLApps in this namespace, in the hub org)
+	// the spoke's users get a tile for: a bookmark app in the spoke org whose
+	// URL is the spoke app's SSO URL with the hub app's embed link as
+	// RelayState, as the Org2Org guide builds by hand, assigned to the groups
+	// the spoke's Org2Org app is assigned to. Needs spokeAppRef.
+	// +kubebuilder:validation:MaxItems=100
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	SharedApps []SharedApp `json:"sharedApps,omitempty"`
+
 	// Active is the IdP's status in the hub; false deactivates it (nobody
 	// from the spoke can sign in) without deleting it.
 	// +kubebuilder:default=true
@@ -295,6 +329,9 @@ type OktaSAMLIdentityProviderStatus struct {
 	// TrustedCertificate is the spoke certificate the IdP verifies with.
 	// +optional
 	TrustedCertificate *TrustedCertificate `json:"trustedCertificate,omitempty"`
+	// SharedApps are the tiles kept in the spoke for spec.sharedApps.
+	// +optional
+	SharedApps []SharedAppStatus `json:"sharedApps,omitempty"`
 }
 
 // OktaSAMLIdentityProvider is the hub org's inbound SAML identity provider for

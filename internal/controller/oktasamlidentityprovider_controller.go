@@ -22,9 +22,9 @@ import (
 	"github.com/oktaop/okta-sso-operator/internal/okta"
 )
 
-// idpSpokeAppIndex indexes OktaSAMLIdentityProviders by the spoke app they
-// trust.
-const idpSpokeAppIndex = ".spec.spokeAppRef.name"
+// idpAppsIndex indexes OktaSAMLIdentityProviders by the apps they read: the
+// spoke app they trust and the hub apps they share.
+const idpAppsIndex = ".spec.apps"
 
 // OktaSAMLIdentityProviderReconciler keeps a hub org's inbound SAML IdP
 // trusting its spoke: the spoke's issuer, SSO URL and signing certificate,
@@ -39,22 +39,28 @@ type OktaSAMLIdentityProviderReconciler struct {
 	Now       func() time.Time
 }
 
-// SetupWithManager watches the IdPs, the spoke apps they trust, and those
-// apps' connection Secrets (by metadata), whose certificate the hub follows.
+// SetupWithManager watches the IdPs, the apps they read (the spoke app they
+// trust, the hub apps they share), and those apps' connection Secrets (by
+// metadata): the spoke's certificate, the hub apps' embed links.
 func (r *OktaSAMLIdentityProviderReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ssov1.OktaSAMLIdentityProvider{}, idpSpokeAppIndex,
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ssov1.OktaSAMLIdentityProvider{}, idpAppsIndex,
 		func(o client.Object) []string {
-			if ref := o.(*ssov1.OktaSAMLIdentityProvider).Spec.SpokeAppRef; ref != nil {
-				return []string{string(ref.Name)}
+			spec := o.(*ssov1.OktaSAMLIdentityProvider).Spec
+			var names []string
+			if spec.SpokeAppRef != nil {
+				names = append(names, string(spec.SpokeAppRef.Name))
 			}
-			return nil
+			for _, shared := range spec.SharedApps {
+				names = append(names, string(shared.Name))
+			}
+			return names
 		}); err != nil {
 		return err
 	}
-	byApp := requestsByIndex(r, &ssov1.OktaSAMLIdentityProviderList{}, idpSpokeAppIndex)
+	byApp := requestsByIndex(r, &ssov1.OktaSAMLIdentityProviderList{}, idpAppsIndex)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ssov1.OktaSAMLIdentityProvider{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged))).
 		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(byApp), builder.WithPredicates(appReadinessChanged)).
@@ -123,6 +129,9 @@ func (r *OktaSAMLIdentityProviderReconciler) apply(ctx context.Context, p *ssov1
 			return 0, err
 		}
 	}
+	if err := r.shareApps(ctx, p, spoke); err != nil {
+		return 0, err
+	}
 	conds.succeeded(ssov1.ReconcileSucceededReason, fmt.Sprintf("The hub trusts %s; the ACS URL and audience for its Org2Org app are in status", spoke.issuer))
 	return p.ReconcileInterval(), nil
 }
@@ -157,7 +166,7 @@ func (r *OktaSAMLIdentityProviderReconciler) spoke(ctx context.Context, p *ssov1
 	if err != nil {
 		return spokeTrust{}, &errDependency{fmt.Sprintf("the spoke app's connection Secret holds no certificate yet: %v", err)}
 	}
-	return spokeTrust{issuer: string(values[0]), ssoURL: string(values[1]), cert: cert}, nil
+	return spokeTrust{issuer: string(values[0]), ssoURL: string(values[1]), cert: cert, app: app}, nil
 }
 
 // hubGroups resolves the groups the policy names to their IDs in the hub.
@@ -293,8 +302,14 @@ func setIdPActive(ctx context.Context, c okta.API, idp okta.IdentityProvider, ac
 	return nil
 }
 
-// finalize deletes the IdP, then its key, under deletionPolicy Delete.
+// finalize deletes the spoke's tiles, the IdP, then its key, under
+// deletionPolicy Delete.
 func (r *OktaSAMLIdentityProviderReconciler) finalize(ctx context.Context, p *ssov1.OktaSAMLIdentityProvider, conds conditions) (ctrl.Result, error) {
+	if p.Spec.DeletionPolicy != ssov1.DeletionPolicyOrphan && !p.Spec.Suspend && len(p.Status.SharedApps) > 0 {
+		if err := r.removeTiles(ctx, p); err != nil {
+			return r.lifecycle().failed(ctx, p, conds, err, "deleting the spoke's tiles")
+		}
+	}
 	id := p.Status.IdPID
 	return finalizeInOkta(ctx, r.lifecycle(), r.Orgs, conds, oktaDeletion{
 		obj: p, orgSecret: string(p.Spec.OrgRef.SecretName), what: "identity provider", id: id,

@@ -3,6 +3,7 @@ package controller_test
 import (
 	"context"
 	"net/http/httptest"
+	"net/url"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -30,7 +31,8 @@ var _ = Describe("OktaSAMLIdentityProvider and an Org2Org app", func() {
 	)
 	BeforeEach(func() {
 		ctx = context.Background()
-		spoke, err := emulator.New(emulator.Config{APIToken: spokeToken, OrgName: "spoke", Now: clock.Now, RateLimits: generousLimits})
+		spoke, err := emulator.New(emulator.Config{APIToken: spokeToken, OrgName: "spoke", Now: clock.Now, RateLimits: generousLimits,
+			Seed: &emulator.Seed{Groups: []emulator.SeedGroup{{Name: "Engineering"}}}})
 		Expect(err).NotTo(HaveOccurred())
 		ts := httptest.NewServer(spoke.Handler())
 		DeferCleanup(ts.Close)
@@ -164,6 +166,47 @@ var _ = Describe("OktaSAMLIdentityProvider and an Org2Org app", func() {
 			return a.Settings.App["acsUrl"]
 		}, "30s").Should(Equal(getIdP(idp).Status.ACSURL))
 		wired(idp, app)
+	})
+
+	It("gives spoke users a tile for each shared hub app, and takes away one no longer shared", func() {
+		wiki := newApp(watchedNS)
+		Expect(k8s.Create(ctx, wiki)).To(Succeed())
+		Eventually(func() string { return readyReason(ctx, wiki) }, "30s").Should(Equal(ready))
+		idp, app := wiredPair()
+		eng, err := spokeAPI.FindGroupByName(ctx, "Engineering")
+		Expect(err).NotTo(HaveOccurred())
+		_, err = spokeAPI.AssignGroup(ctx, get(ctx, app).Status.AppID, eng.ID, okta.AppGroupAssignment{})
+		Expect(err).NotTo(HaveOccurred())
+
+		Eventually(func() error {
+			current := getIdP(idp)
+			current.Spec.SharedApps = []ssov1.SharedApp{{Name: ssov1.ResourceName(wiki.Name)}}
+			return k8s.Update(ctx, current)
+		}).Should(Succeed())
+		Eventually(func() []ssov1.SharedAppStatus { return getIdP(idp).Status.SharedApps }, "30s").Should(HaveLen(1))
+		tile := getIdP(idp).Status.SharedApps[0]
+		bookmark, err := spokeAPI.GetApp(ctx, tile.BookmarkAppID)
+		Expect(err).NotTo(HaveOccurred())
+		spokeSecret, wikiSecret := &corev1.Secret{}, &corev1.Secret{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: watchedNS, Name: get(ctx, app).Status.ConnectionSecretName}, spokeSecret)).To(Succeed())
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: watchedNS, Name: get(ctx, wiki).Status.ConnectionSecretName}, wikiSecret)).To(Succeed())
+		Expect(bookmark.Name).To(Equal("bookmark"))
+		Expect(bookmark.Label).To(Equal(wiki.Spec.Label))
+		Expect(bookmark.Settings.App["url"]).To(Equal(string(spokeSecret.Data["idp-sso-url"]) + "?RelayState=" + url.QueryEscape(string(wikiSecret.Data["idp-initiated-url"]))))
+		Expect(tile.URL).To(Equal(bookmark.Settings.App["url"]))
+		groups, err := spokeAPI.ListAppGroups(ctx, tile.BookmarkAppID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(groups).To(ConsistOf(HaveField("ID", eng.ID)), "the tile goes to whoever may use the Org2Org app")
+
+		By("no longer shared: the tile is deleted")
+		Eventually(func() error {
+			current := getIdP(idp)
+			current.Spec.SharedApps = nil
+			return k8s.Update(ctx, current)
+		}).Should(Succeed())
+		Eventually(func() []ssov1.SharedAppStatus { return getIdP(idp).Status.SharedApps }, "30s").Should(BeEmpty())
+		_, err = spokeAPI.GetApp(ctx, tile.BookmarkAppID)
+		Expect(okta.IsNotFound(err)).To(BeTrue(), "the bookmark is gone from the spoke: %v", err)
 	})
 
 	DescribeTable("deletes each side in either order",

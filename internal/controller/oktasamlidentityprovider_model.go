@@ -20,6 +20,8 @@ import (
 type spokeTrust struct {
 	issuer, ssoURL string
 	cert           *x509.Certificate
+	// app is the spoke's Org2Org app, when referenced (spokeAppRef).
+	app *ssov1.OktaSAMLApp
 }
 
 // parseCertificate reads one PEM certificate.

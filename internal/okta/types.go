@@ -25,8 +25,11 @@ const (
 	StatusInactive = "INACTIVE"
 )
 
-// SignOnModeSAML2 is a SAML 2.0 app.
-const SignOnModeSAML2 = "SAML_2_0"
+// Sign-on modes: a SAML 2.0 app, and a bookmark app (a tile that opens a URL).
+const (
+	SignOnModeSAML2    = "SAML_2_0"
+	SignOnModeBookmark = "BOOKMARK"
+)
 
 // AppVisibility controls the app's tile.
 type AppVisibility struct {

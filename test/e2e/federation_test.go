@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/internal/okta"
 )
 
 var _ = Describe("Hub and spoke through the built binaries", func() {
@@ -45,7 +47,8 @@ users:
 			&ssov1.OktaSAMLIdentityProvider{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "spoke"},
 				Spec: ssov1.OktaSAMLIdentityProviderSpec{OrgRef: ssov1.OrgReference{SecretName: "okta-hub"},
 					SpokeAppRef: &ssov1.LocalObjectReference{Name: "hub"}, UsernameFilter: `^[a-z.]+@example\.com$`,
-					Provisioning: ssov1.Provisioning{IfNoMatch: ssov1.IfNoMatchJIT, Groups: []string{"Spoke users"}}}},
+					Provisioning: ssov1.Provisioning{IfNoMatch: ssov1.IfNoMatchJIT, Groups: []string{"Spoke users"}},
+					SharedApps:   []ssov1.SharedApp{{Name: "wiki"}}}},
 			&ssov1.OktaSAMLApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "hub"},
 				Spec: ssov1.OktaSAMLAppSpec{OrgRef: ssov1.OrgReference{SecretName: "okta-spoke"}, Label: "Hub", Preconfigured: "okta_org2org",
 					ServiceProvider: &ssov1.ServiceProvider{FromIdentityProviderRef: &ssov1.LocalObjectReference{Name: "spoke"}}}},
@@ -86,11 +89,19 @@ users:
 		sp := startBinary("github.com/oktaop/okta-sso-operator/examples/saml-sp", "--addr", spAddr, "--url", spURL, "--secret-dir", filepath.Join(dir, "wiki"))
 		Eventually(sp.Err, "30s").Should(gbytes.Say("serving"))
 
-		By("alice clicks the spoke's bookmark for the wiki: the spoke's SSO URL with the wiki's embed link as RelayState")
+		By("alice clicks the wiki's tile in the spoke: a bookmark the operator made, to the spoke's SSO URL with the wiki's embed link as RelayState")
 		hub := &ssov1.OktaSAMLApp{}
 		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: "hub"}, hub)).To(Succeed())
 		hubSecret := mountSecret(ctx, ns.Name, hub.Status.ConnectionSecretName, filepath.Join(dir, "hub"))
-		bookmark := string(hubSecret.Data["idp-sso-url"]) + "?RelayState=" + string(wikiSecret.Data["idp-initiated-url"])
+		idp := &ssov1.OktaSAMLIdentityProvider{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: "spoke"}, idp)).To(Succeed())
+		Expect(idp.Status.SharedApps).To(HaveLen(1))
+		spokeAPI, err := okta.New(okta.Config{OrgURL: spokeURL, APIToken: e2eToken})
+		Expect(err).NotTo(HaveOccurred())
+		tile, err := spokeAPI.GetApp(ctx, idp.Status.SharedApps[0].BookmarkAppID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(tile.Settings.App["url"]).To(Equal(string(hubSecret.Data["idp-sso-url"]) + "?RelayState=" + url.QueryEscape(string(wikiSecret.Data["idp-initiated-url"]))))
+		bookmark := tile.Links.AppLinks[0].Href
 		loginBin, err := gexec.Build("github.com/oktaop/okta-sso-operator/hack/saml-login")
 		Expect(err).NotTo(HaveOccurred())
 		signIn := func(login string) (string, error) {
@@ -107,7 +118,6 @@ users:
 		Expect(out).To(ContainSubstring("does not match the identity provider's filter"))
 
 		By("the spoke's signing key rotated and promoted: the hub follows it, and alice still signs in")
-		idp := &ssov1.OktaSAMLIdentityProvider{}
 		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: "spoke"}, idp)).To(Succeed())
 		trusted := idp.Status.TrustedCertificate.SHA256Fingerprint
 		annotate(ctx, hub, ssov1.RotateSigningKeyAnnotation, "rotate-1")

@@ -129,6 +129,8 @@ type catalogApp struct {
 	// acsSetting and audienceSetting name the settings that hold the SP's
 	// ACS URL and audience, so the IdP can sign in to it.
 	acsSetting, audienceSetting string
+	// bookmark apps sign nothing: their tile opens settings.app.url.
+	bookmark bool
 }
 
 // catalog is the part of the Okta Integration Network the emulator knows.
@@ -140,6 +142,9 @@ var catalog = map[string]catalogApp{
 		audienceSetting: "audRestriction",
 	},
 	"pagerduty": {settings: []string{"adminUserId", "baseUrl", "subdomain"}, required: []string{"subdomain"}},
+	// bookmark is a tile that opens a URL (signOnMode BOOKMARK): a spoke's
+	// way to a hub app, in hub and spoke federation.
+	"bookmark": {settings: []string{"requestIntegration", "url"}, required: []string{"url"}, bookmark: true},
 }
 
 // appRequest is a create or replace request body.
@@ -481,15 +486,20 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request) {
 		}
 		a.name, a.catalogSignOn = req.Name, &catalogSignOn{}
 	}
-	if req.SignOnMode != "SAML_2_0" {
-		s.writeError(w, http.StatusBadRequest, errValidation("signOnMode", "signOnMode: this org supports SAML_2_0 apps"))
+	bookmark := catalog[req.Name].bookmark
+	if !(req.SignOnMode == "SAML_2_0" && !bookmark || req.SignOnMode == "BOOKMARK" && bookmark) {
+		s.writeError(w, http.StatusBadRequest, errValidation("signOnMode", "signOnMode: this org supports SAML_2_0 apps, and BOOKMARK for the bookmark app"))
 		return
 	}
-	// Generating a key is slow; do it before taking the org lock.
-	key, err := s.newSigningKey(10)
-	if err != nil {
-		s.writeError(w, http.StatusInternalServerError, errInternal)
-		return
+	var keys []*signingKey
+	if !bookmark {
+		// Generating a key is slow; do it before taking the org lock.
+		key, err := s.newSigningKey(10)
+		if err != nil {
+			s.writeError(w, http.StatusInternalServerError, errInternal)
+			return
+		}
+		keys = []*signingKey{key}
 	}
 
 	s.mu.Lock()
@@ -501,7 +511,9 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	a.id, a.externalKey, a.linkID = s.newID("0oa"), s.newID("exk"), s.newID("aln")
 	a.created, a.lastUpdated = now, now
-	a.keys, a.activeKid = []*signingKey{key}, key.kid
+	if len(keys) > 0 {
+		a.keys, a.activeKid = keys, keys[0].kid
+	}
 	a.groups, a.users = newOrdered[*appGroup](), newOrdered[*appUser]()
 	if a.name == "" {
 		s.org.appCounter++

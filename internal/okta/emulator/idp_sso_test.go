@@ -254,3 +254,33 @@ func TestHubRefusesAResponseNotSignedByTheTrustedKey(t *testing.T) {
 		t.Errorf("the forged user exists in the hub: %v", err)
 	}
 }
+
+func TestABookmarkTileOpensItsURL(t *testing.T) {
+	_, c, orgURL := startOrg(t, "spoke", "spoke-token", nil)
+	target := "https://hub.example.com/home/wiki?x=1"
+	app, err := c.CreateApp(context.Background(), &okta.App{Name: "bookmark", Label: "Wiki", SignOnMode: okta.SignOnModeBookmark,
+		Settings: okta.AppSettings{App: map[string]any{"url": target, "requestIntegration": false}}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.Settings.App["url"] != target {
+		t.Errorf("settings.app.url = %v", app.Settings.App["url"])
+	}
+	b := newBrowser(t)
+	b.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := b.c.Get(app.Links.AppLinks[0].Href)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != target {
+		t.Fatalf("the tile answered %d to %q, want a redirect to %s", resp.StatusCode, resp.Header.Get("Location"), target)
+	}
+	if !strings.HasPrefix(app.Links.AppLinks[0].Href, orgURL) {
+		t.Errorf("tile %s is not the org's", app.Links.AppLinks[0].Href)
+	}
+	if _, err := c.CreateApp(context.Background(), &okta.App{Name: "bookmark", Label: "No URL", SignOnMode: okta.SignOnModeBookmark,
+		Settings: okta.AppSettings{App: map[string]any{}}}, true); err == nil {
+		t.Error("a bookmark without a URL was accepted")
+	}
+}

@@ -77,8 +77,17 @@ func (s *Server) samlSSO(w http.ResponseWriter, r *http.Request) {
 	s.completeLogin(w, r, req)
 }
 
-// samlIdPInitiated is the app tile: a login with no request.
+// samlIdPInitiated is the app tile: a login with no request; a bookmark
+// app's tile opens its URL.
 func (s *Server) samlIdPInitiated(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	a, ok := s.org.apps.get(r.PathValue("appID"))
+	s.mu.Unlock()
+	if ok && catalog[a.name].bookmark {
+		target, _ := a.settingsApp["url"].(string)
+		http.Redirect(w, r, target, http.StatusFound)
+		return
+	}
 	s.completeLogin(w, r, &samlRequest{appID: r.PathValue("appID")})
 }
 
