@@ -6,7 +6,9 @@
 # vendor app with a secret token attribute, an SSOBinding each); waits for
 # Ready; configures the portal (examples/saml-sp) only from its connection
 # Secret; signs in SP-initiated and IdP-initiated as a bound user and is
-# refused as an unbound one; triggers sync now and prints the summary; shows
+# refused as an unbound one; triggers sync now and prints the summary; wires
+# a second local org as a spoke (examples/federation) and signs a spoke user
+# in to the portal through the tile the operator made; shows
 # `kubectl get sso -A`; then stops everything it started.
 set -euo pipefail
 
@@ -56,12 +58,10 @@ echo "API server ready; KUBECONFIG=$KUBECONFIG"
 
 step "Install the CRDs from the Helm chart (charts/okta-sso-operator)"
 hack/tools.sh helm
-bin/helm template okta-sso-operator charts/okta-sso-operator \
-  --show-only templates/crds/sso.oktaop.io_oktasamlapps.yaml \
-  --show-only templates/crds/sso.oktaop.io_ssobindings.yaml \
-  --show-only templates/crds/sso.oktaop.io_accountsyncs.yaml | "$KUBECTL" apply -f -
-"$KUBECTL" wait --for condition=Established --timeout 60s \
-  crd/oktasamlapps.sso.oktaop.io crd/ssobindings.sso.oktaop.io crd/accountsyncs.sso.oktaop.io
+crds=()
+for f in charts/okta-sso-operator/templates/crds/*.yaml; do crds+=(--show-only "templates/crds/$(basename "$f")"); done
+bin/helm template okta-sso-operator charts/okta-sso-operator "${crds[@]}" | "$KUBECTL" apply -f -
+"$KUBECTL" wait --for condition=Established --timeout 60s crd -l app.kubernetes.io/part-of=okta-sso-operator
 
 step "Run the local Okta org (okta-emulator)"
 TOKEN=demo-api-token-$RANDOM$RANDOM
@@ -139,6 +139,22 @@ NOW=$(date +%s)
 wait_for test "$("$KUBECTL" get acctsync backup-portal-accounts -n sso-demo -o jsonpath='{.status.lastHandledReconcileAt}')" = "$NOW"
 echo "lastHandledReconcileAt: $("$KUBECTL" get acctsync backup-portal-accounts -n sso-demo -o jsonpath='{.status.lastHandledReconcileAt}')"
 echo "summary: $("$KUBECTL" get acctsync backup-portal-accounts -n sso-demo -o jsonpath='{.status.summary}')"
+
+step "Hub and spoke: a second local org (the spoke), wired to this one (the hub) with one apply of examples/federation"
+SPOKE_TOKEN=demo-spoke-token-$RANDOM$RANDOM
+bin/okta-emulator --api-token "$SPOKE_TOKEN" --seed hack/demo/spoke-seed.yaml --org-name spoke >"$work/spoke.url" 2>"$work/spoke-emulator.log" &
+pids+=($!)
+wait_for test -s "$work/spoke.url"
+SPOKE=$(head -1 "$work/spoke.url")
+"$KUBECTL" create secret generic okta-spoke-org -n sso-demo --from-literal=orgURL="$SPOKE" --from-literal=apiToken="$SPOKE_TOKEN" >/dev/null
+"$KUBECTL" apply -n sso-demo -k examples/federation
+"$KUBECTL" wait --for=condition=Ready samlidp/spoke samlapp/hub-org ssob/hub-org-engineering ssob/backup-portal-spoke-users -n sso-demo --timeout 120s
+"$KUBECTL" get samlidp -n sso-demo -o custom-columns=NAME:.metadata.name,ACS:.status.acsURL,AUDIENCE:.status.audience,TILES:.status.sharedApps[*].bookmarkAppID
+BOOKMARK=$("$KUBECTL" get samlidp spoke -n sso-demo -o jsonpath='{.status.sharedApps[0].bookmarkAppID}')
+TILE=$(curl -fsS -H "Authorization: SSWS $SPOKE_TOKEN" "$SPOKE/api/v1/apps/$BOOKMARK" | grep -o '"href":"[^"]*/home/bookmark/[^"]*"' | cut -d'"' -f4)
+echo "dana (spoke) clicks the backup portal's tile in the spoke: $TILE"
+bin/saml-login --start "$TILE" --basic --user dana@example.com --password demo-password-123
+echo "dana in the hub, created just in time: $(curl -fsS -H "Authorization: SSWS $TOKEN" "$ORG/api/v1/users/dana@example.com" | grep -o '"login":"[^"]*"')"
 
 step "An invalid object is refused at admission"
 if "$KUBECTL" apply -n sso-demo -f - <<'YAML' 2>&1; then echo "demo: the API server accepted an invalid object" >&2; exit 1; fi

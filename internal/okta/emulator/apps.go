@@ -131,6 +131,8 @@ type catalogApp struct {
 	acsSetting, audienceSetting string
 	// bookmark apps sign nothing: their tile opens settings.app.url.
 	bookmark bool
+	// attributes are the attribute statements the catalog app sends.
+	attributes []attributeStatement
 }
 
 // catalog is the part of the Okta Integration Network the emulator knows.
@@ -140,6 +142,9 @@ var catalog = map[string]catalogApp{
 		required:        []string{"acsUrl", "audRestriction", "baseUrl"},
 		acsSetting:      "acsUrl",
 		audienceSetting: "audRestriction",
+		// The attributes the Org2Org guide lists, so the hub can create the user.
+		attributes: []attributeStatement{{Name: "FirstName", Values: []string{"user.firstName"}},
+			{Name: "LastName", Values: []string{"user.lastName"}}, {Name: "Email", Values: []string{"user.email"}}},
 	},
 	"pagerduty": {settings: []string{"adminUserId", "baseUrl", "subdomain"}, required: []string{"subdomain"}},
 	// bookmark is a tile that opens a URL (signOnMode BOOKMARK): a spoke's

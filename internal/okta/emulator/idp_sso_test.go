@@ -177,6 +177,9 @@ func TestHubTakesASpokeUser(t *testing.T) {
 	if !strings.Contains(strings.Join(names, ","), "Spoke users") {
 		t.Errorf("the JIT user is in %v, want the IdP's group Spoke users", names)
 	}
+	if u.Profile["firstName"] != "Alice" || u.Profile["lastName"] != "Smith" {
+		t.Errorf("the JIT user's profile is %v, want the names the Org2Org app sent", u.Profile)
+	}
 	// A second sign-in finds the user it created, and creates nobody.
 	if status, _, body := f.signInThroughSpoke(t, "alice@example.com"); status != http.StatusFound {
 		t.Fatalf("the second sign-in: %d %s", status, body)

@@ -440,7 +440,8 @@ func (s *Server) signedResponse(a *app, u *user, inResponseTo, acs string) ([]by
 	if so == nil { // catalog apps: Okta's defaults
 		so = &samlSignOn{SubjectNameIDTemplate: "${source.login}", SubjectNameIDFormat: nameIDUnspecified,
 			ResponseSigned: true, AssertionSigned: true, SignatureAlgorithm: "RSA_SHA256", DigestAlgorithm: "SHA256",
-			AuthnContextClassRef: "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"}
+			AuthnContextClassRef: "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+			AttributeStatements:  catalog[a.name].attributes}
 	}
 	sp := a.serviceProvider()
 	now := s.now()
