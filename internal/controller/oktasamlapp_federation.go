@@ -2,7 +2,10 @@ package controller
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/base64"
 	"fmt"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -10,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/internal/okta"
 )
 
 // appIdPIndex indexes OktaSAMLApps by the OktaSAMLIdentityProvider whose
@@ -60,4 +64,62 @@ var idpPublished = predicate.Funcs{
 		o, n := e.ObjectOld.(*ssov1.OktaSAMLIdentityProvider), e.ObjectNew.(*ssov1.OktaSAMLIdentityProvider)
 		return o.Status.ACSURL != n.Status.ACSURL || o.Status.Audience != n.Status.Audience || o.Status.HubURL != n.Status.HubURL
 	},
+}
+
+// retrustHubs moves every hub IdP that trusts this app (an Org2Org app
+// named by an OktaSAMLIdentityProvider's spokeAppRef) to the key the app is
+// about to sign with, just before it is promoted. Okta's IdP trusts one key
+// at a time, so the hub refuses the spoke only between these two calls, not
+// until the IdP's next reconcile; that one then finds the key already
+// trusted and deletes the old one.
+func (r *OktaSAMLAppReconciler) retrustHubs(ctx context.Context, app *ssov1.OktaSAMLApp, next okta.JWK) error {
+	var idps ssov1.OktaSAMLIdentityProviderList
+	if err := r.List(ctx, &idps, client.InNamespace(app.Namespace)); err != nil {
+		return err
+	}
+	for i := range idps.Items {
+		p := &idps.Items[i]
+		if p.Spec.SpokeAppRef == nil || string(p.Spec.SpokeAppRef.Name) != app.Name || p.Status.IdPID == "" || p.Spec.Suspend || !p.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if err := retrust(ctx, r.Orgs, p, next); err != nil {
+			return fmt.Errorf("OktaSAMLIdentityProvider %s: %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
+func retrust(ctx context.Context, orgs Orgs, p *ssov1.OktaSAMLIdentityProvider, next okta.JWK) error {
+	if len(next.X5c) == 0 {
+		return fmt.Errorf("okta lists signing key %s without its certificate", next.Kid)
+	}
+	der, err := base64.StdEncoding.DecodeString(strings.NewReplacer("\n", "", "\r", "").Replace(next.X5c[0]))
+	if err != nil {
+		return err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return err
+	}
+	org, err := orgs.Get(ctx, p.Namespace, string(p.Spec.OrgRef.SecretName))
+	if err != nil {
+		return err
+	}
+	kid, err := trustKey(ctx, org.Client, p, cert)
+	if err != nil {
+		return err
+	}
+	idp, err := org.Client.GetIdentityProvider(ctx, p.Status.IdPID)
+	if err != nil {
+		return err
+	}
+	protocol, _ := idp["protocol"].(map[string]any)
+	credentials, _ := protocol["credentials"].(map[string]any)
+	trust, _ := credentials["trust"].(map[string]any)
+	if trust == nil || trust["kid"] == kid {
+		return nil
+	}
+	trust["kid"] = kid
+	_, err = org.Client.UpdateIdentityProvider(ctx, p.Status.IdPID, idp)
+	return err
 }

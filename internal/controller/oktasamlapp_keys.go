@@ -133,6 +133,9 @@ func (r *OktaSAMLAppReconciler) rotateKeys(ctx context.Context, c okta.API, app 
 		r.Recorder.Event(app, corev1.EventTypeNormal, ssov1.KeyRotationPendingReason, "Published signing key "+next.Kid+" beside the active one")
 		recheck = spec.PromoteAfter.Duration
 	case keys.StepPromote:
+		if err := r.retrustHubs(ctx, app, byKid[st.NextKeyID]); err != nil {
+			return nil, 0, fmt.Errorf("moving the hub's trust to signing key %s before promoting it: %w", st.NextKeyID, err)
+		}
 		promoted := *oktaApp
 		promoted.Credentials.Signing = &okta.AppSigning{Kid: st.NextKeyID}
 		updated, err := c.UpdateApp(ctx, &promoted)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -13,9 +14,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/internal/controller"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
 	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
 )
@@ -151,6 +154,59 @@ var _ = Describe("OktaSAMLIdentityProvider and an Org2Org app", func() {
 		wired(idp, app)
 		_, err := oktaAPI.GetIdPKey(ctx, oldKey.KeyID)
 		Expect(okta.IsNotFound(err)).To(BeTrue(), "the old key is gone from the hub: %v", err)
+	})
+
+	It("moves the hub's trust to the spoke's next key just before promoting it, with no IdP reconcile in between", func() {
+		// In the namespace the suite's manager does not watch, each reconcile
+		// is run by hand: after the promotion nothing else has touched the
+		// hub, so its trust can only come from the promotion step.
+		ensureSecrets(ctx, unwatchedNS)
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: unwatchedNS, Name: spokeSecret},
+			StringData: map[string]string{"orgURL": spokeURL, "apiToken": spokeToken, "maxAPICapacityPercent": "100"}}
+		Expect(k8s.Create(ctx, secret)).To(Succeed())
+		idp, app := pair()
+		idp.Namespace, app.Namespace = unwatchedNS, unwatchedNS
+		Expect(k8s.Create(ctx, idp)).To(Succeed())
+		Expect(k8s.Create(ctx, app)).To(Succeed())
+		apps, _ := countingReconciler()
+		idps := &controller.OktaSAMLIdentityProviderReconciler{Client: k8s, APIReader: k8s, Recorder: recorder, Now: clock.Now,
+			Orgs: &controller.SecretOrgs{Reader: k8s, Now: clock.Now, Configure: fastRetries}}
+		reconcile := func(r interface {
+			Reconcile(context.Context, ctrl.Request) (ctrl.Result, error)
+		}, o client.Object) {
+			_, _ = r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(o)})
+		}
+		for range 2 {
+			reconcile(apps, app) // created with placeholders, Secret published
+			reconcile(idps, idp) // trusts the app, publishes its ACS URL
+		}
+		reconcile(apps, app) // takes the hub's values
+		Expect(readyReason(ctx, app)).To(Equal(ready))
+
+		clock.Advance(time.Hour) // Okta orders keys by creation time
+		annotate(ctx, app, ssov1.RotateSigningKeyAnnotation, "r1")
+		reconcile(apps, app)
+		Expect(get(ctx, app).Status.SigningKey.RotationPhase).To(Equal(ssov1.RotationPhaseStaged))
+		next := get(ctx, app).Status.SigningKey.NextKeyID
+		annotate(ctx, app, ssov1.PromoteSigningKeyAnnotation, "p1")
+		reconcile(apps, app)
+		Expect(get(ctx, app).Status.SigningKey.ActiveKeyID).To(Equal(next))
+
+		nextKey, err := spokeAPI.GetAppKey(ctx, get(ctx, app).Status.AppID, next)
+		Expect(err).NotTo(HaveOccurred())
+		hubIdP, err := oktaAPI.GetIdentityProvider(ctx, getIdP(idp).Status.IdPID)
+		Expect(err).NotTo(HaveOccurred())
+		kid := hubIdP["protocol"].(map[string]any)["credentials"].(map[string]any)["trust"].(map[string]any)["kid"].(string)
+		trusted, err := oktaAPI.GetIdPKey(ctx, kid)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(strings.ReplaceAll(trusted.X5c[0], "\n", "")).To(Equal(strings.ReplaceAll(nextKey.X5c[0], "\n", "")), "the hub trusts the promoted key")
+
+		reconcile(idps, idp) // the IdP catches up: same key, the old one deleted
+		Expect(getIdP(idp).Status.TrustedCertificate.KeyID).To(Equal(kid))
+		Expect(k8s.Delete(ctx, idp)).To(Succeed())
+		reconcile(idps, idp)
+		Expect(k8s.Delete(ctx, app)).To(Succeed())
+		reconcile(apps, app)
 	})
 
 	It("carries a new hub IdP to the spoke: one deleted in the hub by hand is created again, and the app takes its ACS URL", func() {

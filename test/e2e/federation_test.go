@@ -127,12 +127,19 @@ users:
 		}, "30s").Should(Equal(ssov1.RotationPhaseStaged))
 		out, err = signIn("alice@example.com")
 		Expect(err).NotTo(HaveOccurred(), "Staged: the spoke still signs with the key the hub trusts: "+out)
+		nextKid := hub.Status.SigningKey.NextKeyID
 		annotate(ctx, hub, ssov1.PromoteSigningKeyAnnotation, "promote-1")
+		Eventually(func() string {
+			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(hub), hub)).To(Succeed())
+			return hub.Status.SigningKey.ActiveKeyID
+		}, "30s").Should(Equal(nextKid))
+		out, err = signIn("alice@example.com")
+		Expect(err).NotTo(HaveOccurred(), "the moment the spoke signs with its new key, the hub trusts it (moved just before the promotion): "+out)
+		Expect(out).To(ContainSubstring(`"subject":"alice@example.com"`))
 		Eventually(func() string {
 			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(idp), idp)).To(Succeed())
 			return idp.Status.TrustedCertificate.SHA256Fingerprint
-		}, "30s").ShouldNot(Equal(trusted), "the hub trusts the spoke's new key")
-		Eventually(func() (string, error) { return signIn("alice@example.com") }, "30s").Should(ContainSubstring(`"subject":"alice@example.com"`))
+		}, "30s").ShouldNot(Equal(trusted), "the IdP's status follows")
 
 		By("with just-in-time provisioning off, a spoke user the hub does not know is refused")
 		Eventually(func() error {
