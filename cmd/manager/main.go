@@ -154,8 +154,10 @@ func run(o options) error {
 // installed) keeps spinning after its context is cancelled
 // (controller-runtime's runnable group waits for them in a loop), which
 // would leave a pod terminating at full CPU. Before the caches synced no
-// reconcile has run, so there is nothing to drain: it returns at once,
-// saying why they did not sync.
+// reconcile has run, so there is nothing to drain: it gives the manager at
+// most unsyncedStopWait to stop (time enough to release a leader election
+// Lease it already holds, so a new replica takes over at once) and returns,
+// saying why the caches did not sync.
 func startAndStop(ctx context.Context, mgr ctrl.Manager, timeout time.Duration, syncErrors *lastError) error {
 	stopped := make(chan error, 1)
 	go func() { stopped <- mgr.Start(ctx) }()
@@ -169,6 +171,10 @@ func startAndStop(ctx context.Context, mgr ctrl.Manager, timeout time.Duration, 
 		if reason == "" {
 			reason = "the API server had not answered every list yet"
 		}
+		select {
+		case <-stopped:
+		case <-time.After(unsyncedStopWait):
+		}
 		ctrl.Log.WithName("setup").Info("Stopped before the caches synced", "reason", reason)
 		return nil
 	}
@@ -179,6 +185,11 @@ func startAndStop(ctx context.Context, mgr ctrl.Manager, timeout time.Duration, 
 		return fmt.Errorf("the manager did not stop within --graceful-shutdown-timeout %s; exiting anyway", timeout)
 	}
 }
+
+// unsyncedStopWait bounds the wait for a manager stopped before its caches
+// synced: one that can stop (a Lease released) does so well within it; one
+// stuck in controller-runtime's loop is left after it.
+const unsyncedStopWait = time.Second
 
 // cachesSynced tells, at once, whether every informer started so far has
 // synced.

@@ -2,10 +2,7 @@ package controller
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/base64"
 	"fmt"
-	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -93,11 +90,7 @@ func retrust(ctx context.Context, orgs Orgs, p *ssov1.OktaSAMLIdentityProvider, 
 	if len(next.X5c) == 0 {
 		return fmt.Errorf("okta lists signing key %s without its certificate", next.Kid)
 	}
-	der, err := base64.StdEncoding.DecodeString(strings.NewReplacer("\n", "", "\r", "").Replace(next.X5c[0]))
-	if err != nil {
-		return err
-	}
-	cert, err := x509.ParseCertificate(der)
+	cert, err := okta.CertificateOf(next.X5c[0])
 	if err != nil {
 		return err
 	}
@@ -113,13 +106,9 @@ func retrust(ctx context.Context, orgs Orgs, p *ssov1.OktaSAMLIdentityProvider, 
 	if err != nil {
 		return err
 	}
-	protocol, _ := idp["protocol"].(map[string]any)
-	credentials, _ := protocol["credentials"].(map[string]any)
-	trust, _ := credentials["trust"].(map[string]any)
-	if trust == nil || trust["kid"] == kid {
+	if idp.TrustKid() == kid || !idp.SetTrustKid(kid) {
 		return nil
 	}
-	trust["kid"] = kid
 	_, err = org.Client.UpdateIdentityProvider(ctx, p.Status.IdPID, idp)
 	return err
 }

@@ -118,9 +118,8 @@ func (r *OktaSAMLIdentityProviderReconciler) apply(ctx context.Context, p *ssov1
 		return 0, err
 	}
 	previous := p.Status.TrustedCertificate
-	acsURL, audience := idpOutputs(idp)
 	notAfter := metav1.NewTime(spoke.cert.NotAfter)
-	p.Status.IdPID, p.Status.ACSURL, p.Status.Audience, p.Status.HubURL = idp.ID(), acsURL, audience, org.URL
+	p.Status.IdPID, p.Status.ACSURL, p.Status.Audience, p.Status.HubURL = idp.ID(), idp.ACSURL(), idp.Audience(), org.URL
 	p.Status.TrustedCertificate = &ssov1.TrustedCertificate{KeyID: kid, SHA256Fingerprint: fingerprint(spoke.cert), NotAfter: &notAfter}
 	if previous != nil && previous.KeyID != kid {
 		// The spoke's certificate changed and the IdP trusts the new one: the

@@ -1,10 +1,8 @@
 package controller
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -33,11 +31,10 @@ func parseCertificate(data []byte) (*x509.Certificate, error) {
 	return x509.ParseCertificate(block.Bytes)
 }
 
-// sameCertificate: x5c (base64 DER, as Okta answers it, line breaks and
-// all) is cert.
+// sameCertificate: x5c (as Okta answers it) is cert.
 func sameCertificate(x5c string, cert *x509.Certificate) bool {
-	der, err := base64.StdEncoding.DecodeString(strings.NewReplacer("\n", "", "\r", "").Replace(x5c))
-	return err == nil && bytes.Equal(der, cert.Raw)
+	got, err := okta.CertificateOf(x5c)
+	return err == nil && got.Equal(cert)
 }
 
 // fingerprint is a certificate's SHA-256 fingerprint, hex with colons, as
@@ -175,16 +172,4 @@ func within(want, have map[string]any) bool {
 		}
 	}
 	return true
-}
-
-// idpOutputs are what the IdP publishes for the spoke's Org2Org app.
-func idpOutputs(idp okta.IdentityProvider) (acsURL, audience string) {
-	links, _ := idp["_links"].(map[string]any)
-	acs, _ := links["acs"].(map[string]any)
-	acsURL, _ = acs["href"].(string)
-	protocol, _ := idp["protocol"].(map[string]any)
-	credentials, _ := protocol["credentials"].(map[string]any)
-	trust, _ := credentials["trust"].(map[string]any)
-	audience, _ = trust["audience"].(string)
-	return acsURL, audience
 }

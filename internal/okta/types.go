@@ -1,6 +1,11 @@
 package okta
 
-import "time"
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"strings"
+	"time"
+)
 
 // App is an Okta app integration, in the fields the operator manages. Okta's
 // replace (PUT) takes the whole object, so a read-modify-write keeps these.
@@ -242,3 +247,47 @@ func (p IdentityProvider) ID() string { s, _ := p["id"].(string); return s }
 
 // Status returns ACTIVE or INACTIVE.
 func (p IdentityProvider) Status() string { s, _ := p["status"].(string); return s }
+
+// trust is the IdP's protocol.credentials.trust object (nil when absent).
+func (p IdentityProvider) trust() map[string]any {
+	protocol, _ := p["protocol"].(map[string]any)
+	credentials, _ := protocol["credentials"].(map[string]any)
+	trust, _ := credentials["trust"].(map[string]any)
+	return trust
+}
+
+// TrustKid is the ID of the IdP key the IdP verifies responses with.
+func (p IdentityProvider) TrustKid() string { s, _ := p.trust()["kid"].(string); return s }
+
+// SetTrustKid points the IdP at another IdP key; false when the IdP has no
+// trust object to change.
+func (p IdentityProvider) SetTrustKid(kid string) bool {
+	t := p.trust()
+	if t == nil {
+		return false
+	}
+	t["kid"] = kid
+	return true
+}
+
+// Audience is the audience the org expects in this IdP's assertions (its
+// SP entity ID), which the IdP's side must send.
+func (p IdentityProvider) Audience() string { s, _ := p.trust()["audience"].(string); return s }
+
+// ACSURL is where the IdP's side must post its responses.
+func (p IdentityProvider) ACSURL() string {
+	links, _ := p["_links"].(map[string]any)
+	acs, _ := links["acs"].(map[string]any)
+	s, _ := acs["href"].(string)
+	return s
+}
+
+// CertificateOf parses an x5c entry (base64 DER, as Okta answers it, line
+// breaks and all).
+func CertificateOf(x5c string) (*x509.Certificate, error) {
+	der, err := base64.StdEncoding.DecodeString(strings.NewReplacer("\n", "", "\r", "").Replace(x5c))
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(der)
+}

@@ -67,18 +67,13 @@ users:
 		}
 		for _, o := range objects {
 			Eventually(func(g Gomega) {
-				got := o.DeepCopyObject().(client.Object)
+				got := o.DeepCopyObject().(interface {
+					client.Object
+					GetCommonStatus() *ssov1.CommonStatus
+				})
 				g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(o), got)).To(Succeed())
-				conditions := map[string]*[]metav1.Condition{}
-				switch v := got.(type) {
-				case *ssov1.OktaSAMLIdentityProvider:
-					conditions["c"] = &v.Status.Conditions
-				case *ssov1.OktaSAMLApp:
-					conditions["c"] = &v.Status.Conditions
-				case *ssov1.SSOBinding:
-					conditions["c"] = &v.Status.Conditions
-				}
-				g.Expect(meta.IsStatusConditionTrue(*conditions["c"], ssov1.ReadyCondition)).To(BeTrue(), "%s: %v", o.GetName(), *conditions["c"])
+				conditions := got.GetCommonStatus().Conditions
+				g.Expect(meta.IsStatusConditionTrue(conditions, ssov1.ReadyCondition)).To(BeTrue(), "%s: %v", o.GetName(), conditions)
 			}, "90s").Should(Succeed())
 		}
 

@@ -94,7 +94,7 @@ func newFederation(t *testing.T, policy map[string]any, hubUsers ...emulator.See
 		t.Fatal(err)
 	}
 	acs := f.hubURL + "/sso/saml2/" + f.idp.ID()
-	audience := f.idp["protocol"].(map[string]any)["credentials"].(map[string]any)["trust"].(map[string]any)["audience"].(string)
+	audience := f.idp.Audience()
 	f.spokeApp.Settings.App = map[string]any{"acsUrl": acs, "audRestriction": audience, "baseUrl": f.hubURL}
 	if _, err := f.spoke.UpdateApp(ctx, f.spokeApp); err != nil {
 		t.Fatal(err)
@@ -191,7 +191,7 @@ func TestHubPublishesTheIdPsMetadata(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, f.hubURL+"/api/v1/idps/"+f.idp.ID()+"/metadata.xml", nil)
 	req.Header.Set("Authorization", "SSWS hub-token")
 	status, body := newBrowser(t).do(req)
-	audience := f.idp["protocol"].(map[string]any)["credentials"].(map[string]any)["trust"].(map[string]any)["audience"].(string)
+	audience := f.idp.Audience()
 	if status != http.StatusOK || !strings.Contains(body, `entityID="`+audience+`"`) || !strings.Contains(body, `Location="`+f.hubURL+"/sso/saml2/"+f.idp.ID()+`"`) {
 		t.Fatalf("metadata %d:\n%s", status, body)
 	}
