@@ -55,23 +55,28 @@ func main() {
 	classic := flag.Bool("classic", false, "Answer like a Classic Engine org instead of Identity Engine.")
 	errorRate := flag.Float64("error-rate", 0, "Share of API requests, 0 to 1, answered with 500.")
 	latency := flag.Duration("latency", 0, "Latency added to every API request.")
-	flag.Var(limits, "rate-limit", "Per-minute limit of a bucket, BUCKET=N; repeatable (see docs/emulator.md).")
+	flag.Var(limits, "rate-limit", "Limit of a bucket per rate-limit window, BUCKET=N; repeatable (see docs/emulator.md).")
+	window := flag.Duration("rate-limit-window", time.Minute, "Length of a rate-limit window: Okta's minute, or shorter so tests go through many windows in real time.")
 	flag.Parse()
 
-	if err := run(*addr, *token, *seedFile, *useTLS, *caOut, *orgName, *classic, emulator.Faults{ErrorRate: *errorRate, Latency: emulator.Duration(*latency)}, limits); err != nil {
+	cfg := emulator.Config{APIToken: *token, OrgName: *orgName, Classic: *classic, RateLimits: limits, RateLimitWindow: *window,
+		Faults: emulator.Faults{ErrorRate: *errorRate, Latency: emulator.Duration(*latency)}}
+	if err := run(*addr, *seedFile, *useTLS, *caOut, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "okta-emulator:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, token, seedFile string, useTLS bool, caOut, orgName string, classic bool, faults emulator.Faults, limits map[string]int) error {
-	if token == "" {
+func run(addr, seedFile string, useTLS bool, caOut string, cfg emulator.Config) error {
+	if cfg.APIToken == "" {
 		return errors.New("--api-token is required")
 	}
-	if faults.ErrorRate < 0 || faults.ErrorRate > 1 {
+	if cfg.Faults.ErrorRate < 0 || cfg.Faults.ErrorRate > 1 {
 		return errors.New("--error-rate must be between 0 and 1")
 	}
-	cfg := emulator.Config{APIToken: token, OrgName: orgName, Classic: classic, Faults: faults, RateLimits: limits}
+	if cfg.RateLimitWindow < time.Second || cfg.RateLimitWindow > time.Hour {
+		return errors.New("--rate-limit-window must be between 1s and 1h")
+	}
 	if seedFile != "" {
 		seed, err := emulator.LoadSeed(seedFile)
 		if err != nil {

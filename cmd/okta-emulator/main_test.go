@@ -28,6 +28,13 @@ func TestBinary(t *testing.T) {
 		}
 	})
 
+	t.Run("refuses a rate-limit window out of range", func(t *testing.T) {
+		out, err := exec.Command(bin, "--api-token", "tok", "--rate-limit-window", "10ms").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "--rate-limit-window must be between 1s and 1h") {
+			t.Errorf("got %v: %s", err, out)
+		}
+	})
+
 	t.Run("serves HTTPS and stops cleanly", func(t *testing.T) {
 		caFile := filepath.Join(t.TempDir(), "ca.pem")
 		seed := filepath.Join(t.TempDir(), "seed.yaml")

@@ -28,9 +28,13 @@ type Config struct {
 	// Now is the clock; defaults to time.Now. Rate-limit windows, timestamps
 	// and certificate validity follow it.
 	Now func() time.Time
-	// RateLimits overrides per-bucket limits (requests per minute); see
+	// RateLimits overrides per-bucket limits (requests per window); see
 	// DefaultRateLimits for the buckets.
 	RateLimits map[string]int
+	// RateLimitWindow is the length of a rate-limit window: a minute (the
+	// default, as Okta's), or shorter so tests and benchmarks go through
+	// many windows in real time.
+	RateLimitWindow time.Duration
 	// Faults are the faults injected from the start.
 	Faults Faults
 	// KeyBits is the RSA size of generated signing keys; defaults to 2048.
@@ -95,7 +99,7 @@ func New(cfg Config) (*Server, error) {
 	if _, e := s.addGroup("Everyone", "All users in your organization", "BUILT_IN"); e != nil {
 		return nil, fmt.Errorf("creating the Everyone group: %s", e.Summary)
 	}
-	s.limits = newLimiter(s.now, cfg.RateLimits)
+	s.limits = newLimiter(s.now, cfg.RateLimitWindow, cfg.RateLimits)
 	s.faults = newFaultInjector(cfg.Faults, rand.New(rand.NewPCG(seed+1, seed)))
 	s.routes()
 	if cfg.Seed != nil {

@@ -67,6 +67,26 @@ func TestRateLimitHeadersAnd429(t *testing.T) {
 	}
 }
 
+func TestAShorterRateLimitWindow(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 30, 0, time.UTC)
+	clock := func() time.Time { return now }
+	_, base := org(t, emulator.Config{Now: clock, RateLimitWindow: 5 * time.Second, RateLimits: map[string]int{"/api/v1/groups": 2}})
+	for i := range 2 {
+		if resp, _ := call(t, "GET", base+"/api/v1/groups", ""); resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d", i, resp.StatusCode)
+		}
+	}
+	resp, _ := call(t, "GET", base+"/api/v1/groups", "")
+	reset, _ := strconv.ParseInt(resp.Header.Get("X-Rate-Limit-Reset"), 10, 64)
+	if resp.StatusCode != http.StatusTooManyRequests || reset != now.Add(5*time.Second).Unix() {
+		t.Fatalf("over the limit: %d, reset %d; want 429 and the window's end 5s on", resp.StatusCode, reset)
+	}
+	now = now.Add(5 * time.Second)
+	if resp, _ := call(t, "GET", base+"/api/v1/groups", ""); resp.StatusCode != 200 || resp.Header.Get("X-Rate-Limit-Remaining") != "1" {
+		t.Errorf("in the next window: %d, remaining %s", resp.StatusCode, resp.Header.Get("X-Rate-Limit-Remaining"))
+	}
+}
+
 func TestControlEndpoints(t *testing.T) {
 	srv, base := org(t, emulator.Config{})
 	resp, _ := call(t, "PUT", base+"/emulator/faults", `{"force5xx": 2, "errorStatus": 503, "latency": "5ms"}`)
