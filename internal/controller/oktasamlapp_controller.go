@@ -111,7 +111,7 @@ func (r *OktaSAMLAppReconciler) apply(ctx context.Context, app *ssov1.OktaSAMLAp
 	if err != nil {
 		return 0, err
 	}
-	hub, waitingForHub := r.hubSettings(ctx, app)
+	hub, waitingForHub := r.hubSettings(ctx, org.Client, app)
 	if hub == nil && waitingForHub != nil {
 		return 0, waitingForHub
 	}

@@ -32,10 +32,12 @@ func appIdPRef(o client.Object) []string {
 const hubPlaceholder = "https://hub.invalid"
 
 // hubSettings are the Org2Org app settings the referenced IdP publishes:
-// the hub's ACS URL, audience and URL. Until the IdP is Ready they are
-// placeholders, and waiting says so (the app is still created, so the IdP
-// can read its certificate; the two converge).
-func (r *OktaSAMLAppReconciler) hubSettings(ctx context.Context, app *ssov1.OktaSAMLApp) (settings map[string]any, waiting error) {
+// the hub's ACS URL, audience and URL. Until the IdP has published them,
+// waiting says so and the settings are the app's own in Okta when it has
+// some (an IdP whose status was lost, say restored from a backup, must not
+// break sign-ins that work), else placeholders (the app is still created,
+// so the IdP can read its certificate; the two converge).
+func (r *OktaSAMLAppReconciler) hubSettings(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp) (settings map[string]any, waiting error) {
 	refs := appIdPRef(app)
 	if len(refs) == 0 {
 		return nil, nil
@@ -51,6 +53,19 @@ func (r *OktaSAMLAppReconciler) hubSettings(ctx context.Context, app *ssov1.Okta
 		waiting = &errDependency{fmt.Sprintf("OktaSAMLIdentityProvider %s/%s has not published the hub's ACS URL and audience yet", app.Namespace, refs[0])}
 	default:
 		return map[string]any{"acsUrl": idp.Status.ACSURL, "audRestriction": idp.Status.Audience, "baseUrl": idp.Status.HubURL}, nil
+	}
+	if app.Status.AppID != "" {
+		current, err := c.GetApp(ctx, app.Status.AppID)
+		if err != nil && !okta.IsNotFound(err) {
+			return nil, err
+		}
+		if err == nil && current.Settings.App["acsUrl"] != nil {
+			kept := map[string]any{}
+			for _, k := range []string{"acsUrl", "audRestriction", "baseUrl"} {
+				kept[k] = current.Settings.App[k]
+			}
+			return kept, waiting
+		}
 	}
 	return map[string]any{"acsUrl": hubPlaceholder + "/sso/saml2/pending", "audRestriction": hubPlaceholder + "/pending", "baseUrl": hubPlaceholder}, waiting
 }

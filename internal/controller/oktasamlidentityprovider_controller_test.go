@@ -203,6 +203,21 @@ var _ = Describe("OktaSAMLIdentityProvider and an Org2Org app", func() {
 
 		reconcile(idps, idp) // the IdP catches up: same key, the old one deleted
 		Expect(getIdP(idp).Status.TrustedCertificate.KeyID).To(Equal(kid))
+
+		By("an IdP whose status is lost (restored from a backup) does not take the hub's values from the app")
+		before, err := spokeAPI.GetApp(ctx, get(ctx, app).Status.AppID)
+		Expect(err).NotTo(HaveOccurred())
+		lost := getIdP(idp)
+		lost.Status = ssov1.OktaSAMLIdentityProviderStatus{}
+		Expect(k8s.Status().Update(ctx, lost)).To(Succeed())
+		reconcile(apps, app)
+		Expect(readyReason(ctx, app)).To(Equal("False/" + ssov1.DependencyNotReadyReason))
+		after, err := spokeAPI.GetApp(ctx, get(ctx, app).Status.AppID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(after.Settings.App).To(Equal(before.Settings.App), "sign-ins that work keep working")
+		reconcile(idps, idp) // found again by name, its outputs published again
+		reconcile(apps, app)
+		Expect(readyReason(ctx, app)).To(Equal(ready))
 		Expect(k8s.Delete(ctx, idp)).To(Succeed())
 		reconcile(idps, idp)
 		Expect(k8s.Delete(ctx, app)).To(Succeed())
