@@ -69,13 +69,7 @@ var _ = Describe("AccountSync", func() {
 		return out
 	}
 	synced := func(s *ssov1.AccountSync) func() string {
-		return func() string {
-			c := meta.FindStatusCondition(getSync(s).Status.Conditions, ssov1.SyncedCondition)
-			if c == nil {
-				return "none"
-			}
-			return string(c.Status) + "/" + c.Reason
-		}
+		return func() string { return conditionState(getSync(s).Status.Conditions, ssov1.SyncedCondition) }
 	}
 	trigger := func(s *ssov1.AccountSync, value string) {
 		Eventually(func() error {
@@ -390,13 +384,8 @@ var _ = Describe("AccountSync", func() {
 		s := newSync(app, ssov1.SyncModeProvision)
 		s.Spec.Suspend = true
 		Expect(k8s.Create(ctx, s)).To(Succeed())
-		Eventually(func() string {
-			c := meta.FindStatusCondition(getSync(s).Status.Conditions, ssov1.ReadyCondition)
-			if c == nil {
-				return "none"
-			}
-			return c.Reason
-		}, "30s").Should(Equal(ssov1.SuspendedReason))
+		Eventually(func() string { return conditionState(getSync(s).Status.Conditions, ssov1.ReadyCondition) }, "30s").
+			Should(Equal("False/" + ssov1.SuspendedReason))
 		Consistently(func() []string { return target.Requests(false) }, "2s").Should(BeEmpty())
 	})
 

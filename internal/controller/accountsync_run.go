@@ -28,9 +28,10 @@ func init() { ctrlmetrics.Registry.MustRegister(syncSummary) }
 // writeConcurrency bounds the writes one run sends to the target at once.
 const writeConcurrency = 4
 
-// run is one sync: read both sides whole, decide, check the safeguard, and
-// apply (or, dry, only report). A read that failed or was cut short stops
-// the run before anything is decided: nobody is deactivated for it.
+// run is one sync: list the target's accounts, plan Okta's users page by
+// page against them, check the safeguard, and apply (or, dry, only report).
+// A read that failed or was cut short stops the run before anything is
+// applied: nobody is deactivated for it.
 func (r *AccountSyncReconciler) run(ctx context.Context, s *ssov1.AccountSync, conds conditions, mappings []accountsync.Mapping, acknowledged bool) (time.Duration, error) {
 	start := r.Now()
 	app, org, err := orgThroughApp(ctx, r, r.Orgs, s.Namespace, s.Spec.AppRef)
@@ -58,7 +59,7 @@ func (r *AccountSyncReconciler) run(ctx context.Context, s *ssov1.AccountSync, c
 	}
 	planner := accountsync.NewPlanner(accountsync.Input{
 		Mode: accountsync.Mode(orDefault(string(s.Spec.Mode), string(ssov1.SyncModeMatch))), Accounts: accounts,
-		MatchOkta: s.Spec.Match.OktaAttribute, MatchTarget: s.Spec.Match.TargetAttribute,
+		MatchOkta: matchOkta, MatchTarget: matchTarget,
 		Mappings: mappings, MaxDeactivationPercent: maxDeactivationPercent(s),
 	})
 	if err := oktaUsers(ctx, org.Client, app.Status.AppID, accountsync.ProfileFields(mappings, matchOkta, "login"),

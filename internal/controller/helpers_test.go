@@ -129,7 +129,12 @@ func readyReason(ctx context.Context, app *ssov1.OktaSAMLApp) string {
 	if err := k8s.Get(ctx, client.ObjectKeyFromObject(app), out); err != nil {
 		return err.Error()
 	}
-	c := meta.FindStatusCondition(out.Status.Conditions, ssov1.ReadyCondition)
+	return conditionState(out.Status.Conditions, ssov1.ReadyCondition)
+}
+
+// conditionState is a condition as "Status/Reason", or "none".
+func conditionState(conditions []metav1.Condition, condType string) string {
+	c := meta.FindStatusCondition(conditions, condType)
 	if c == nil {
 		return "none"
 	}

@@ -11,7 +11,6 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -67,13 +66,7 @@ var _ = Describe("OktaSAMLIdentityProvider and an Org2Org app", func() {
 		return out
 	}
 	idpReady := func(p *ssov1.OktaSAMLIdentityProvider) func() string {
-		return func() string {
-			c := meta.FindStatusCondition(getIdP(p).Status.Conditions, ssov1.ReadyCondition)
-			if c == nil {
-				return "none"
-			}
-			return string(c.Status) + "/" + c.Reason
-		}
+		return func() string { return conditionState(getIdP(p).Status.Conditions, ssov1.ReadyCondition) }
 	}
 	requestIdP := func(p *ssov1.OktaSAMLIdentityProvider, value string) {
 		Eventually(func() error {

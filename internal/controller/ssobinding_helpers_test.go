@@ -42,11 +42,7 @@ func bindingReady(ctx context.Context, b *ssov1.SSOBinding) func() string {
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(b), out); err != nil {
 			return err.Error()
 		}
-		c := meta.FindStatusCondition(out.Status.Conditions, ssov1.ReadyCondition)
-		if c == nil {
-			return "none"
-		}
-		return string(c.Status) + "/" + c.Reason
+		return conditionState(out.Status.Conditions, ssov1.ReadyCondition)
 	}
 }
 
