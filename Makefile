@@ -57,7 +57,8 @@ IMAGE          ?= okta-sso-operator
 .PHONY: image
 image: ## Build the container image into bin/okta-sso-operator-image.tar, no Docker engine needed.
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/manager-linux-amd64 ./cmd/manager
-	go run ./hack/image --binary $(BIN)/manager-linux-amd64 --out $(BIN)/okta-sso-operator-image.tar \
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o $(BIN)/okta-emulator-linux-amd64 ./cmd/okta-emulator
+	go run ./hack/image --binary $(BIN)/manager-linux-amd64 --emulator $(BIN)/okta-emulator-linux-amd64 --out $(BIN)/okta-sso-operator-image.tar \
 		--tag $(IMAGE):$(VERSION) --version $(VERSION) --revision "$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 .PHONY: tools

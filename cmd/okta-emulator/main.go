@@ -26,7 +26,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
+	"github.com/oktaop/okta-sso-operator/pkg/emulator"
 )
 
 // limitFlags collects repeated --rate-limit bucket=perMinute flags.
@@ -57,9 +57,10 @@ func main() {
 	latency := flag.Duration("latency", 0, "Latency added to every API request.")
 	flag.Var(limits, "rate-limit", "Limit of a bucket per rate-limit window, BUCKET=N; repeatable (see docs/emulator.md).")
 	window := flag.Duration("rate-limit-window", time.Minute, "Length of a rate-limit window: Okta's minute, or shorter so tests go through many windows in real time.")
+	release := flag.String("release", "", "The Okta release, YYYY.MM, whose answer shapes to give; empty for the newest.")
 	flag.Parse()
 
-	cfg := emulator.Config{APIToken: *token, OrgName: *orgName, Classic: *classic, RateLimits: limits, RateLimitWindow: *window,
+	cfg := emulator.Config{APIToken: *token, OrgName: *orgName, Classic: *classic, RateLimits: limits, RateLimitWindow: *window, Release: *release,
 		Faults: emulator.Faults{ErrorRate: *errorRate, Latency: emulator.Duration(*latency)}}
 	if err := run(*addr, *seedFile, *useTLS, *caOut, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "okta-emulator:", err)

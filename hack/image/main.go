@@ -1,6 +1,7 @@
 // Command image builds the operator's container image without a Docker
-// engine or a registry: one layer (the static manager binary, the CA
-// roots, a nonroot user) on an empty base, configured to run as that user,
+// engine or a registry: one layer (the static manager binary, the local
+// Okta org's binary for users' CI, the CA roots, a nonroot user) on an empty
+// base, configured to run as that user,
 // written as an image tarball that docker load, podman load and crane push
 // read. `make image` runs it; the Dockerfile builds the same image where
 // there is a Docker engine.
@@ -27,12 +28,13 @@ import (
 const nonroot = 65532
 
 type options struct {
-	binary, caCerts, out, tag, version, revision string
+	binary, emulator, caCerts, out, tag, version, revision string
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.binary, "binary", "bin/manager-linux-amd64", "The static manager binary (CGO_ENABLED=0, linux/amd64).")
+	flag.StringVar(&o.emulator, "emulator", "bin/okta-emulator-linux-amd64", "The static okta-emulator binary, /okta-emulator in the image.")
 	flag.StringVar(&o.caCerts, "ca-certs", "/etc/ssl/certs/ca-certificates.crt", "The CA roots the manager trusts for Okta and SCIM endpoints.")
 	flag.StringVar(&o.out, "out", "bin/okta-sso-operator-image.tar", "Where to write the image tarball.")
 	flag.StringVar(&o.tag, "tag", "okta-sso-operator:dev", "The image's name and tag inside the tarball.")
@@ -51,12 +53,16 @@ func build(o options) error {
 	if err != nil {
 		return err
 	}
+	emulator, err := os.ReadFile(o.emulator)
+	if err != nil {
+		return err
+	}
 	roots, err := os.ReadFile(o.caCerts)
 	if err != nil {
 		return err
 	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(rootFS(binary, roots))), nil
+		return io.NopCloser(bytes.NewReader(rootFS(binary, emulator, roots))), nil
 	}, tarball.WithMediaType(types.OCILayer))
 	if err != nil {
 		return err
@@ -96,10 +102,11 @@ func build(o options) error {
 	return tarball.WriteToFile(o.out, ref, img)
 }
 
-// rootFS is the layer: /manager, the CA roots where Go looks for them, and
-// the nonroot user in /etc/passwd and /etc/group (as distroless has it), with
-// a fixed time so the same inputs give the same image.
-func rootFS(binary, roots []byte) []byte {
+// rootFS is the layer: /manager, /okta-emulator, the CA roots where Go
+// looks for them, and the nonroot user in /etc/passwd and /etc/group (as
+// distroless has it), with a fixed time so the same inputs give the same
+// image.
+func rootFS(binary, emulator, roots []byte) []byte {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	epoch := time.Unix(0, 0)
@@ -117,6 +124,7 @@ func rootFS(binary, roots []byte) []byte {
 	file("etc/group", 0o644, []byte(fmt.Sprintf("root:x:0:\nnonroot:x:%d:\n", nonroot)))
 	file("etc/ssl/certs/ca-certificates.crt", 0o644, roots)
 	file("manager", 0o755, binary)
+	file("okta-emulator", 0o755, emulator)
 	_ = tw.Close()
 	return buf.Bytes()
 }

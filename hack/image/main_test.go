@@ -2,7 +2,9 @@ package main
 
 import (
 	"archive/tar"
+	"bufio"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,23 +16,32 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-// TestImage builds the image from a freshly built manager and reads it
-// back as a registry or a container runtime would: its config (a non-root
-// user, the entrypoint, the labels) and the binary it holds, which runs.
+// staticBinary builds a command as make image does.
+func staticBinary(t *testing.T, out, ldflags, pkg string) {
+	t.Helper()
+	compile := exec.Command("go", "build", "-ldflags", ldflags, "-o", out, pkg)
+	compile.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if msg, err := compile.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", pkg, err, msg)
+	}
+}
+
+// TestImage builds the image from a freshly built manager and emulator and
+// reads it back as a registry or a container runtime would: its config (a
+// non-root user, the entrypoint, the labels) and the binaries it holds,
+// which run.
 func TestImage(t *testing.T) {
 	dir := t.TempDir()
 	binary := filepath.Join(dir, "manager")
-	compile := exec.Command("go", "build", "-ldflags", "-s -w -X main.version=9.8.7", "-o", binary, "github.com/oktaop/okta-sso-operator/cmd/manager")
-	compile.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	if out, err := compile.CombinedOutput(); err != nil {
-		t.Fatalf("building the manager: %v\n%s", err, out)
-	}
+	staticBinary(t, binary, "-s -w -X main.version=9.8.7", "github.com/oktaop/okta-sso-operator/cmd/manager")
+	emulatorBinary := filepath.Join(dir, "okta-emulator")
+	staticBinary(t, emulatorBinary, "-s -w", "github.com/oktaop/okta-sso-operator/cmd/okta-emulator")
 	roots := filepath.Join(dir, "roots.pem")
 	if err := os.WriteFile(roots, []byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "image.tar")
-	if err := build(options{binary: binary, caCerts: roots, out: out, tag: "okta-sso-operator:9.8.7", version: "9.8.7", revision: "abc123"}); err != nil {
+	if err := build(options{binary: binary, emulator: emulatorBinary, caCerts: roots, out: out, tag: "okta-sso-operator:9.8.7", version: "9.8.7", revision: "abc123"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -56,7 +67,7 @@ func TestImage(t *testing.T) {
 	}
 
 	files := filesOf(t, img)
-	for _, path := range []string{"manager", "etc/ssl/certs/ca-certificates.crt", "etc/passwd", "etc/group"} {
+	for _, path := range []string{"manager", "okta-emulator", "etc/ssl/certs/ca-certificates.crt", "etc/passwd", "etc/group"} {
 		if _, ok := files[path]; !ok {
 			t.Errorf("the image has no /%s", path)
 		}
@@ -71,6 +82,37 @@ func TestImage(t *testing.T) {
 	version, err := exec.Command(extracted, "--version").CombinedOutput()
 	if err != nil || strings.TrimSpace(string(version)) != "okta-sso-operator 9.8.7" {
 		t.Errorf("the image's manager --version = %q, %v; want okta-sso-operator 9.8.7", version, err)
+	}
+	servesAnOrg(t, filepath.Join(dir, "emulator-from-image"), files["okta-emulator"])
+}
+
+// servesAnOrg runs the image's emulator and asks its org for the Everyone
+// group.
+func servesAnOrg(t *testing.T, path string, binary []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, binary, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(path, "--api-token", "t")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	base, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("the image's okta-emulator printed no URL: %v", err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, strings.TrimSpace(base)+"/api/v1/groups?q=Everyone", nil)
+	req.Header.Set("Authorization", "SSWS t")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"name":"Everyone"`) {
+		t.Errorf("the image's okta-emulator answered %d: %s", resp.StatusCode, body)
 	}
 }
 

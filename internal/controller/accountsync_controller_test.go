@@ -19,8 +19,8 @@ import (
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/controller"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
-	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
 	"github.com/oktaop/okta-sso-operator/internal/scim/scimtest"
+	"github.com/oktaop/okta-sso-operator/pkg/emulator"
 )
 
 const scimToken = "scim-suite-token-that-must-never-appear"

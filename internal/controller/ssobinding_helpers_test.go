@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
-	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
+	"github.com/oktaop/okta-sso-operator/pkg/emulator"
 )
 
 func group(name string) ssov1.Subject { return ssov1.Subject{Kind: ssov1.SubjectKindGroup, Name: name} }

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/oktaop/okta-sso-operator/internal/okta"
-	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
+	"github.com/oktaop/okta-sso-operator/pkg/emulator"
 )
 
 const token = "00T0kenThatMustNeverBeWritten-xyz"

@@ -28,7 +28,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/oktaop/okta-sso-operator/internal/okta"
-	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
+	"github.com/oktaop/okta-sso-operator/pkg/emulator"
 )
 
 const specFile = "testdata/okta-api/openapi/okta-management-APIs-oasv3-noEnums-inheritance.yaml"

@@ -20,8 +20,8 @@ import (
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
-	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
 	"github.com/oktaop/okta-sso-operator/internal/scim/scimtest"
+	"github.com/oktaop/okta-sso-operator/pkg/emulator"
 )
 
 // syncRun is one measured AccountSync run.

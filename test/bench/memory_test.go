@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,7 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
-	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
+	"github.com/oktaop/okta-sso-operator/pkg/emulator"
 )
 
 const (
@@ -165,14 +164,12 @@ func startSeededOrg(b *testing.B, seed *emulator.Seed) (*emulator.Server, string
 	for bucket := range emulator.DefaultRateLimits {
 		limits[bucket] = 1 << 20
 	}
-	org, err := emulator.New(emulator.Config{APIToken: benchToken, OrgName: "bench", RateLimits: limits, KeyBits: 2048, Seed: seed})
+	org, err := emulator.Start(emulator.Config{APIToken: benchToken, OrgName: "bench", RateLimits: limits, KeyBits: 2048, Seed: seed})
 	if err != nil {
 		b.Fatal(err)
 	}
-	ts := httptest.NewServer(org.Handler())
-	b.Cleanup(ts.Close)
-	org.SetBaseURL(ts.URL)
-	return org, ts.URL
+	b.Cleanup(func() { _ = org.Close() })
+	return org, org.BaseURL()
 }
 
 func createApps(ctx context.Context, b *testing.B, k8s client.Client, orgURL string) {

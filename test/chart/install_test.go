@@ -2,7 +2,6 @@ package chart
 
 import (
 	"context"
-	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 
@@ -18,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
-	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
+	"github.com/oktaop/okta-sso-operator/pkg/emulator"
 )
 
 const (
@@ -81,12 +80,10 @@ func ready(ctx context.Context, app *ssov1.OktaSAMLApp) func(Gomega) {
 var _ = Describe("helm install", Ordered, func() {
 	var orgURL string
 	BeforeAll(func() {
-		org, err := emulator.New(emulator.Config{APIToken: chartToken, OrgName: "acme"})
+		org, err := emulator.Start(emulator.Config{APIToken: chartToken, OrgName: "acme"})
 		Expect(err).NotTo(HaveOccurred())
-		ts := httptest.NewServer(org.Handler())
-		DeferCleanup(ts.Close)
-		org.SetBaseURL(ts.URL)
-		orgURL = ts.URL
+		DeferCleanup(org.Close)
+		orgURL = org.BaseURL()
 	})
 
 	It("installs the CRDs and the operator; the manager as the chart's ServiceAccount brings an app to Ready", func(ctx context.Context) {

@@ -25,7 +25,7 @@ import (
 	"github.com/crewjam/saml/samlsp"
 
 	"github.com/oktaop/okta-sso-operator/internal/okta"
-	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
+	"github.com/oktaop/okta-sso-operator/pkg/emulator"
 )
 
 // The emulator's IdP is tested with crewjam/saml's samlsp as a real service

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
+	"github.com/oktaop/okta-sso-operator/pkg/emulator"
 )
 
 // org starts an emulated org for raw HTTP tests.
@@ -20,14 +19,12 @@ func org(t *testing.T, cfg emulator.Config) (*emulator.Server, string) {
 	t.Helper()
 	cfg.APIToken = "t"
 	cfg.KeyBits = 1024
-	srv, err := emulator.New(cfg)
+	srv, err := emulator.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	srv.SetBaseURL(ts.URL)
-	return srv, ts.URL
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv, srv.BaseURL()
 }
 
 func call(t *testing.T, method, url, body string) (*http.Response, string) {

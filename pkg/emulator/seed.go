@@ -73,7 +73,9 @@ func LoadSeed(path string) (*Seed, error) {
 	return &seed, nil
 }
 
-func (s *Server) applySeed(seed *Seed) error {
+// Seed adds groups, users (with their memberships) and OAuth service apps to
+// a running org, as the seed file does at start.
+func (s *Server) Seed(seed *Seed) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, g := range seed.Groups {

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,9 +26,19 @@ type app struct {
 	implicitAssign   bool
 	notes            map[string]any
 
-	// signOn is set for custom SAML apps, catalogSignOn for catalog apps.
+	family signOnFamily
+	// signOn is set for custom SAML apps, catalogSignOn for SAML catalog
+	// apps.
 	signOn        *samlSignOn
 	catalogSignOn *catalogSignOn
+	// oauthSettings and oauthCredentials are an OIDC client's
+	// settings.oauthClient and credentials.oauthClient.
+	oauthSettings, oauthCredentials map[string]any
+	clientSecret                    string
+	// password is set for apps Okta signs in to with a stored password;
+	// autoLogin is a custom SWA app's settings.signOn.
+	password  *passwordCredentials
+	autoLogin map[string]any
 
 	keys      []*signingKey
 	activeKid string
@@ -133,6 +144,37 @@ type catalogApp struct {
 	bookmark bool
 	// attributes are the attribute statements the catalog app sends.
 	attributes []attributeStatement
+	// modes maps the sign-on modes a create may ask for to the one Okta
+	// answers with (catalog apps asked for AUTO_LOGIN become
+	// BROWSER_PLUGIN); SAML_2_0 only when nil.
+	modes map[string]string
+	// linkName names the app's tile link; name_link when empty.
+	linkName string
+	// oauthClient apps are OIDC clients with their own settings.oauthClient
+	// (oidc_client); OIDC catalog apps have none.
+	oauthClient bool
+}
+
+// modeOf is the sign-on mode Okta answers for a create asking for mode.
+func (c catalogApp) modeOf(mode string) (string, bool) {
+	if c.modes == nil {
+		return mode, mode == "SAML_2_0"
+	}
+	answered, ok := c.modes[mode]
+	return answered, ok
+}
+
+// familyOf tells how an app of an answered sign-on mode signs users in.
+func familyOf(mode string) signOnFamily {
+	switch mode {
+	case "SAML_2_0", "SAML_1_1":
+		return familySAML
+	case "OPENID_CONNECT":
+		return familyOAuth
+	case "BOOKMARK":
+		return familyBookmark
+	}
+	return familyPassword
 }
 
 // catalog is the part of the Okta Integration Network the emulator knows.
@@ -145,11 +187,35 @@ var catalog = map[string]catalogApp{
 		// The attributes the Org2Org guide lists, so the hub can create the user.
 		attributes: []attributeStatement{{Name: "FirstName", Values: []string{"user.firstName"}},
 			{Name: "LastName", Values: []string{"user.lastName"}}, {Name: "Email", Values: []string{"user.email"}}},
+		linkName: "login",
 	},
-	"pagerduty": {settings: []string{"adminUserId", "baseUrl", "subdomain"}, required: []string{"subdomain"}},
+	"pagerduty": {settings: []string{"adminUserId", "baseUrl", "subdomain"}, required: []string{"subdomain"},
+		modes: map[string]string{"SAML_2_0": "SAML_2_0", "AUTO_LOGIN": "BROWSER_PLUGIN"}, linkName: "login"},
 	// bookmark is a tile that opens a URL (signOnMode BOOKMARK): a spoke's
 	// way to a hub app, in hub and spoke federation.
-	"bookmark": {settings: []string{"requestIntegration", "url"}, required: []string{"url"}, bookmark: true},
+	"bookmark": {settings: []string{"requestIntegration", "url"}, required: []string{"url"}, bookmark: true,
+		modes: map[string]string{"BOOKMARK": "BOOKMARK"}, linkName: "login"},
+	// oidc_client is the custom OIDC app integration.
+	"oidc_client": {modes: map[string]string{"OPENID_CONNECT": "OPENID_CONNECT"}, oauthClient: true},
+	"strongdm":    {settings: []string{"base_url"}, modes: map[string]string{"OPENID_CONNECT": "OPENID_CONNECT"}},
+	"deel":        {modes: map[string]string{"OPENID_CONNECT": "OPENID_CONNECT"}},
+	"applauz":     {modes: map[string]string{"OPENID_CONNECT": "OPENID_CONNECT"}},
+	// The custom password apps: SWA with two or three fields, basic auth,
+	// and the secure password store.
+	"template_swa": {settings: []string{"loginUrlRegex", "usernameField", "redirectUrl", "buttonField", "checkbox", "passwordField", "url"},
+		required: []string{"url"}, modes: map[string]string{"BROWSER_PLUGIN": "BROWSER_PLUGIN"}, linkName: "login"},
+	"template_swa3field": {settings: []string{"loginUrlRegex", "extraFieldSelector", "extraFieldValue", "redirectUrl", "userNameSelector", "passwordSelector", "buttonSelector", "targetURL"},
+		required: []string{"targetURL"}, modes: map[string]string{"BROWSER_PLUGIN": "BROWSER_PLUGIN"}, linkName: "login"},
+	"template_basic_auth": {settings: []string{"loginUrlRegex", "authURL", "url"}, required: []string{"url", "authURL"},
+		modes: map[string]string{"BASIC_AUTH": "BASIC_AUTH"}, linkName: "login"},
+	"template_sps": {settings: []string{"usernameField", "passwordField", "url", "optionalField1", "optionalField1Value",
+		"optionalField2", "optionalField2Value", "optionalField3", "optionalField3Value"},
+		required: []string{"url"}, modes: map[string]string{"SECURE_PASSWORD_STORE": "SECURE_PASSWORD_STORE"}, linkName: "login"},
+	// sharepoint_onpremise signs in with SAML 1.1, where a catalog app's
+	// sign-on settings are fewer overrides.
+	"sharepoint_onpremise": {settings: []string{"groupFilter", "siteURL", "attributeStatements"}, required: []string{"siteURL"},
+		modes: map[string]string{"SAML_1_1": "SAML_1_1"}, linkName: "login"},
+	"aws_console": {modes: map[string]string{"AUTO_LOGIN": "BROWSER_PLUGIN"}, linkName: "aws_console_login"},
 }
 
 // appRequest is a create or replace request body.
@@ -164,13 +230,24 @@ type appRequest struct {
 		Signing          *struct {
 			Kid string `json:"kid"`
 		} `json:"signing"`
+		Scheme         string         `json:"scheme"`
+		RevealPassword bool           `json:"revealPassword"`
+		OAuthClient    map[string]any `json:"oauthClient"`
 	} `json:"credentials"`
 	Settings *struct {
 		App                map[string]any  `json:"app"`
 		ImplicitAssignment bool            `json:"implicitAssignment"`
 		Notes              map[string]any  `json:"notes"`
 		SignOn             json.RawMessage `json:"signOn"`
+		OAuthClient        map[string]any  `json:"oauthClient"`
 	} `json:"settings"`
+}
+
+// fromCatalog tells a catalog app from a custom one, whose generated name
+// is never a catalog name.
+func (a *app) fromCatalog() bool {
+	_, ok := catalog[a.name]
+	return ok
 }
 
 func (a *app) idpIssuer() string { return "http://www.okta.com/" + a.externalKey }
@@ -182,6 +259,9 @@ func (a *app) sloEnabled() bool { return a.signOn != nil && a.signOn.SLO.Enabled
 func (a *app) nameIDFormat() string {
 	if a.signOn != nil {
 		return a.signOn.SubjectNameIDFormat
+	}
+	if a.signOnMode == "SAML_1_1" {
+		return nameIDUnspecified
 	}
 	return nameIDEmail // catalog apps advertise emailAddress
 }
@@ -330,17 +410,8 @@ func (s *Server) applyRequest(a *app, req *appRequest) *apiError {
 		e := errValidation("settings", "settings: required")
 		return &e
 	}
-	if a.catalogSignOn != nil {
-		if e := applyCatalogSettings(a, req); e != nil {
-			return e
-		}
-	} else {
-		so, causes := parseCustomSignOn(req.Settings.SignOn)
-		if len(causes) > 0 {
-			e := errValidation("settings", causes...)
-			return &e
-		}
-		a.signOn, a.settingsApp = so, map[string]any{}
+	if e := s.applySignOn(a, req); e != nil {
+		return e
 	}
 	if req.Credentials != nil && req.Credentials.Signing != nil && req.Credentials.Signing.Kid != "" {
 		if a.key(req.Credentials.Signing.Kid) == nil {
@@ -361,6 +432,10 @@ func (s *Server) applyRequest(a *app, req *appRequest) *apiError {
 		a.userNameTemplate = *req.Credentials.UserNameTemplate
 		setDefault(&a.userNameTemplate.Type, "BUILT_IN")
 	}
+	if a.family == familyPassword && a.userNameTemplate.Type == "CUSTOM" {
+		// Okta would not push a custom user name to a password app's users.
+		setDefault(&a.userNameTemplate.PushStatus, "DONT_PUSH")
+	}
 	a.implicitAssign = req.Settings.ImplicitAssignment
 	a.notes = map[string]any{"admin": nil, "enduser": nil}
 	for k, v := range req.Settings.Notes {
@@ -369,8 +444,55 @@ func (s *Server) applyRequest(a *app, req *appRequest) *apiError {
 	return nil
 }
 
-func applyCatalogSettings(a *app, req *appRequest) *apiError {
-	entry := catalog[a.name]
+// applySignOn sets what an app of each family needs to sign users in.
+func (s *Server) applySignOn(a *app, req *appRequest) *apiError {
+	if !a.fromCatalog() && a.family == familySAML {
+		so, causes := parseCustomSignOn(req.Settings.SignOn)
+		if len(causes) > 0 {
+			e := errValidation("settings", causes...)
+			return &e
+		}
+		s.linkInlineHooks(so.InlineHooks)
+		a.signOn, a.settingsApp = so, map[string]any{}
+		return nil
+	}
+	settings, e := catalogAppSettings(catalog[a.name], req)
+	if e != nil {
+		return e
+	}
+	a.settingsApp = settings
+	switch {
+	case a.family == familySAML:
+		return applyCatalogSignOn(a, req)
+	case a.family == familyOAuth && catalog[a.name].oauthClient:
+		return s.applyOAuthClient(a, req)
+	case a.family == familyPassword && !a.fromCatalog():
+		if e := applyAutoLoginSignOn(a, req.Settings.SignOn); e != nil {
+			return e
+		}
+		return applyPasswordCredentials(a, req)
+	case a.family == familyPassword:
+		return applyPasswordCredentials(a, req)
+	}
+	return nil
+}
+
+// linkInlineHooks adds the link Okta answers with to each SAML assertion
+// inline hook an app names.
+func (s *Server) linkInlineHooks(hooks []any) {
+	for _, h := range hooks {
+		if hook, ok := h.(map[string]any); ok {
+			if id, _ := hook["id"].(string); id != "" {
+				hook["_links"] = map[string]any{"self": map[string]any{"href": s.baseURL + "/api/v1/inlineHooks/" + id,
+					"hints": map[string]any{"allow": []string{"GET", "PUT", "DELETE"}}}}
+			}
+		}
+	}
+}
+
+// catalogAppSettings is settings.app of a catalog app: its known keys,
+// null when not given.
+func catalogAppSettings(entry catalogApp, req *appRequest) (map[string]any, *apiError) {
 	settings := map[string]any{}
 	for _, k := range entry.settings {
 		settings[k] = req.Settings.App[k]
@@ -383,8 +505,12 @@ func applyCatalogSettings(a *app, req *appRequest) *apiError {
 	}
 	if len(missing) > 0 {
 		e := errValidation("settings", missing...)
-		return &e
+		return nil, &e
 	}
+	return settings, nil
+}
+
+func applyCatalogSignOn(a *app, req *appRequest) *apiError {
 	so := &catalogSignOn{AttributeStatements: []attributeStatement{}}
 	if len(req.Settings.SignOn) > 0 {
 		if err := json.Unmarshal(req.Settings.SignOn, so); err != nil {
@@ -397,7 +523,6 @@ func applyCatalogSettings(a *app, req *appRequest) *apiError {
 			}
 		}
 	}
-	a.settingsApp = settings
 	a.catalogSignOn = so
 	return nil
 }
@@ -415,8 +540,8 @@ func appNameSlug(label string) string {
 
 func (s *Server) renderApp(a *app) map[string]any {
 	appLinkName := a.name + "_link"
-	if a.catalogSignOn != nil {
-		appLinkName = "login" // catalog apps name their links; login is the sign-in tile
+	if name := catalog[a.name].linkName; name != "" {
+		appLinkName = name // catalog apps name their links; login is the sign-in tile
 	}
 	settings := map[string]any{
 		"app": a.settingsApp,
@@ -426,22 +551,30 @@ func (s *Server) renderApp(a *app) map[string]any {
 		"implicitAssignment": a.implicitAssign,
 		"notes":              a.notes,
 	}
-	if a.signOn != nil {
-		settings["signOn"] = a.signOn
-	} else {
-		settings["signOn"] = a.catalogSignOn
+	if s.answersSince(releaseUniversalLogout) {
+		settings["emOptInStatus"] = "NONE"
 	}
+	a.renderSignOnSettings(settings)
 	self := s.baseURL + "/api/v1/apps/" + a.id
 	links := map[string]any{
-		"help":       map[string]any{"href": strings.Replace(s.baseURL, "://", "://admin.", 1) + "/app/" + a.name + "/" + a.id + "/setup/help/" + a.signOnMode + "/instructions", "type": "text/html"},
-		"metadata":   map[string]any{"href": self + "/sso/saml/metadata", "type": "application/xml"},
 		"uploadLogo": map[string]any{"href": self + "/logo", "hints": map[string]any{"allow": []string{"POST"}}},
 		"appLinks":   []any{map[string]any{"name": appLinkName, "href": s.baseURL + "/home/" + a.name + "/" + a.id + "/" + a.linkID, "type": "text/html"}},
 		"groups":     link(self + "/groups"),
 		"logo":       []any{map[string]any{"name": "medium", "href": s.baseURL + "/assets/img/logos/default.png", "type": "image/png"}},
 		"users":      link(self + "/users"),
 	}
-	if !s.cfg.Classic {
+	switch a.family {
+	case familySAML:
+		if a.signOnMode == "SAML_2_0" {
+			links["metadata"] = map[string]any{"href": self + "/sso/saml/metadata", "type": "application/xml"}
+		}
+		links["help"] = map[string]any{"href": strings.Replace(s.baseURL, "://", "://admin.", 1) + "/app/" + a.name + "/" + a.id + "/setup/help/" + a.signOnMode + "/instructions", "type": "text/html"}
+	case familyOAuth:
+		if catalog[a.name].oauthClient {
+			links["clientCredentials"] = []any{map[string]any{"name": "secrets", "href": self + "/credentials/secrets"}}
+		}
+	}
+	if !s.cfg.Classic || s.answersSince(releaseClassicPolicies) {
 		links["policies"] = map[string]any{"href": self + "/policies", "hints": map[string]any{"allow": []string{"PUT"}}}
 		links["profileEnrollment"] = link(s.baseURL + "/api/v1/policies/rst" + a.id[3:])
 		links["accessPolicy"] = link(s.baseURL + "/api/v1/policies/rst" + a.id[3:])
@@ -451,7 +584,7 @@ func (s *Server) renderApp(a *app) map[string]any {
 	} else {
 		links["activate"] = link(self + "/lifecycle/activate")
 	}
-	return map[string]any{
+	out := map[string]any{
 		"id":            a.id,
 		"orn":           "orn:okta:idp:" + s.org.id + ":apps:" + a.name + ":" + a.id,
 		"name":          a.name,
@@ -464,15 +597,16 @@ func (s *Server) renderApp(a *app) map[string]any {
 			"autoLaunch": a.visibility.AutoLaunch, "autoSubmitToolbar": a.visibility.AutoSubmitToolbar,
 			"hide": a.visibility.Hide, "appLinks": map[string]bool{appLinkName: true},
 		},
-		"features":   []string{},
-		"signOnMode": a.signOnMode,
-		"credentials": map[string]any{
-			"userNameTemplate": a.userNameTemplate,
-			"signing":          map[string]any{"kid": a.activeKid},
-		},
-		"settings": settings,
-		"_links":   links,
+		"features":    []string{},
+		"signOnMode":  a.signOnMode,
+		"credentials": a.renderCredentials(),
+		"settings":    settings,
+		"_links":      links,
 	}
+	if s.answersSince(releaseUniversalLogout) {
+		out["universalLogout"] = s.universalLogoutOf(a)
+	}
+	return out
 }
 
 func (s *Server) createApp(w http.ResponseWriter, r *http.Request) {
@@ -480,24 +614,18 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeBody(w, r, &req) {
 		return
 	}
-	a := &app{status: "ACTIVE", signOnMode: req.SignOnMode}
+	a := &app{status: "ACTIVE", name: strings.ToLower(req.Name)}
 	if r.URL.Query().Get("activate") == "false" {
 		a.status = "INACTIVE"
 	}
-	if req.Name != "" {
-		if _, ok := catalog[req.Name]; !ok {
-			s.writeError(w, http.StatusBadRequest, errValidation("name", "name: no app named "+req.Name+" in this org's catalog"))
-			return
-		}
-		a.name, a.catalogSignOn = req.Name, &catalogSignOn{}
-	}
-	bookmark := catalog[req.Name].bookmark
-	if !(req.SignOnMode == "SAML_2_0" && !bookmark || req.SignOnMode == "BOOKMARK" && bookmark) {
-		s.writeError(w, http.StatusBadRequest, errValidation("signOnMode", "signOnMode: this org supports SAML_2_0 apps, and BOOKMARK for the bookmark app"))
+	mode, e := signOnModeOf(&req)
+	if e != nil {
+		s.writeError(w, http.StatusBadRequest, *e)
 		return
 	}
+	a.signOnMode, a.family = mode, familyOf(mode)
 	var keys []*signingKey
-	if !bookmark {
+	if a.family == familySAML {
 		// Generating a key is slow; do it before taking the org lock.
 		key, err := s.newSigningKey(10)
 		if err != nil {
@@ -509,15 +637,18 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	a.id, a.externalKey, a.linkID = s.newID("0oa"), s.newID("exk"), s.newID("aln") // an OIDC client's ID is its app's
 	if e := s.applyRequest(a, &req); e != nil {
 		s.writeError(w, http.StatusBadRequest, *e)
 		return
 	}
 	now := s.now()
-	a.id, a.externalKey, a.linkID = s.newID("0oa"), s.newID("exk"), s.newID("aln")
 	a.created, a.lastUpdated = now, now
 	if len(keys) > 0 {
 		a.keys, a.activeKid = keys, keys[0].kid
+	}
+	if a.family == familyOAuth {
+		a.activeKid = s.org.tokenKid // OIDC apps sign with the org's key
 	}
 	a.groups, a.users = newOrdered[*appGroup](), newOrdered[*appUser]()
 	if a.name == "" {
@@ -525,7 +656,37 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request) {
 		a.name = s.cfg.OrgName + "_" + appNameSlug(a.label) + "_" + strconv.Itoa(s.org.appCounter)
 	}
 	s.org.apps.put(a.id, a)
-	writeJSON(w, http.StatusOK, s.renderApp(a))
+	out := s.renderApp(a)
+	if a.clientSecret != "" {
+		// Okta shows a generated client secret once, in the create's answer.
+		creds := maps.Clone(a.oauthCredentials)
+		creds["client_secret"] = a.clientSecret
+		out["credentials"].(map[string]any)["oauthClient"] = creds
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// signOnModeOf is the sign-on mode Okta answers for a create: a custom app
+// of a mode it accepts without a name, or a catalog app in one of its modes.
+func signOnModeOf(req *appRequest) (string, *apiError) {
+	if req.Name == "" {
+		if _, ok := customModes[req.SignOnMode]; !ok {
+			e := errValidation("signOnMode", "signOnMode: an app without a catalog name must be SAML_2_0 or AUTO_LOGIN; name the catalog app (oidc_client, template_swa, bookmark ...) for other modes")
+			return "", &e
+		}
+		return req.SignOnMode, nil
+	}
+	entry, ok := catalog[strings.ToLower(req.Name)]
+	if !ok {
+		e := errValidation("name", "name: no app named "+req.Name+" in this org's catalog")
+		return "", &e
+	}
+	mode, ok := entry.modeOf(req.SignOnMode)
+	if !ok {
+		e := errValidation("signOnMode", "signOnMode: the "+req.Name+" app does not support "+req.SignOnMode)
+		return "", &e
+	}
+	return mode, nil
 }
 
 // lookupApp finds the app of the request's {appID}, answering 404 if none.
@@ -585,8 +746,13 @@ func (s *Server) updateApp(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusBadRequest, errValidation("name", "name: an app's name cannot change"))
 		return
 	}
-	if req.SignOnMode != "" && req.SignOnMode != a.signOnMode {
+	if mode, _ := signOnModeOf(&appRequest{Name: a.name, SignOnMode: req.SignOnMode}); req.SignOnMode != "" && mode != a.signOnMode && req.SignOnMode != a.signOnMode {
 		s.writeError(w, http.StatusBadRequest, errValidation("signOnMode", "signOnMode: an app's sign-on mode cannot change"))
+		return
+	}
+	if a.family == familyPassword && a.status != "ACTIVE" {
+		s.writeError(w, http.StatusBadRequest, apiError{Code: "E0000024", Summary: "Bad request. This operation on app metadata is not yet supported.",
+			Causes: []string{"This operation on app metadata is not yet supported: No active instances."}})
 		return
 	}
 	updated := *a

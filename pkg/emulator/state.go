@@ -23,6 +23,8 @@ type org struct {
 	idps       ordered[*idp]
 	idpKeys    ordered[*jwk]
 	appCounter int
+	// tokenKid is the key OIDC apps sign tokens with.
+	tokenKid string
 }
 
 func newOrg(s *Server) *org {
@@ -35,6 +37,8 @@ func newOrg(s *Server) *org {
 		members: map[string]map[string]bool{},
 		idps:    newOrdered[*idp](),
 		idpKeys: newOrdered[*jwk](),
+		// 43 characters, as a base64url SHA-256 key ID.
+		tokenKid: s.randomString(43),
 	}
 }
 

@@ -4,12 +4,22 @@
 // per-bucket rate limits, injects faults, counts requests per route, and acts
 // as a real SAML 2.0 IdP for every app. Tests, `make demo` and users' own CI
 // run against it.
+//
+// Start runs an org on a loopback port; New and Handler mount it on a
+// server of your own. Seed adds users and groups, Stats counts requests,
+// SetFaults and SetRateLimits change the faults and limits while it runs.
+// The same controls are served over HTTP under /emulator/ for other
+// languages (docs/emulator.md).
 package emulator
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -43,7 +53,15 @@ type Config struct {
 	Seed *Seed
 	// RandSeed makes IDs and fault injection repeatable when non-zero.
 	RandSeed uint64
+	// Release is the Okta release, "YYYY.MM", whose answer shapes the org
+	// gives (fields Okta added or dropped since); empty answers like the
+	// newest recordings.
+	Release string
+	// Addr is where Start listens; defaults to a free loopback port.
+	Addr string
 }
+
+var releasePattern = regexp.MustCompile(`^20[0-9]{2}\.(0[1-9]|1[0-2])$`)
 
 // Server is one emulated Okta org.
 type Server struct {
@@ -65,7 +83,39 @@ type Server struct {
 	sessions     map[string]string // SAML session cookie → user ID
 	pending      map[string]*samlRequest
 
-	mux *http.ServeMux
+	mux    *http.ServeMux
+	served *http.Server // set by Start
+}
+
+// Start makes an org and serves it over HTTP on cfg.Addr (a free loopback
+// port by default) until Close.
+func Start(cfg Config) (*Server, error) {
+	s, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	addr := cfg.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s.SetBaseURL("http://" + ln.Addr().String())
+	s.served = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.served.Serve(ln) }()
+	return s, nil
+}
+
+// Close stops an org started by Start, ending open connections.
+func (s *Server) Close() error {
+	if s.served == nil {
+		return errors.New("emulator: Close of an org not started by Start")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.served.Shutdown(ctx)
 }
 
 // New makes an org. SetBaseURL must be called once the listener's address
@@ -79,6 +129,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.KeyBits == 0 {
 		cfg.KeyBits = 2048
+	}
+	if cfg.Release != "" && !releasePattern.MatchString(cfg.Release) {
+		return nil, fmt.Errorf("release %q is not YYYY.MM, such as 2026.02", cfg.Release)
 	}
 	seed := cfg.RandSeed
 	if seed == 0 {
@@ -103,7 +156,7 @@ func New(cfg Config) (*Server, error) {
 	s.faults = newFaultInjector(cfg.Faults, rand.New(rand.NewPCG(seed+1, seed)))
 	s.routes()
 	if cfg.Seed != nil {
-		if err := s.applySeed(cfg.Seed); err != nil {
+		if err := s.Seed(cfg.Seed); err != nil {
 			return nil, err
 		}
 	}

@@ -70,8 +70,8 @@ func (s *Server) samlSSO(w http.ResponseWriter, r *http.Request) {
 		req.appID = a.id
 	}
 	s.mu.Unlock()
-	if !ok {
-		samlError(w, http.StatusNotFound, "No app answers at this SSO URL")
+	if !ok || a.family != familySAML {
+		samlError(w, http.StatusNotFound, "No SAML app answers at this SSO URL")
 		return
 	}
 	s.completeLogin(w, r, req)
@@ -86,6 +86,10 @@ func (s *Server) samlIdPInitiated(w http.ResponseWriter, r *http.Request) {
 	if ok && catalog[a.name].bookmark {
 		target, _ := a.settingsApp["url"].(string)
 		http.Redirect(w, r, target, http.StatusFound)
+		return
+	}
+	if ok && a.family != familySAML {
+		samlError(w, http.StatusBadRequest, "This app signs in with "+a.signOnMode+", which the local org does not emulate; only its SAML and bookmark apps sign users in")
 		return
 	}
 	s.completeLogin(w, r, &samlRequest{appID: r.PathValue("appID")})

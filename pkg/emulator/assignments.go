@@ -263,7 +263,7 @@ func (s *Server) renderAppUser(a *app, v appUserView) map[string]any {
 		"scope": scope, "status": "ACTIVE", "statusChanged": timestamp(created),
 		"passwordChanged": nil, "syncState": "DISABLED",
 		"credentials": map[string]any{"userName": userName},
-		"profile":     profile,
+		"profile":     appUserProfile(a, v.user, profile),
 		"_links": map[string]any{
 			"app":  link(s.baseURL + "/api/v1/apps/" + a.id),
 			"user": link(s.baseURL + "/api/v1/users/" + v.user.id),
@@ -405,4 +405,35 @@ func (s *Server) unassignAppUser(w http.ResponseWriter, r *http.Request) {
 	}
 	a.users.remove(userID)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// oidcProfile are the attributes of an OIDC app's user profile, with the
+// Okta profile attribute each is mapped from by default.
+var oidcProfile = map[string]string{"given_name": "firstName", "family_name": "lastName", "email": "email",
+	"middle_name": "middleName", "nickname": "nickName", "locale": "locale", "zoneinfo": "timezone",
+	"website": "profileUrl", "phone_number": "mobilePhone", "street_address": "streetAddress", "locality": "city",
+	"region": "state", "postal_code": "zipCode", "country": "countryCode",
+	"name": "", "profile": "", "picture": "", "gender": "", "birthdate": "", "formatted": ""}
+
+// appUserProfile is an app user's profile: what was set on the assignment,
+// over, for OIDC apps, the claims Okta maps from the user's profile.
+func appUserProfile(a *app, u *user, set map[string]any) map[string]any {
+	if a.family != familyOAuth {
+		return set
+	}
+	profile := map[string]any{"locale": "en_US", "zoneinfo": "America/Los_Angeles"}
+	for claim, attr := range oidcProfile {
+		if v, ok := u.profile[attr]; ok && attr != "" && v != nil {
+			profile[claim] = v
+		} else if _, isDefault := profile[claim]; !isDefault {
+			profile[claim] = nil
+		}
+	}
+	first, _ := u.profile["firstName"].(string)
+	last, _ := u.profile["lastName"].(string)
+	profile["name"] = strings.TrimSpace(first + " " + last)
+	for k, v := range set {
+		profile[k] = v
+	}
+	return profile
 }

@@ -122,6 +122,9 @@ func (s *Server) renderUser(u *user) map[string]any {
 		"self":   link(self),
 	}
 	for _, action := range userActions[u.status] {
+		if action == "resetFactors" && !s.answersSince(releaseUserRealms) {
+			continue
+		}
 		path := actionPaths[action]
 		if path == "" {
 			path = action
@@ -154,15 +157,18 @@ func (s *Server) renderUserFields(u *user) map[string]any {
 	if u.hasPassword {
 		credentials["password"] = map[string]any{}
 	}
-	return map[string]any{
+	out := map[string]any{
 		"id": u.id, "status": u.status,
 		"created": timestamp(u.created), "activated": optionalTimestamp(u.activated), "statusChanged": optionalTimestamp(u.changed),
 		"lastLogin": nil, "lastUpdated": timestamp(u.lastUpdated), "passwordChanged": optionalTimestamp(u.passwordChanged),
-		"realmId":     "guo" + s.org.id[3:],
 		"type":        map[string]string{"id": "oty" + s.org.id[3:]},
 		"profile":     profile,
 		"credentials": credentials,
 	}
+	if s.answersSince(releaseUserRealms) {
+		out["realmId"] = "guo" + s.org.id[3:]
+	}
+	return out
 }
 
 type userRequest struct {
@@ -404,7 +410,7 @@ func (s *Server) renderGroup(g *group) map[string]any {
 		"users": link(self + "/users"),
 		"apps":  link(self + "/apps"),
 	}
-	if g.groupType == "OKTA_GROUP" {
+	if g.groupType == "OKTA_GROUP" && s.answersSince(releaseGroupOwners) {
 		links["owners"] = link(self + "/owners")
 	}
 	return map[string]any{
@@ -609,9 +615,19 @@ func (s *Server) getOrganization(w http.ResponseWriter, _ *http.Request) {
 		"id": s.org.id, "cell": "emulator",
 		"_links":   map[string]any{"organization": link(s.baseURL)},
 		"pipeline": pipeline,
-		"settings": map[string]any{
-			"analyticsCollectionEnabled": false, "bugReportingEnabled": false, "omEnabled": false,
-			"pssoEnabled": false, "desktopMFAEnabled": false, "itpEnabled": false,
-		},
+		"settings": s.organizationSettings(),
 	})
+}
+
+// organizationSettings are the org's feature flags in its well-known
+// document; Identity Engine orgs named op4wEnabled until 2025.
+func (s *Server) organizationSettings() map[string]any {
+	settings := map[string]any{
+		"analyticsCollectionEnabled": false, "bugReportingEnabled": false, "omEnabled": false,
+		"pssoEnabled": false, "desktopMFAEnabled": false, "itpEnabled": false,
+	}
+	if !s.cfg.Classic && !s.answersSince(releaseUniversalLogout) {
+		settings["op4wEnabled"] = false
+	}
+	return settings
 }

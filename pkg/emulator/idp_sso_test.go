@@ -5,14 +5,13 @@ import (
 	"encoding/base64"
 	"html"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/oktaop/okta-sso-operator/internal/okta"
-	"github.com/oktaop/okta-sso-operator/internal/okta/emulator"
+	"github.com/oktaop/okta-sso-operator/pkg/emulator"
 )
 
 // federation is a hub and a spoke org in one process, wired by hand as the
@@ -28,18 +27,16 @@ type federation struct {
 
 func startOrg(t *testing.T, name, token string, seed *emulator.Seed) (*emulator.Server, *okta.Client, string) {
 	t.Helper()
-	org, err := emulator.New(emulator.Config{APIToken: token, OrgName: name, KeyBits: 2048, Seed: seed})
+	org, err := emulator.Start(emulator.Config{APIToken: token, OrgName: name, KeyBits: 2048, Seed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(org.Handler())
-	t.Cleanup(ts.Close)
-	org.SetBaseURL(ts.URL)
-	c, err := okta.New(okta.Config{OrgURL: ts.URL, APIToken: token, Budget: okta.NewBudget(100, nil)})
+	t.Cleanup(func() { _ = org.Close() })
+	c, err := okta.New(okta.Config{OrgURL: org.BaseURL(), APIToken: token, Budget: okta.NewBudget(100, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return org, c, ts.URL
+	return org, c, org.BaseURL()
 }
 
 // newFederation wires a spoke (alice and bob in Engineering, which is
