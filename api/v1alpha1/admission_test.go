@@ -236,6 +236,11 @@ var _ = DescribeTable("an invalid object is refused with a message that names th
 	Entry("org Secret missing", samlApp, unset("spec.orgRef.secretName"), "spec.orgRef.secretName", "Required value"),
 	Entry("org Secret name not a DNS name", samlApp, set("spec.orgRef.secretName", "Okta_Org"), "spec.orgRef.secretName", "should match"),
 	Entry("empty label", samlApp, set("spec.label", ""), "spec.label", "at least 1 chars"),
+	Entry("sign-on policy by both name and ID", samlApp, set("spec.signOn.authenticationPolicy", map[string]any{"name": "Strict", "id": "rst1a2b3c4d5e6f7g8h9"}),
+		"spec.signOn.authenticationPolicy", "set exactly one of name and id"),
+	Entry("sign-on policy by neither", samlApp, set("spec.signOn.authenticationPolicy", map[string]any{}), "spec.signOn.authenticationPolicy", "set exactly one of name and id"),
+	Entry("sign-on policy ID of the wrong form", samlApp, set("spec.signOn.authenticationPolicy", map[string]any{"id": "rst-1"}),
+		"spec.signOn.authenticationPolicy.id", "should match"),
 	Entry("label over 100 characters", samlApp, set("spec.label", strings.Repeat("x", 101)), "spec.label", "may not be more than 100"),
 	Entry("custom app without an SP", druvaApp, unset("spec.serviceProvider"), "spec.serviceProvider", "entityID and serviceProvider.acsURL are required"),
 	Entry("custom app without an ACS URL", druvaApp, unset("spec.serviceProvider.acsURL"), "spec.serviceProvider", "acsURL are required"),
@@ -335,6 +340,7 @@ var _ = DescribeTable("a valid edge case is accepted",
 	Entry("plain http ACS URL on 127.0.0.1", samlApp, set("spec.serviceProvider.acsURL", "http://127.0.0.1:8080/saml/acs")),
 	Entry("plain http ACS URL on [::1]", samlApp, set("spec.serviceProvider.acsURL", "http://[::1]:8080/saml/acs")),
 	Entry("audience that is not a URL", samlApp, set("spec.serviceProvider.entityID", "druva-cloud")),
+	Entry("a sign-on policy by name", samlApp, set("spec.signOn.authenticationPolicy", map[string]any{"name": "Any two factors"})),
 	Entry("a hub IdP with the spoke written out (and no tiles, which need the spoke app)", hubIdP, func(o map[string]any) {
 		unset("spec.spokeAppRef")(o)
 		unset("spec.sharedApps")(o)

@@ -277,6 +277,13 @@ type SignOn struct {
 	// +optional
 	RequestSignatureRequired bool `json:"requestSignatureRequired,omitempty"`
 
+	// AuthenticationPolicy is the app sign-on (authentication) policy Okta
+	// applies to the app, by name or ID; a hand change in Okta is put back.
+	// Without it the app keeps the policy it has (the org's default for a
+	// new app).
+	// +optional
+	AuthenticationPolicy *PolicyReference `json:"authenticationPolicy,omitempty"`
+
 	// AttributeStatements add attributes to the assertion.
 	// +listType=map
 	// +listMapKey=name
@@ -291,6 +298,30 @@ type SignOn struct {
 	// +kubebuilder:validation:MaxItems=100
 	// +optional
 	GroupAttributeStatements []GroupAttributeStatement `json:"groupAttributeStatements,omitempty"`
+}
+
+// PolicyReference names an Okta policy by exactly one of name and ID.
+// +kubebuilder:validation:XValidation:rule="has(self.name) != has(self.id)",message="set exactly one of name and id"
+type PolicyReference struct {
+	// Name of the policy as Okta shows it, such as "Any two factors".
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// ID of the policy, such as rst1a2b3c4d5e6f7g8h9.
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]{20}$`
+	// +optional
+	ID string `json:"id,omitempty"`
+}
+
+// PolicyStatus is a policy the operator resolved and assigned.
+type PolicyStatus struct {
+	// ID of the policy in Okta.
+	ID string `json:"id"`
+	// Name the policy was found by, when the spec names it.
+	// +optional
+	Name string `json:"name,omitempty"`
 }
 
 // AttributeNameFormat is the SAML attribute name format.
@@ -469,6 +500,11 @@ type OktaSAMLAppStatus struct {
 	// SigningKey is where the IdP signing key rotation stands.
 	// +optional
 	SigningKey *SigningKeyStatus `json:"signingKey,omitempty"`
+
+	// AuthenticationPolicy is the sign-on policy assigned to the app, as
+	// signOn.authenticationPolicy resolved it.
+	// +optional
+	AuthenticationPolicy *PolicyStatus `json:"authenticationPolicy,omitempty"`
 
 	// LastHandledRotateAt is the value of the sso.oktaop.io/rotate-signing-key
 	// annotation last handled: a staged rotation was started for it (or one

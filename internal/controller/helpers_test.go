@@ -218,7 +218,7 @@ func (c *countingTransport) reset() {
 	c.routes = map[string]int{}
 }
 
-var oktaIDs = regexp.MustCompile(`0oa[A-Za-z0-9]{17}`)
+var oktaIDs = regexp.MustCompile(`(?:0oa|rst)[A-Za-z0-9]{17}`)
 
 // countingReconciler reconciles on the test's call in the unwatched
 // namespace, where the manager never interferes, and counts its Okta calls.

@@ -119,6 +119,9 @@ func (r *OktaSAMLAppReconciler) apply(ctx context.Context, app *ssov1.OktaSAMLAp
 	if err != nil {
 		return 0, err
 	}
+	if err := r.ensureAuthenticationPolicy(ctx, org.Client, app, oktaApp); err != nil {
+		return 0, err
+	}
 	published, rotateIn, err := r.rotateKeys(ctx, org.Client, app, oktaApp, existing)
 	if err != nil {
 		return 0, err

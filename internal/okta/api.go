@@ -18,6 +18,9 @@ type API interface {
 	DeactivateApp(ctx context.Context, appID string) error
 	DeleteApp(ctx context.Context, appID string) error
 
+	ListAccessPolicies(ctx context.Context) ([]Policy, error)
+	AssignAccessPolicy(ctx context.Context, appID, policyID string) error
+
 	GetSAMLMetadata(ctx context.Context, appID, kid string) ([]byte, error)
 	ListAppKeys(ctx context.Context, appID string) ([]JWK, error)
 	GetAppKey(ctx context.Context, appID, kid string) (*JWK, error)
@@ -157,6 +160,17 @@ func ignoreNotFound(err error) error {
 	if IsNotFound(err) {
 		return nil
 	}
+	return err
+}
+
+// ListAccessPolicies lists the org's app sign-on policies.
+func (c *Client) ListAccessPolicies(ctx context.Context) ([]Policy, error) {
+	return collect[Policy](ctx, c, call{path: "/api/v1/policies", query: url.Values{"type": {"ACCESS_POLICY"}, "limit": {"200"}}})
+}
+
+// AssignAccessPolicy makes policyID the app's sign-on policy.
+func (c *Client) AssignAccessPolicy(ctx context.Context, appID, policyID string) error {
+	_, err := c.do(ctx, call{method: http.MethodPut, path: "/api/v1/apps/" + url.PathEscape(appID) + "/policies/" + url.PathEscape(policyID), idempotent: true}, nil)
 	return err
 }
 

@@ -144,6 +144,27 @@ type SPCertificate struct {
 type AppLinks struct {
 	Metadata *Link  `json:"metadata,omitempty"`
 	AppLinks []Link `json:"appLinks,omitempty"`
+	// AccessPolicy links the app's sign-on policy; orgs without app
+	// sign-on policies (Classic Engine, until 2025) have none.
+	AccessPolicy *Link `json:"accessPolicy,omitempty"`
+}
+
+// AccessPolicyID is the ID of the app's sign-on policy, empty when the org
+// links none.
+func (a *App) AccessPolicyID() string {
+	if a.Links.AccessPolicy == nil {
+		return ""
+	}
+	href := strings.TrimRight(a.Links.AccessPolicy.Href, "/")
+	return href[strings.LastIndex(href, "/")+1:]
+}
+
+// Policy is an app sign-on (access) policy.
+type Policy struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	System bool   `json:"system"`
 }
 
 // Link is one _links entry.

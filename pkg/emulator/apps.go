@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -42,6 +43,8 @@ type app struct {
 
 	keys      []*signingKey
 	activeKid string
+	// accessPolicy is the app's sign-on policy (Identity Engine orgs).
+	accessPolicy string
 
 	groups ordered[*appGroup]
 	users  ordered[*appUser]
@@ -574,10 +577,10 @@ func (s *Server) renderApp(a *app) map[string]any {
 			links["clientCredentials"] = []any{map[string]any{"name": "secrets", "href": self + "/credentials/secrets"}}
 		}
 	}
-	if !s.cfg.Classic || s.answersSince(releaseClassicPolicies) {
+	if s.hasAccessPolicies() {
 		links["policies"] = map[string]any{"href": self + "/policies", "hints": map[string]any{"allow": []string{"PUT"}}}
 		links["profileEnrollment"] = link(s.baseURL + "/api/v1/policies/rst" + a.id[3:])
-		links["accessPolicy"] = link(s.baseURL + "/api/v1/policies/rst" + a.id[3:])
+		links["accessPolicy"] = link(s.baseURL + "/api/v1/policies/" + cmp.Or(a.accessPolicy, "rst"+a.id[3:]))
 	}
 	if a.status == "ACTIVE" {
 		links["deactivate"] = link(self + "/lifecycle/deactivate")
@@ -651,6 +654,7 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request) {
 		a.activeKid = s.org.tokenKid // OIDC apps sign with the org's key
 	}
 	a.groups, a.users = newOrdered[*appGroup](), newOrdered[*appUser]()
+	a.accessPolicy = s.org.defaultAccessPolicy
 	if a.name == "" {
 		s.org.appCounter++
 		a.name = s.cfg.OrgName + "_" + appNameSlug(a.label) + "_" + strconv.Itoa(s.org.appCounter)

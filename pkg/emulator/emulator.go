@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -83,8 +84,9 @@ type Server struct {
 	sessions     map[string]string // SAML session cookie → user ID
 	pending      map[string]*samlRequest
 
-	mux    *http.ServeMux
-	served *http.Server // set by Start
+	mux       *http.ServeMux
+	apiRoutes []string
+	served    *http.Server // set by Start
 }
 
 // Start makes an org and serves it over HTTP on cfg.Addr (a free loopback
@@ -152,6 +154,7 @@ func New(cfg Config) (*Server, error) {
 	if _, e := s.addGroup("Everyone", "All users in your organization", "BUILT_IN"); e != nil {
 		return nil, fmt.Errorf("creating the Everyone group: %s", e.Summary)
 	}
+	s.addPresetPolicies()
 	s.limits = newLimiter(s.now, cfg.RateLimitWindow, cfg.RateLimits)
 	s.faults = newFaultInjector(cfg.Faults, rand.New(rand.NewPCG(seed+1, seed)))
 	s.routes()
@@ -177,6 +180,10 @@ func (s *Server) BaseURL() string {
 	return s.baseURL
 }
 
+// Routes lists the management API operations the org serves, as
+// "METHOD /path/{param}".
+func (s *Server) Routes() []string { return slices.Clone(s.apiRoutes) }
+
 // Handler serves the org.
 func (s *Server) Handler() http.Handler { return s.mux }
 
@@ -187,6 +194,7 @@ func (s *Server) routes() {
 	s.mux = http.NewServeMux()
 	api := func(pattern string, h http.HandlerFunc) {
 		s.mux.Handle(pattern, s.counted(s.faulty(s.rateLimited(s.authenticated(h)))))
+		s.apiRoutes = append(s.apiRoutes, pattern)
 	}
 
 	api("GET /.well-known/okta-organization", s.getOrganization)
@@ -211,6 +219,15 @@ func (s *Server) routes() {
 	api("GET /api/v1/apps/{appID}/users/{userID}", s.getAppUser)
 	api("POST /api/v1/apps/{appID}/users/{userID}", s.updateAppUser)
 	api("DELETE /api/v1/apps/{appID}/users/{userID}", s.unassignAppUser)
+
+	api("PUT /api/v1/apps/{appID}/policies/{policyID}", s.assignAppPolicy)
+	api("GET /api/v1/policies", s.listPolicies)
+	api("POST /api/v1/policies", s.createPolicy)
+	api("GET /api/v1/policies/{policyID}", s.getPolicy)
+	api("PUT /api/v1/policies/{policyID}", s.replacePolicy)
+	api("DELETE /api/v1/policies/{policyID}", s.deletePolicy)
+	api("POST /api/v1/policies/{policyID}/lifecycle/activate", s.setPolicyStatus("ACTIVE"))
+	api("POST /api/v1/policies/{policyID}/lifecycle/deactivate", s.setPolicyStatus("INACTIVE"))
 
 	api("GET /api/v1/groups", s.listGroups)
 	api("POST /api/v1/groups", s.createGroup)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 )
@@ -30,10 +31,20 @@ import (
 //	      -----BEGIN PUBLIC KEY-----
 //	      ...
 //	    scopes: [okta.apps.manage, okta.groups.read, okta.users.read]
+//	accessPolicies:                  # app sign-on policies beside the org's presets
+//	  - name: Strict MFA
+//	    description: Phishing-resistant factors only
 type Seed struct {
-	Groups      []SeedGroup      `json:"groups,omitempty"`
-	Users       []SeedUser       `json:"users,omitempty"`
-	ServiceApps []SeedServiceApp `json:"serviceApps,omitempty"`
+	Groups         []SeedGroup      `json:"groups,omitempty"`
+	Users          []SeedUser       `json:"users,omitempty"`
+	ServiceApps    []SeedServiceApp `json:"serviceApps,omitempty"`
+	AccessPolicies []SeedPolicy     `json:"accessPolicies,omitempty"`
+}
+
+// SeedPolicy is an app sign-on (access) policy.
+type SeedPolicy struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
 }
 
 // SeedGroup is an Okta group.
@@ -86,6 +97,11 @@ func (s *Server) Seed(seed *Seed) error {
 	for _, u := range seed.Users {
 		if err := s.addSeedUser(u); err != nil {
 			return err
+		}
+	}
+	for _, p := range seed.AccessPolicies {
+		if _, e := s.addPolicy(policyRequest{Name: p.Name, Description: p.Description, Type: accessPolicyType}, true); e != nil {
+			return fmt.Errorf("seed access policy %q: %s", p.Name, strings.Join(e.Causes, "; "))
 		}
 	}
 	for _, a := range seed.ServiceApps {

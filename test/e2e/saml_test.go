@@ -88,6 +88,7 @@ var _ = Describe("A real SAML login through an OktaSAMLApp", Ordered, func() {
 users:
   - {login: alice@example.com, firstName: Alice, lastName: Smith, password: ` + e2ePassword + `, groups: [Engineering]}
   - {login: bob@example.com, firstName: Bob, lastName: Jones, password: ` + e2ePassword + `}
+accessPolicies: [{name: Engineering apps, description: Two factors for engineering tools}]
 `
 
 		By("the local Okta org, the manager and the example SP's address")
@@ -113,7 +114,8 @@ users:
 				},
 				SignOn: ssov1.SignOn{
 					NameIDFormat: ssov1.NameIDFormatEmailAddress, UsernameTemplate: "${user.email}", RequestSignatureRequired: true,
-					AttributeStatements: []ssov1.AttributeStatement{{Name: "displayName", Values: []string{`user.firstName + " " + user.lastName`}}},
+					AuthenticationPolicy: &ssov1.PolicyReference{Name: "Engineering apps"},
+					AttributeStatements:  []ssov1.AttributeStatement{{Name: "displayName", Values: []string{`user.firstName + " " + user.lastName`}}},
 				},
 				IDPInitiated: ssov1.IDPInitiated{DefaultRelayState: "/"},
 			},
@@ -125,11 +127,18 @@ users:
 			g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, ssov1.ReadyCondition)).To(BeTrue(), "%v", got.Status.Conditions)
 		}, "60s").Should(Succeed())
 
-		By("Engineering bound to the app with an SSOBinding")
+		By("the app under the sign-on policy the spec names")
 		c, err := okta.New(okta.Config{OrgURL: orgURL, APIToken: e2eToken})
 		Expect(err).NotTo(HaveOccurred())
 		got := &ssov1.OktaSAMLApp{}
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(app), got)).To(Succeed())
+		oktaApp, err := c.GetApp(ctx, got.Status.AppID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got.Status.AuthenticationPolicy).NotTo(BeNil())
+		Expect(oktaApp.AccessPolicyID()).To(Equal(got.Status.AuthenticationPolicy.ID))
+		Expect(got.Status.AuthenticationPolicy.Name).To(Equal("Engineering apps"))
+
+		By("Engineering bound to the app with an SSOBinding")
 		binding := &ssov1.SSOBinding{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "engineering"},
 			Spec: ssov1.SSOBindingSpec{AppRef: ssov1.LocalObjectReference{Name: "example-sp"},
