@@ -41,6 +41,8 @@ var knownDeviations = map[string]string{
 	"PUT /api/v1/apps/{appId}: request at /name":                        "the spec marks name read-only, yet a replace carries the whole app, name included, in every recorded PUT, and Okta accepts it",
 	"GET /api/v1/policies: response at /_embedded/resourceType":         "Okta lists a policy with _embedded.resourceType a string (\"APP\", in every recorded list); the spec says an object",
 	"POST /api/v1/apps/{appId}/users/{userId}: request":                 "the spec's AppUserUpdateRequest is a oneOf of two schemas whose properties are all optional, so every body matches both; Okta takes a credentials or a profile update",
+	"POST /api/v1/groups/{groupId}/owners: response at /lastUpdated":    "Okta answers an added owner's lastUpdated as \"Wed Mar 04 10:08:01 UTC 2026\" (every recording); the spec says date-time",
+	"GET /api/v1/groups/{groupId}/owners: response at /*/lastUpdated":   "Okta lists owners with lastUpdated as \"2026-03-04 10:08:01.0\" (every recording); the spec says date-time",
 	"GET /api/v1/idps/{}/metadata.xml: no such operation in the spec":   "Okta serves an IdP's SP metadata there (recorded 8 times in the provider's fixtures); the spec omits the operation",
 }
 
@@ -385,6 +387,9 @@ func rawExchanges(t *testing.T, base string, v *validatingTransport, appID, grou
 	send("GET", "/api/v1/groups/"+group, "", 200)
 	send("PUT", "/api/v1/groups/"+group, `{"profile":{"name":"Contractors","description":"Outside help, paid"}}`, 200)
 	send("PUT", "/api/v1/groups/"+group+"/users/"+userID, "", 204)
+	send("POST", "/api/v1/groups/"+group+"/owners", `{"id":"`+userID+`","type":"USER"}`, 201)
+	send("GET", "/api/v1/groups/"+group+"/owners", "", 200)
+	send("DELETE", "/api/v1/groups/"+group+"/owners/"+userID, "", 204)
 	send("GET", "/api/v1/groups/"+group+"/users", "", 200)
 	send("DELETE", "/api/v1/groups/"+group+"/users/"+userID, "", 204)
 	send("DELETE", "/api/v1/groups/"+group, "", 204)
@@ -392,8 +397,12 @@ func rawExchanges(t *testing.T, base string, v *validatingTransport, appID, grou
 	user := idOf(send("POST", "/api/v1/users?activate=false", `{"profile":{"login":"bob@example.com","email":"bob@example.com","firstName":"Bob","lastName":"Jones"}}`, 200))
 	send("GET", "/api/v1/users?search="+strings.ReplaceAll(`profile.lastName eq "Jones"`, " ", "%20"), "", 200)
 	send("POST", "/api/v1/users/"+user+"/lifecycle/activate?sendEmail=false", "", 200)
+	send("POST", "/api/v1/users/"+user+"/lifecycle/reactivate?sendEmail=false", "", 200)
 	send("POST", "/api/v1/users/"+user, `{"profile":{"title":"Engineer"}}`, 200)
 	send("PUT", "/api/v1/users/"+user, `{"profile":{"login":"bob@example.com","email":"bob@example.com","firstName":"Bob","lastName":"Jones","title":"Lead"}}`, 200)
+	password := idOf(send("POST", "/api/v1/users", `{"profile":{"login":"cy@example.com","email":"cy@example.com","firstName":"Cy","lastName":"Ng"},"credentials":{"password":{"value":"Correct-Horse-9"}}}`, 200))
+	send("POST", "/api/v1/users/"+password+"/lifecycle/suspend", "", 200)
+	send("POST", "/api/v1/users/"+password+"/lifecycle/unsuspend", "", 200)
 	send("POST", "/api/v1/users/"+user+"/lifecycle/deactivate", "", 200)
 	send("DELETE", "/api/v1/users/"+user, "", 204)
 

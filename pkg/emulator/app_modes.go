@@ -29,7 +29,12 @@ var customModes = map[string]signOnFamily{"SAML_2_0": familySAML, "AUTO_LOGIN": 
 type passwordCredentials struct {
 	Scheme         string `json:"scheme"`
 	RevealPassword bool   `json:"revealPassword"`
+	// UserName is the one user name everyone signs in with, under
+	// SHARED_USERNAME_AND_PASSWORD (the password is never answered).
+	UserName string `json:"userName"`
 }
+
+const sharedCredentials = "SHARED_USERNAME_AND_PASSWORD"
 
 var passwordSchemes = map[string]bool{"EDIT_USERNAME_AND_PASSWORD": true, "ADMIN_SETS_CREDENTIALS": true,
 	"EDIT_PASSWORD_ONLY": true, "EXTERNAL_PASSWORD_SYNC": true, "SHARED_USERNAME_AND_PASSWORD": true}
@@ -103,6 +108,9 @@ func applyPasswordCredentials(a *app, req *appRequest) *apiError {
 			creds.Scheme = req.Credentials.Scheme
 		}
 		creds.RevealPassword = req.Credentials.RevealPassword
+		if creds.Scheme == sharedCredentials {
+			creds.UserName = req.Credentials.UserName
+		}
 	}
 	if !passwordSchemes[creds.Scheme] {
 		e := errValidation("credentials.scheme", "credentials.scheme: unknown scheme "+creds.Scheme)
@@ -146,13 +154,18 @@ func (a *app) renderCredentials() map[string]any {
 		}
 	case familyPassword:
 		creds["scheme"], creds["revealPassword"] = a.password.Scheme, a.password.RevealPassword
+		if a.password.Scheme == sharedCredentials {
+			creds["userName"], creds["password"] = a.password.UserName, map[string]any{}
+		}
 	}
 	return creds
 }
 
 // renderSignOnSettings adds the family's own keys to settings.
-func (a *app) renderSignOnSettings(settings map[string]any) {
+func (s *Server) renderSignOnSettings(a *app, settings map[string]any) {
 	switch {
+	case a.signOn != nil && a.signOn.DefaultRelayState == "" && s.answersSince(releaseNullRelayState):
+		settings["signOn"] = withNull(a.signOn, "defaultRelayState")
 	case a.signOn != nil:
 		settings["signOn"] = a.signOn
 	case a.catalogSignOn != nil && a.signOnMode == "SAML_1_1":
@@ -180,4 +193,13 @@ func (s *Server) universalLogoutOf(a *app) any {
 		return map[string]any{"status": "DISABLED", "supportType": "FULL", "identityStack": "NOT_SHARED", "protocol": "GLOBAL_TOKEN_REVOCATION"}
 	}
 	return map[string]any{"status": "UNSUPPORTED"}
+}
+
+// withNull is v as a JSON object with key set to null.
+func withNull(v any, key string) map[string]any {
+	data, _ := json.Marshal(v)
+	var out map[string]any
+	_ = json.Unmarshal(data, &out)
+	out[key] = nil
+	return out
 }

@@ -108,7 +108,7 @@ func sortedKeys(m map[string]json.RawMessage) []string {
 	return keys
 }
 
-func TestOIDCClientSecretIsShownOnceAndKept(t *testing.T) {
+func TestOIDCClientSecretIsShownOnlyOnWrites(t *testing.T) {
 	_, base := org(t, emulator.Config{})
 	body := `{"name":"oidc_client","label":"Portal","signOnMode":"OPENID_CONNECT","settings":{"oauthClient":{"application_type":"web","grant_types":["authorization_code"]}}}`
 	_, created := call(t, "POST", base+"/api/v1/apps", body)
@@ -146,14 +146,23 @@ func TestAppRefusals(t *testing.T) {
 	}
 }
 
-func TestAnInactivePasswordAppRefusesUpdates(t *testing.T) {
+func TestAnInactiveCustomSWAAppTakesNoSharedCredentials(t *testing.T) {
 	_, base := org(t, emulator.Config{})
 	body := `{"label":"Legacy","signOnMode":"AUTO_LOGIN","settings":{"signOn":{"loginUrl":"https://legacy.example.com/login"}}}`
+	shared := `{"label":"Legacy","signOnMode":"AUTO_LOGIN","settings":{"signOn":{"loginUrl":"https://legacy.example.com/login"}},` +
+		`"credentials":{"scheme":"SHARED_USERNAME_AND_PASSWORD","userName":"ops","password":{"value":"s3cret"}}}`
 	_, created := call(t, "POST", base+"/api/v1/apps?activate=false", body)
 	id := created[strings.Index(created, `"id":"`)+6:][:20]
-	resp, got := call(t, "PUT", base+"/api/v1/apps/"+id, body)
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(got, "E0000024") {
-		t.Errorf("got %d %s, want 400 E0000024 as Okta answers", resp.StatusCode, got)
+	if resp, got := call(t, "PUT", base+"/api/v1/apps/"+id, body); resp.StatusCode != http.StatusOK {
+		t.Errorf("an inactive app's update: %d %s", resp.StatusCode, got)
+	}
+	if resp, got := call(t, "PUT", base+"/api/v1/apps/"+id, shared); resp.StatusCode != http.StatusBadRequest || !strings.Contains(got, "E0000024") {
+		t.Errorf("shared credentials on an inactive custom SWA app: %d %s, want 400 E0000024 as Okta answers", resp.StatusCode, got)
+	}
+	call(t, "POST", base+"/api/v1/apps/"+id+"/lifecycle/activate", "")
+	resp, got := call(t, "PUT", base+"/api/v1/apps/"+id, shared)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(got, `"userName":"ops"`) || strings.Contains(got, "s3cret") {
+		t.Errorf("shared credentials on the active app: %d %s (the user name answered, the password never)", resp.StatusCode, got)
 	}
 }
 
@@ -165,8 +174,8 @@ func TestAnswersFollowTheRelease(t *testing.T) {
 	}{
 		"newest":  {"", true, true, true},
 		"2025.03": {"2025.03", false, false, false},
-		"2025.12": {"2025.12", true, false, true},
-		"2026.02": {"2026.02", true, true, true},
+		"2025.11": {"2025.11", true, false, false},
+		"2025.12": {"2025.12", true, true, true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

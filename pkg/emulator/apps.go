@@ -68,6 +68,7 @@ type visibility struct {
 type userNameTemplate struct {
 	Template   string `json:"template"`
 	Type       string `json:"type"`
+	Suffix     string `json:"suffix,omitempty"`
 	PushStatus string `json:"pushStatus,omitempty"`
 }
 
@@ -235,6 +236,7 @@ type appRequest struct {
 		} `json:"signing"`
 		Scheme         string         `json:"scheme"`
 		RevealPassword bool           `json:"revealPassword"`
+		UserName       string         `json:"userName"`
 		OAuthClient    map[string]any `json:"oauthClient"`
 	} `json:"credentials"`
 	Settings *struct {
@@ -498,7 +500,11 @@ func (s *Server) linkInlineHooks(hooks []any) {
 func catalogAppSettings(entry catalogApp, req *appRequest) (map[string]any, *apiError) {
 	settings := map[string]any{}
 	for _, k := range entry.settings {
-		settings[k] = req.Settings.App[k]
+		if v := req.Settings.App[k]; v != "" { // Okta answers an empty setting as null
+			settings[k] = v
+		} else {
+			settings[k] = nil
+		}
 	}
 	var missing []string
 	for _, k := range entry.required {
@@ -554,10 +560,10 @@ func (s *Server) renderApp(a *app) map[string]any {
 		"implicitAssignment": a.implicitAssign,
 		"notes":              a.notes,
 	}
-	if s.answersSince(releaseUniversalLogout) {
+	if s.answersSince(releaseEmOptIn) {
 		settings["emOptInStatus"] = "NONE"
 	}
-	a.renderSignOnSettings(settings)
+	s.renderSignOnSettings(a, settings)
 	self := s.baseURL + "/api/v1/apps/" + a.id
 	links := map[string]any{
 		"uploadLogo": map[string]any{"href": self + "/logo", "hints": map[string]any{"allow": []string{"POST"}}},
@@ -660,14 +666,19 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request) {
 		a.name = s.cfg.OrgName + "_" + appNameSlug(a.label) + "_" + strconv.Itoa(s.org.appCounter)
 	}
 	s.org.apps.put(a.id, a)
+	writeJSON(w, http.StatusOK, s.renderWithSecret(a))
+}
+
+// renderWithSecret is the answer to a create or a replace, the only ones
+// that show an OIDC client's secret; reads never do.
+func (s *Server) renderWithSecret(a *app) map[string]any {
 	out := s.renderApp(a)
 	if a.clientSecret != "" {
-		// Okta shows a generated client secret once, in the create's answer.
 		creds := maps.Clone(a.oauthCredentials)
 		creds["client_secret"] = a.clientSecret
 		out["credentials"].(map[string]any)["oauthClient"] = creds
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // signOnModeOf is the sign-on mode Okta answers for a create: a custom app
@@ -699,7 +710,11 @@ func (s *Server) lookupApp(w http.ResponseWriter, r *http.Request) (*app, bool) 
 	id := r.PathValue("appID")
 	a, ok := s.org.apps.get(id)
 	if !ok {
-		s.writeError(w, http.StatusNotFound, errNotFound(id, "AppInstance"))
+		kind := "AppInstance"
+		if s.org.deletedOAuthApps[id] {
+			kind = "OAuth2AppInstance" // Okta remembers what a deleted app was
+		}
+		s.writeError(w, http.StatusNotFound, errNotFound(id, kind))
 	}
 	return a, ok
 }
@@ -746,7 +761,7 @@ func (s *Server) updateApp(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if req.Name != "" && req.Name != a.name {
+	if req.Name != "" && strings.ToLower(req.Name) != a.name {
 		s.writeError(w, http.StatusBadRequest, errValidation("name", "name: an app's name cannot change"))
 		return
 	}
@@ -754,7 +769,8 @@ func (s *Server) updateApp(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusBadRequest, errValidation("signOnMode", "signOnMode: an app's sign-on mode cannot change"))
 		return
 	}
-	if a.family == familyPassword && a.status != "ACTIVE" {
+	if a.family == familyPassword && !a.fromCatalog() && a.status != "ACTIVE" && req.Credentials != nil && req.Credentials.Scheme == sharedCredentials {
+		// As recorded: a custom SWA app that is not active takes no shared credentials.
 		s.writeError(w, http.StatusBadRequest, apiError{Code: "E0000024", Summary: "Bad request. This operation on app metadata is not yet supported.",
 			Causes: []string{"This operation on app metadata is not yet supported: No active instances."}})
 		return
@@ -766,7 +782,7 @@ func (s *Server) updateApp(w http.ResponseWriter, r *http.Request) {
 	}
 	updated.lastUpdated = s.now()
 	*a = updated
-	writeJSON(w, http.StatusOK, s.renderApp(a))
+	writeJSON(w, http.StatusOK, s.renderWithSecret(a))
 }
 
 func (s *Server) setAppStatus(w http.ResponseWriter, r *http.Request, status string) {
@@ -801,6 +817,9 @@ func (s *Server) deleteApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.org.apps.remove(a.id)
+	if a.family == familyOAuth {
+		s.org.deletedOAuthApps[a.id] = true
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -22,12 +22,18 @@ type user struct {
 	password        string
 	hasPassword     bool
 	passwordChanged time.Time
+	// imported users came with a password hash (provider IMPORT).
+	imported bool
+	// recoveryQuestion is the question of the user's recovery question, if
+	// set; its answer is never kept.
+	recoveryQuestion string
 }
 
 // group is an Okta group.
 type group struct {
 	id, groupType, name, description string
 	created, lastUpdated, membership time.Time
+	owners                           map[string]owner // by user or group ID
 }
 
 // baseProfile is always present in a user's profile, null when unset.
@@ -108,8 +114,14 @@ var userActions = map[string][]string{
 	"STAGED":        {"activate", "resetFactors"},
 	"PROVISIONED":   {"suspend", "resetPassword", "reactivate", "resetFactors", "deactivate"},
 	"ACTIVE":        {"suspend", "resetPassword", "expirePassword", "resetFactors", "deactivate"},
-	"DEPROVISIONED": {"activate"},
+	"SUSPENDED":     {"unsuspend", "resetFactors", "deactivate"},
+	"DEPROVISIONED": {"activate", "delete"},
 }
+
+// credentialActions are the links of an ACTIVE user who signs in with an
+// Okta password, and of one with a recovery question.
+var credentialActions = map[string]string{"changePassword": "change_password", "forgotPassword": "forgot_password",
+	"changeRecoveryQuestion": "change_recovery_question"}
 
 var actionPaths = map[string]string{"resetPassword": "reset_password", "resetFactors": "reset_factors", "expirePassword": "expire_password"}
 
@@ -130,6 +142,16 @@ func (s *Server) renderUser(u *user) map[string]any {
 			path = action
 		}
 		links[action] = map[string]any{"href": self + "/lifecycle/" + path, "method": "POST"}
+	}
+	if _, ok := links["delete"]; ok {
+		links["delete"] = map[string]any{"href": self, "method": "DELETE"}
+	}
+	if u.status == "ACTIVE" && u.hasPassword && !u.imported {
+		for action, path := range credentialActions {
+			if action != "changeRecoveryQuestion" || u.recoveryQuestion != "" {
+				links[action] = map[string]any{"href": self + "/credentials/" + path, "method": "POST"}
+			}
+		}
 	}
 	out["_links"] = links
 	return out
@@ -153,9 +175,16 @@ func (s *Server) renderUserFields(u *user) map[string]any {
 			profile[k] = v
 		}
 	}
-	credentials := map[string]any{"provider": map[string]string{"type": "OKTA", "name": "OKTA"}}
+	provider := "OKTA"
+	if u.imported {
+		provider = "IMPORT"
+	}
+	credentials := map[string]any{"provider": map[string]string{"type": provider, "name": provider}}
 	if u.hasPassword {
 		credentials["password"] = map[string]any{}
+	}
+	if u.recoveryQuestion != "" {
+		credentials["recovery_question"] = map[string]any{"question": u.recoveryQuestion}
 	}
 	out := map[string]any{
 		"id": u.id, "status": u.status,
@@ -181,6 +210,10 @@ type userCredentials struct {
 		Value string         `json:"value"`
 		Hash  map[string]any `json:"hash"`
 	} `json:"password"`
+	RecoveryQuestion *struct {
+		Question string `json:"question"`
+		Answer   string `json:"answer"`
+	} `json:"recovery_question"`
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
@@ -214,7 +247,10 @@ func (s *Server) addUser(req userRequest, activate bool) (*user, *apiError) {
 	now := s.now()
 	u := &user{id: s.newID("00u"), status: "STAGED", created: now, lastUpdated: now, profile: req.Profile}
 	if p := req.Credentials; p != nil && p.Password != nil && (p.Password.Value != "" || p.Password.Hash != nil) {
-		u.password, u.hasPassword, u.passwordChanged = p.Password.Value, true, now
+		u.password, u.hasPassword, u.passwordChanged, u.imported = p.Password.Value, true, now, p.Password.Hash != nil
+	}
+	if p := req.Credentials; p != nil && p.RecoveryQuestion != nil {
+		u.recoveryQuestion = p.RecoveryQuestion.Question
 	}
 	if u.hasPassword {
 		u.changed = now // Okta stamps statusChanged when a password is set, even on a staged user
@@ -337,7 +373,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u.status != "DEPROVISIONED" {
-		u.status, u.changed, u.lastUpdated = "DEPROVISIONED", s.now(), s.now()
+		s.moveUser(u, "DEPROVISIONED")
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -345,38 +381,14 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	for _, members := range s.org.members {
 		delete(members, u.id)
 	}
+	for _, g := range s.org.groups.list() {
+		delete(g.owners, u.id)
+	}
 	for _, a := range s.org.apps.list() {
 		a.users.remove(u.id)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
-
-func (s *Server) setUserStatus(w http.ResponseWriter, r *http.Request, activate bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.lookupUser(w, r)
-	if !ok {
-		return
-	}
-	now := s.now()
-	switch {
-	case activate && u.hasPassword:
-		u.status = "ACTIVE"
-	case activate:
-		u.status = "PROVISIONED"
-	default:
-		u.status = "DEPROVISIONED"
-	}
-	if activate && u.activated.IsZero() {
-		u.activated = now
-	}
-	u.changed, u.lastUpdated = now, now
-	writeJSON(w, http.StatusOK, map[string]any{})
-}
-
-func (s *Server) activateUser(w http.ResponseWriter, r *http.Request) { s.setUserStatus(w, r, true) }
-
-func (s *Server) deactivateUser(w http.ResponseWriter, r *http.Request) { s.setUserStatus(w, r, false) }
 
 func (s *Server) listUserGroups(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()

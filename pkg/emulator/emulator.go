@@ -237,6 +237,9 @@ func (s *Server) routes() {
 	api("GET /api/v1/groups/{groupID}/users", s.listGroupUsers)
 	api("PUT /api/v1/groups/{groupID}/users/{userID}", s.addGroupUser)
 	api("DELETE /api/v1/groups/{groupID}/users/{userID}", s.removeGroupUser)
+	api("GET /api/v1/groups/{groupID}/owners", s.listGroupOwners)
+	api("POST /api/v1/groups/{groupID}/owners", s.addGroupOwner)
+	api("DELETE /api/v1/groups/{groupID}/owners/{ownerID}", s.removeGroupOwner)
 
 	api("GET /api/v1/users", s.listUsers)
 	api("POST /api/v1/users", s.createUser)
@@ -245,8 +248,9 @@ func (s *Server) routes() {
 	api("POST /api/v1/users/{userID}", s.updateUser)
 	api("DELETE /api/v1/users/{userID}", s.deleteUser)
 	api("GET /api/v1/users/{userID}/groups", s.listUserGroups)
-	api("POST /api/v1/users/{userID}/lifecycle/activate", s.activateUser)
-	api("POST /api/v1/users/{userID}/lifecycle/deactivate", s.deactivateUser)
+	for _, operation := range []string{"activate", "reactivate", "suspend", "unsuspend", "deactivate"} {
+		api("POST /api/v1/users/{userID}/lifecycle/"+operation, s.userLifecycle(operation))
+	}
 
 	api("GET /api/v1/idps", s.listIdPs)
 	api("POST /api/v1/idps", s.createIdP)

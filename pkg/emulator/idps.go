@@ -217,6 +217,9 @@ func (s *Server) fillIdPDefaults(p *idp) {
 	setIfMissing(subject, "matchAttribute", nil)
 	setIfMissing(policy, "maxClockSkew", 0)
 	setIfMissing(policy, "transformedUsernameMatchingEnabled", false)
+	if s.answersSince(releaseUniversalLogout) {
+		setIfMissing(policy, "trustClaims", false) // whether Okta trusts the IdP's AMR claims
+	}
 	delete(b, "issuerMode")
 }
 

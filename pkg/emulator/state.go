@@ -26,21 +26,25 @@ type org struct {
 	// tokenKid is the key OIDC apps sign tokens with.
 	tokenKid string
 	policies ordered[*policy]
+	// deletedOAuthApps are OIDC apps deleted since start, which Okta
+	// names OAuth2AppInstance when they are asked for again.
+	deletedOAuthApps map[string]bool
 	// defaultAccessPolicy is the system access policy new apps get.
 	defaultAccessPolicy string
 }
 
 func newOrg(s *Server) *org {
 	return &org{
-		id:       "00o" + s.randomString(17),
-		apps:     newOrdered[*app](),
-		groups:   newOrdered[*group](),
-		users:    newOrdered[*user](),
-		logins:   map[string]string{},
-		members:  map[string]map[string]bool{},
-		idps:     newOrdered[*idp](),
-		idpKeys:  newOrdered[*jwk](),
-		policies: newOrdered[*policy](),
+		id:               "00o" + s.randomString(17),
+		apps:             newOrdered[*app](),
+		groups:           newOrdered[*group](),
+		users:            newOrdered[*user](),
+		logins:           map[string]string{},
+		members:          map[string]map[string]bool{},
+		idps:             newOrdered[*idp](),
+		idpKeys:          newOrdered[*jwk](),
+		policies:         newOrdered[*policy](),
+		deletedOAuthApps: map[string]bool{},
 		// 43 characters, as a base64url SHA-256 key ID.
 		tokenKid: s.randomString(43),
 	}
