@@ -51,6 +51,9 @@ func main() {
 	seedFile := flag.String("seed", "", "YAML file of users, groups and OAuth service apps to start with.")
 	useTLS := flag.Bool("tls", false, "Serve HTTPS with a self-signed certificate for localhost and 127.0.0.1.")
 	caOut := flag.String("tls-ca-file", "", "With --tls, write the certificate (PEM) here so clients can trust it.")
+	certFile := flag.String("tls-cert-file", "", "Serve HTTPS with this certificate (PEM), such as one for a Service's DNS name; needs --tls-key-file.")
+	keyFile := flag.String("tls-key-file", "", "The private key (PEM) of --tls-cert-file.")
+	baseURL := flag.String("base-url", "", "The org URL clients use, which links and SAML endpoints carry, such as https://okta-emulator.ci.svc; defaults to the listen address.")
 	orgName := flag.String("org-name", "emulator", "The org subdomain (Okta's company ID).")
 	classic := flag.Bool("classic", false, "Answer like a Classic Engine org instead of Identity Engine.")
 	errorRate := flag.Float64("error-rate", 0, "Share of API requests, 0 to 1, answered with 500.")
@@ -62,13 +65,44 @@ func main() {
 
 	cfg := emulator.Config{APIToken: *token, OrgName: *orgName, Classic: *classic, RateLimits: limits, RateLimitWindow: *window, Release: *release,
 		Faults: emulator.Faults{ErrorRate: *errorRate, Latency: emulator.Duration(*latency)}}
-	if err := run(*addr, *seedFile, *useTLS, *caOut, cfg); err != nil {
+	if err := run(*addr, *seedFile, *baseURL, tlsOptions{selfSigned: *useTLS, caOut: *caOut, certFile: *certFile, keyFile: *keyFile}, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "okta-emulator:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, seedFile string, useTLS bool, caOut string, cfg emulator.Config) error {
+// tlsOptions say how the org serves HTTPS: with a self-signed certificate
+// for loopback (written to caOut), or with a certificate it is given.
+type tlsOptions struct {
+	selfSigned        bool
+	caOut             string
+	certFile, keyFile string
+}
+
+func (o tlsOptions) certificate() (*tls.Certificate, error) {
+	switch {
+	case o.certFile != "" || o.keyFile != "":
+		if o.certFile == "" || o.keyFile == "" {
+			return nil, errors.New("--tls-cert-file and --tls-key-file go together")
+		}
+		cert, err := tls.LoadX509KeyPair(o.certFile, o.keyFile)
+		return &cert, err
+	case o.selfSigned:
+		cert, certPEM, err := selfSigned()
+		if err != nil {
+			return nil, err
+		}
+		if o.caOut != "" {
+			if err := os.WriteFile(o.caOut, certPEM, 0o644); err != nil {
+				return nil, err
+			}
+		}
+		return &cert, nil
+	}
+	return nil, nil
+}
+
+func run(addr, seedFile, baseURL string, tlsOpts tlsOptions, cfg emulator.Config) error {
 	if cfg.APIToken == "" {
 		return errors.New("--api-token is required")
 	}
@@ -94,20 +128,18 @@ func run(addr, seedFile string, useTLS bool, caOut string, cfg emulator.Config) 
 		return err
 	}
 	scheme := "http"
-	if useTLS {
-		cert, certPEM, err := selfSigned()
-		if err != nil {
-			return err
-		}
-		if caOut != "" {
-			if err := os.WriteFile(caOut, certPEM, 0o644); err != nil {
-				return err
-			}
-		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	cert, err := tlsOpts.certificate()
+	if err != nil {
+		return err
+	}
+	if cert != nil {
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12})
 		scheme = "https"
 	}
 	base := scheme + "://" + ln.Addr().String()
+	if baseURL != "" {
+		base = strings.TrimSuffix(baseURL, "/")
+	}
 	srv.SetBaseURL(base)
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 

@@ -2,8 +2,16 @@ package main
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -81,4 +89,83 @@ func TestBinary(t *testing.T) {
 			t.Error("did not stop within 10s of SIGTERM")
 		}
 	})
+
+	t.Run("serves the certificate it is given, under the URL it is told", func(t *testing.T) {
+		dir := t.TempDir()
+		certPEM := writeCertificate(t, dir, "okta-emulator.ci.svc")
+		addr := freeAddr(t)
+		cmd := exec.Command(bin, "--addr", addr, "--api-token", "tok", "--base-url", "https://okta-emulator.ci.svc",
+			"--tls-cert-file", filepath.Join(dir, "tls.crt"), "--tls-key-file", filepath.Join(dir, "tls.key"))
+		stdout, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Process.Kill() //nolint:errcheck // the test is over
+		base, err := bufio.NewReader(stdout).ReadString('\n')
+		if err != nil || strings.TrimSpace(base) != "https://okta-emulator.ci.svc" {
+			t.Fatalf("first line %q, %v", base, err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(certPEM)
+		// A client that knows the Service name, reaching the pod's address.
+		transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "okta-emulator.ci.svc", MinVersion: tls.VersionTLS12}}
+		req, _ := http.NewRequest(http.MethodGet, "https://"+addr+"/api/v1/groups?q=Everyone", nil)
+		req.Header.Set("Authorization", "SSWS tok")
+		resp, err := (&http.Client{Timeout: 5 * time.Second, Transport: transport}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `"href":"https://okta-emulator.ci.svc/api/v1/groups/`) {
+			t.Errorf("%d %s: want links under the URL it was told", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("refuses a certificate without its key", func(t *testing.T) {
+		out, err := exec.Command(bin, "--api-token", "tok", "--tls-cert-file", "/nonexistent.crt").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "--tls-cert-file and --tls-key-file go together") {
+			t.Errorf("got %v: %s", err, out)
+		}
+	})
+}
+
+// writeCertificate writes a self-signed certificate for host and loopback
+// as tls.crt and tls.key, as openssl in a CI job would, and returns it.
+func writeCertificate(t *testing.T, dir, host string) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: host},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		DNSNames: []string{host}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(filepath.Join(dir, "tls.crt"), certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certPEM
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

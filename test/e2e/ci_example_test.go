@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+	"github.com/onsi/gomega/gexec"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+)
+
+// examples/ci runs the local Okta org in a test cluster, from the
+// operator's image. This API server has no kubelet, so the Deployment's
+// container is run here as the kubelet would run it: its command and args,
+// with the Secret's token for $(API_TOKEN) and the mounted files at paths of
+// this machine; the org Secret then points the manager at it over TLS with
+// the certificate as its caBundle, as docs/emulator.md's CI job does.
+var _ = Describe("examples/ci, the local Okta org for users' CI", func() {
+	It("is accepted by the API server, and its container serves an org the manager trusts", func(ctx context.Context) {
+		kubectl := os.Getenv("KUBECTL")
+		if kubectl == "" {
+			kubectl = "kubectl"
+		}
+		rendered, err := exec.CommandContext(ctx, kubectl, "kustomize", repoRoot+"/examples/ci").CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(rendered))
+		Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "okta-emulator"}}))).To(Succeed())
+		out, err := exec.CommandContext(ctx, kubectl, "--kubeconfig", kubeconfigPath, "apply", "-k", repoRoot+"/examples/ci", "--dry-run=server").CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+		Expect(string(out)).To(ContainSubstring("deployment.apps/okta-emulator created (server dry run)"))
+
+		By("the container, run as the kubelet would")
+		dir := GinkgoT().TempDir()
+		addr := freeAddr()
+		certPEM := serviceCertificate(dir, "localhost")
+		container := emulatorContainer(string(rendered))
+		Expect(container.Command).To(Equal([]string{"/okta-emulator"}), "the image's emulator")
+		args := kubeletArgs(container.Args, map[string]string{
+			"$(API_TOKEN)": e2eToken,
+			"0.0.0.0:8443": addr,
+			"https://okta-emulator.okta-emulator.svc": "https://localhost:" + strings.Split(addr, ":")[1],
+			"/etc/okta-emulator/seed/seed.yaml":       repoRoot + "/examples/ci/seed.yaml",
+			"/etc/okta-emulator/tls/tls.crt":          filepath.Join(dir, "tls.crt"),
+			"/etc/okta-emulator/tls/tls.key":          filepath.Join(dir, "tls.key"),
+		})
+		emulatorBin, err := gexec.Build("github.com/oktaop/okta-sso-operator/cmd/okta-emulator")
+		Expect(err).NotTo(HaveOccurred())
+		emu, err := gexec.Start(exec.Command(emulatorBin, args...), GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { emu.Terminate().Wait("10s") })
+		orgURL := "https://localhost:" + strings.Split(addr, ":")[1]
+		Eventually(emu.Out, "30s").Should(gbytes.Say(orgURL))
+
+		By("the manager, trusting the org's certificate through the org Secret's caBundle")
+		manager := startManager("--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr())
+		DeferCleanup(func() { manager.Terminate().Wait("10s") })
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-ci-"}}
+		Expect(k8s.Create(ctx, ns)).To(Succeed())
+		Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "okta-org"},
+			StringData: map[string]string{"orgURL": orgURL, "apiToken": e2eToken, "caBundle": string(certPEM)}})).To(Succeed())
+		Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "vendor-sso-token"},
+			StringData: map[string]string{"token": "ci-token"}})).To(Succeed())
+		out, err = exec.CommandContext(ctx, kubectl, "--kubeconfig", kubeconfigPath, "apply", "-n", ns.Name, "-f", repoRoot+"/examples/sso/vendor-app.yaml").CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+
+		Eventually(func(g Gomega) {
+			app := &ssov1.OktaSAMLApp{}
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: "vendor-app"}, app)).To(Succeed())
+			g.Expect(meta.IsStatusConditionTrue(app.Status.Conditions, ssov1.ReadyCondition)).To(BeTrue(), "%v", app.Status.Conditions)
+			bindings := &ssov1.SSOBindingList{}
+			g.Expect(k8s.List(ctx, bindings, client.InNamespace(ns.Name))).To(Succeed())
+			g.Expect(bindings.Items).NotTo(BeEmpty())
+			for _, b := range bindings.Items {
+				g.Expect(meta.IsStatusConditionTrue(b.Status.Conditions, ssov1.ReadyCondition)).To(BeTrue(), "%s: %v", b.Name, b.Status.Conditions)
+			}
+		}, "90s").Should(Succeed())
+	})
+})
+
+// emulatorContainer is the okta-emulator container of the rendered
+// Deployment.
+func emulatorContainer(stream string) corev1.Container {
+	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(stream), 4096)
+	for {
+		var d appsv1.Deployment
+		if err := dec.Decode(&d); err != nil {
+			Fail("examples/ci renders no Deployment: " + err.Error())
+		}
+		if d.Kind == "Deployment" {
+			return d.Spec.Template.Spec.Containers[0]
+		}
+	}
+}
+
+// kubeletArgs expands the container's args as the kubelet would, with this
+// machine's values for what the cluster would provide.
+func kubeletArgs(args []string, values map[string]string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		for from, to := range values {
+			a = strings.ReplaceAll(a, from, to)
+		}
+		Expect(a).NotTo(ContainSubstring("/etc/okta-emulator"), "a path the test does not provide")
+		out[i] = a
+	}
+	return out
+}
+
+// serviceCertificate writes a self-signed certificate for host, as the CI
+// job's openssl step makes one for the Service, and returns it.
+func serviceCertificate(dir, host string) []byte {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	Expect(err).NotTo(HaveOccurred())
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	Expect(err).NotTo(HaveOccurred())
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	Expect(err).NotTo(HaveOccurred())
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	Expect(os.WriteFile(filepath.Join(dir, "tls.crt"), certPEM, 0o600)).To(Succeed())
+	Expect(os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)).To(Succeed())
+	return certPEM
+}
