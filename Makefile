@@ -22,6 +22,11 @@ test: verify envtest ## Set up and run every test: verify, unit, envtest suites,
 	hack/test-deps.sh
 	hack/tools.sh helm
 	REQUIRE_XMLLINT=1 HELM="$(HELM)" KUBECTL="$$(hack/kubectl.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) ./...
+	FUZZTIME=3s hack/fuzz.sh
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 5s; make test runs 3s).
+	hack/fuzz.sh
 
 .PHONY: bench
 bench: envtest ## Run the profiles (memory at scale): medians for docs/performance.md; not part of make test.

@@ -255,7 +255,7 @@ var _ = Describe("OktaSAMLApp", func() {
 			a.Spec.OrgRef.SecretName = "revoked-org"
 		}, ssov1.AuthFailedReason, false),
 		Entry("catalog app Okta does not know", func(a *ssov1.OktaSAMLApp) {
-			a.Spec.Preconfigured, a.Spec.ServiceProvider, a.Spec.SignOn.AttributeStatements = "office365", nil, nil
+			a.Spec.Preconfigured, a.Spec.ServiceProvider, a.Spec.SignOn.AttributeStatements = "no_such_catalog_app", nil, nil
 		}, ssov1.InvalidSpecReason, true),
 	)
 

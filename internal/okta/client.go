@@ -141,8 +141,9 @@ func (c *Client) Budget() *Budget { return c.budget }
 // call is one API request.
 type call struct {
 	method string
-	path   string // /api/v1/...; or a full URL of this org (a next link)
+	path   string // /api/v1/...; or, with link, a next link the org answered
 	query  url.Values
+	link   bool
 	body   any
 	accept string
 	// idempotent calls are retried after a 5xx or timeout.
@@ -206,15 +207,21 @@ func (c *Client) send(ctx context.Context, cl call) (*response, error) {
 // resolve turns a call's path into a URL of this org; a next link from
 // another host is refused so that the credential never leaves the org.
 func (c *Client) resolve(cl call) (*url.URL, error) {
-	if strings.HasPrefix(cl.path, "/") {
+	if !cl.link {
 		u := *c.base
 		u.Path = c.base.Path + cl.path
 		u.RawQuery = cl.query.Encode()
 		return &u, nil
 	}
-	u, err := url.Parse(cl.path)
-	if err != nil || u.Scheme != c.base.Scheme || u.Host != c.base.Host {
-		return nil, fmt.Errorf("okta: refusing to follow a link outside the org: %s", cl.path)
+	// A link the org answered (a next page): absolute, or relative to the
+	// org, and never to another host.
+	link, err := url.Parse(cl.path)
+	if err != nil {
+		return nil, fmt.Errorf("okta: refusing a link that is not a URL: %.200s", cl.path)
+	}
+	u := c.base.ResolveReference(link)
+	if u.Scheme != c.base.Scheme || u.Host != c.base.Host {
+		return nil, fmt.Errorf("okta: refusing to follow a link outside the org: %.200s", cl.path)
 	}
 	return u, nil
 }
@@ -339,11 +346,17 @@ func (c *Client) wait(ctx context.Context, attempt int) error {
 
 var nextLink = regexp.MustCompile(`<([^>]+)>;\s*rel="next"`)
 
+// maxPages bounds a listing: 100,000 users in pages of 500 is 200 pages;
+// an answer that names a next page forever is a broken org or a proxy.
+const maxPages = 10000
+
 // listAll follows Okta's Link rel="next" pages, decoding each into a page of
-// T and handing it to the caller.
+// T and handing it to the caller. A next link already followed, or more
+// than maxPages, ends the listing with an error instead of going round.
 func listAll[T any](ctx context.Context, c *Client, cl call, each func([]T) error) error {
 	cl.method, cl.idempotent = http.MethodGet, true
-	for {
+	followed := map[string]bool{}
+	for pages := 1; ; pages++ {
 		var page []T
 		resp, err := c.do(ctx, cl, &page)
 		if err != nil {
@@ -361,7 +374,11 @@ func listAll[T any](ctx context.Context, c *Client, cl call, each func([]T) erro
 		if next == "" {
 			return nil
 		}
-		cl.path, cl.query = next, nil
+		if followed[next] || pages >= maxPages {
+			return fmt.Errorf("okta: the listing does not end: page %d names %.200s, which was listed already or is past %d pages", pages, next, maxPages)
+		}
+		followed[next] = true
+		cl.path, cl.query, cl.link = next, nil, true
 	}
 }
 

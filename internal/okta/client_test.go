@@ -528,3 +528,30 @@ func TestCatalogApp(t *testing.T) {
 		t.Errorf("a catalog app without its settings: %v", err)
 	}
 }
+
+func TestAListingThatNeverEndsIsRefused(t *testing.T) {
+	cases := map[string]func(r *http.Request) string{
+		"the same next page again": func(*http.Request) string { return `</api/v1/apps?after=0oa1>; rel="next"` },
+		"a next page of its own":   func(r *http.Request) string { return `<` + r.URL.Path + `?` + r.URL.RawQuery + `>; rel="next"` },
+	}
+	for name, next := range cases {
+		t.Run(name, func(t *testing.T) {
+			calls := 0
+			org := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls++
+				w.Header().Set("Link", next(r))
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte(`[{"id":"0oa1","status":"ACTIVE"}]`))
+			}))
+			defer org.Close()
+			c, err := okta.New(okta.Config{OrgURL: org.URL, APIToken: token, Budget: okta.NewBudget(100, nil)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.ListApps(context.Background(), okta.AppQuery{})
+			if err == nil || !strings.Contains(err.Error(), "does not end") || calls > 3 {
+				t.Errorf("got %v after %d calls; want a refusal after at most 3", err, calls)
+			}
+		})
+	}
+}

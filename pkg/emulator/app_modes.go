@@ -19,6 +19,7 @@ const (
 	familyOAuth    signOnFamily = "oauth"    // an OAuth 2.0 / OIDC client
 	familyPassword signOnFamily = "password" // a user name and password Okta stores and fills in
 	familyBookmark signOnFamily = "bookmark" // a tile that opens a URL
+	familyNone     signOnFamily = "none"     // a catalog app Okta answers with no sign-on mode (deelhr)
 )
 
 // customModes are the sign-on modes an app without a catalog name may use.

@@ -40,6 +40,18 @@ func TestAppsOfEveryFamily(t *testing.T) {
 			wantCredentialsKeys: []string{"revealPassword", "scheme", "signing", "userNameTemplate"},
 			wantLink:            "aws_console_login",
 		},
+		"office365, with a link per Microsoft 365 app": {
+			body:                `{"name":"office365","label":"M365","signOnMode":"AUTO_LOGIN","settings":{"app":{"domain":"example.com","msftTenant":"example"}},"visibility":{"appLinks":{"login":true,"mail":false,"teams":false}}}`,
+			wantMode:            "BROWSER_PLUGIN",
+			wantCredentialsKeys: []string{"revealPassword", "scheme", "signing", "userNameTemplate"},
+			wantLink:            "login",
+		},
+		"a catalog app Okta answers with no sign-on mode": {
+			body:                `{"name":"deelhr","label":"Deel HR","signOnMode":"AUTO_LOGIN","settings":{"app":{}}}`,
+			wantMode:            "",
+			wantCredentialsKeys: []string{"signing", "userNameTemplate"},
+			wantLink:            "deelhr_link",
+		},
 		"basic auth": {
 			body:                `{"name":"template_basic_auth","label":"Router","signOnMode":"BASIC_AUTH","settings":{"app":{"url":"https://router.example.com","authURL":"https://router.example.com/auth"}}}`,
 			wantMode:            "BASIC_AUTH",

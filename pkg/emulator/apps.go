@@ -57,8 +57,9 @@ type accessibility struct {
 }
 
 type visibility struct {
-	AutoLaunch        bool `json:"autoLaunch"`
-	AutoSubmitToolbar bool `json:"autoSubmitToolbar"`
+	AutoLaunch        bool            `json:"autoLaunch"`
+	AutoSubmitToolbar bool            `json:"autoSubmitToolbar"`
+	AppLinks          map[string]bool `json:"appLinks"`
 	Hide              struct {
 		IOS bool `json:"iOS"`
 		Web bool `json:"web"`
@@ -177,6 +178,8 @@ func familyOf(mode string) signOnFamily {
 		return familyOAuth
 	case "BOOKMARK":
 		return familyBookmark
+	case "":
+		return familyNone
 	}
 	return familyPassword
 }
@@ -219,6 +222,13 @@ var catalog = map[string]catalogApp{
 	// sign-on settings are fewer overrides.
 	"sharepoint_onpremise": {settings: []string{"groupFilter", "siteURL", "attributeStatements"}, required: []string{"siteURL"},
 		modes: map[string]string{"SAML_1_1": "SAML_1_1"}, linkName: "login"},
+	// office365 is asked for as AUTO_LOGIN and answers BROWSER_PLUGIN, with
+	// the links the request names (one per Microsoft 365 app).
+	"office365": {settings: []string{"tenantType", "wsFedConfigureType", "occSettings", "windowsTransportEnabled", "domain", "msftTenant",
+		"domains", "office365ProvisioningType", "requireAdminConsent", "office365FlexibleProvisioningMode"},
+		required: []string{"domain", "msftTenant"}, modes: map[string]string{"AUTO_LOGIN": "BROWSER_PLUGIN"}, linkName: "login"},
+	// deelhr is asked for as AUTO_LOGIN and answered with no sign-on mode.
+	"deelhr":      {modes: map[string]string{"AUTO_LOGIN": ""}},
 	"aws_console": {modes: map[string]string{"AUTO_LOGIN": "BROWSER_PLUGIN"}, linkName: "aws_console_login"},
 }
 
@@ -246,6 +256,15 @@ type appRequest struct {
 		SignOn             json.RawMessage `json:"signOn"`
 		OAuthClient        map[string]any  `json:"oauthClient"`
 	} `json:"settings"`
+}
+
+// appLinksOr is visibility.appLinks: those the app was given when it has
+// several (office365: one per Microsoft 365 app), else its one link.
+func (a *app) appLinksOr(name string) map[string]bool {
+	if len(a.visibility.AppLinks) > 1 {
+		return a.visibility.AppLinks
+	}
+	return map[string]bool{name: true}
 }
 
 // fromCatalog tells a catalog app from a custom one, whose generated name
@@ -604,10 +623,10 @@ func (s *Server) renderApp(a *app) map[string]any {
 		"accessibility": a.accessibility,
 		"visibility": map[string]any{
 			"autoLaunch": a.visibility.AutoLaunch, "autoSubmitToolbar": a.visibility.AutoSubmitToolbar,
-			"hide": a.visibility.Hide, "appLinks": map[string]bool{appLinkName: true},
+			"hide": a.visibility.Hide, "appLinks": a.appLinksOr(appLinkName),
 		},
 		"features":    []string{},
-		"signOnMode":  a.signOnMode,
+		"signOnMode":  cmp.Or[any](a.signOnMode, nil), // null for an app without one
 		"credentials": a.renderCredentials(),
 		"settings":    settings,
 		"_links":      links,
