@@ -53,6 +53,7 @@ type options struct {
 	watchNamespace  string
 	logLevel        string
 	logFormat       string
+	appConcurrency  int
 }
 
 func main() {
@@ -68,6 +69,7 @@ func main() {
 	flag.DurationVar(&o.shutdownTimeout, "graceful-shutdown-timeout", 25*time.Second,
 		"How long running reconciles may take to finish after SIGTERM; the manager exits by then whatever its state. Keep it under the pod's terminationGracePeriodSeconds.")
 	flag.BoolVar(&o.printVersion, "version", false, "Print the version and exit.")
+	flag.IntVar(&o.appConcurrency, "app-concurrency", 4, "OktaSAMLApps reconciled at once (1 to 64); each has at most one Okta request in flight, so this bounds the operator's part of Okta's concurrent-request limit.")
 	flag.Parse()
 	if o.printVersion {
 		fmt.Println("okta-sso-operator", version)
@@ -84,6 +86,9 @@ func run(o options) error {
 	logger, err := newLogger(o.logLevel, o.logFormat)
 	if err != nil {
 		return err
+	}
+	if o.appConcurrency < 1 || o.appConcurrency > 64 {
+		return fmt.Errorf("--app-concurrency must be from 1 to 64, not %d", o.appConcurrency)
 	}
 	ctrl.SetLogger(logger)
 	// client-go (informers, leader election) logs through klog: the same
@@ -116,7 +121,7 @@ func run(o options) error {
 	orgs := &controller.SecretOrgs{Reader: mgr.GetClient()}
 	recorder := mgr.GetEventRecorderFor("okta-sso-operator")
 	if err := (&controller.OktaSAMLAppReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Concurrency: o.appConcurrency,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the OktaSAMLApp controller: %w", err)
 	}

@@ -101,12 +101,33 @@ func (r *OktaSAMLAppReconciler) findApp(ctx context.Context, c okta.API, app *ss
 	return nil, nil
 }
 
+// createThrottled stops a reconcile that would create an app while the
+// org's create budget is spent, before it reads anything: with hundreds of
+// apps applied at once, those waiting for a window cost nothing.
+func createThrottled(org *Org, app *ssov1.OktaSAMLApp) error {
+	_, pending := app.Annotations[ssov1.CreatePendingAnnotation]
+	if app.Annotations[ssov1.AppIDAnnotation] != "" || pending {
+		return nil
+	}
+	if until, throttled := org.Client.Throttled("/api/v1/apps"); throttled {
+		return &okta.RateLimitedError{Bucket: "/api/v1/apps", RetryAt: until, Local: true}
+	}
+	return nil
+}
+
 // createApp marks the create as pending, creates, and records the ID.
 func (r *OktaSAMLAppReconciler) createApp(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp, desired *okta.App) (*okta.App, error) {
 	if err := r.patchAnnotations(ctx, app, map[string]*string{ssov1.CreatePendingAnnotation: ptrTo(r.Now().UTC().Format(time.RFC3339))}); err != nil {
 		return nil, err
 	}
 	created, err := c.CreateApp(ctx, desired, app.IsActive())
+	if okta.IsNotSent(err) {
+		// Nothing reached Okta, so there is nothing to look for next time:
+		// a search would cost a call from the same scarce bucket.
+		if unmark := r.patchAnnotations(ctx, app, map[string]*string{ssov1.CreatePendingAnnotation: nil}); unmark != nil {
+			return nil, unmark
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("creating the app in Okta: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -35,6 +36,11 @@ type OktaSAMLAppReconciler struct {
 	Orgs      Orgs
 	// Now is the clock of rotation and certificate decisions.
 	Now func() time.Time
+	// Concurrency is how many apps are reconciled at once (1 when unset).
+	// Each reconcile has at most one Okta request in flight, and the org's
+	// budget paces them all, so more workers only fill the rate limit's
+	// windows sooner.
+	Concurrency int
 }
 
 // SetupWithManager watches OktaSAMLApps, the connection Secrets they own,
@@ -56,6 +62,7 @@ func (r *OktaSAMLAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsByIndex(r, &ssov1.OktaSAMLAppList{}, secretRefIndex)), builder.OnlyMetadata).
 		Watches(&ssov1.OktaSAMLIdentityProvider{}, handler.EnqueueRequestsFromMapFunc(requestsByIndex(r, &ssov1.OktaSAMLAppList{}, appIdPIndex)), builder.WithPredicates(idpPublished)).
 		Named("oktasamlapp").
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Complete(r)
 }
 
@@ -99,6 +106,9 @@ func (r *OktaSAMLAppReconciler) apply(ctx context.Context, app *ssov1.OktaSAMLAp
 	if err != nil {
 		return 0, err
 	}
+	if err := createThrottled(org, app); err != nil {
+		return 0, err
+	}
 	secretValues, err := r.attributeValues(ctx, app)
 	if err != nil {
 		return 0, err
@@ -122,7 +132,7 @@ func (r *OktaSAMLAppReconciler) apply(ctx context.Context, app *ssov1.OktaSAMLAp
 	if err := r.ensureAuthenticationPolicy(ctx, org.Client, app, oktaApp); err != nil {
 		return 0, err
 	}
-	published, rotateIn, err := r.rotateKeys(ctx, org.Client, app, oktaApp, existing)
+	published, rotateIn, err := r.rotateKeys(ctx, org.Client, app, oktaApp, existing, changed)
 	if err != nil {
 		return 0, err
 	}

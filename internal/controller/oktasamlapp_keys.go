@@ -19,6 +19,7 @@ import (
 
 	"github.com/oktaop/okta-sso-operator/internal/keys"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
+	"github.com/oktaop/okta-sso-operator/internal/saml"
 )
 
 // spPair is the SP's key pair in PEM, with its parsed certificate.
@@ -71,19 +72,26 @@ func (r *OktaSAMLAppReconciler) spKeyPair(ctx context.Context, app *ssov1.OktaSA
 type publishedKey struct {
 	kid  string
 	cert *x509.Certificate
+	// metadata is Okta's IdP metadata for this key, when already read.
+	metadata []byte
 }
 
 // rotateKeys runs the staged rotation of the IdP signing key and returns
 // the certificates to publish, active first, and when to look again. When
 // one key is published, it is the active one and nothing is due, it makes
 // no call.
-func (r *OktaSAMLAppReconciler) rotateKeys(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp, oktaApp *okta.App, existing *corev1.Secret) ([]publishedKey, time.Duration, error) {
+func (r *OktaSAMLAppReconciler) rotateKeys(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp, oktaApp *okta.App, existing *corev1.Secret, change appChange) ([]publishedKey, time.Duration, error) {
 	activeKid := ""
 	if oktaApp.Credentials.Signing != nil {
 		activeKid = oktaApp.Credentials.Signing.Kid
 	}
 	if published, recheck, ok := r.steadyKeys(app, activeKid, existing); ok {
 		return published, recheck, nil
+	}
+	if change.created {
+		if published, recheck, ok, err := r.newAppKey(ctx, c, app, oktaApp.ID, activeKid); ok || err != nil {
+			return published, recheck, err
+		}
 	}
 	all, err := c.ListAppKeys(ctx, oktaApp.ID)
 	if err != nil {
@@ -173,6 +181,35 @@ func (r *OktaSAMLAppReconciler) rotateKeys(ctx context.Context, c okta.API, app 
 	st.NotAfter = &notAfter
 	app.Status.SigningKey = st
 	return published, recheck, nil
+}
+
+// newAppKey publishes a new app's one signing key from its metadata, which
+// the connection Secret needs anyway and which holds that key's
+// certificate: the key list would add nothing, so a create costs one call
+// fewer. Not when a rotation is requested or due at once (then the full
+// path runs, ok false).
+func (r *OktaSAMLAppReconciler) newAppKey(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp, appID, activeKid string) ([]publishedKey, time.Duration, bool, error) {
+	if rotate, promote := signingKeyRequests(app); rotate.pending || promote.pending || activeKid == "" {
+		return nil, 0, false, nil
+	}
+	metadata, err := c.GetSAMLMetadata(ctx, appID, activeKid)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("reading the new app's IdP metadata: %w", err)
+	}
+	idp, err := saml.ParseIDPMetadata(metadata)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("reading the new app's IdP metadata: %w", err)
+	}
+	cert := idp.Certificates[0]
+	spec := app.Spec.SigningKey
+	step, recheck := keys.NextStep(keys.Rotation{Now: r.Now(), Active: keys.SigningKey{Kid: activeKid, Created: cert.NotBefore, ExpiresAt: cert.NotAfter},
+		RotateBefore: spec.RotateBefore.Duration, PromoteAfter: spec.PromoteAfter.Duration})
+	if step != keys.StepNone {
+		return nil, 0, false, nil
+	}
+	notAfter := metav1.NewTime(cert.NotAfter)
+	app.Status.SigningKey = &ssov1.SigningKeyStatus{ActiveKeyID: activeKid, RotationPhase: ssov1.RotationPhaseStable, NotAfter: &notAfter}
+	return []publishedKey{{kid: activeKid, cert: cert, metadata: metadata}}, recheck, true, nil
 }
 
 // request is a request annotation's value and whether it waits to be served.

@@ -34,9 +34,12 @@ func renderSPMetadata(app *ssov1.OktaSAMLApp, cert *x509.Certificate) ([]byte, e
 // key, and adds the other published certificates, so an SP that loads it
 // trusts every key Okta may sign with during a rotation.
 func idpMetadata(ctx context.Context, c okta.API, appID string, published []publishedKey) ([]byte, *saml.IDP, error) {
-	metadata, err := c.GetSAMLMetadata(ctx, appID, published[0].kid)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading the app's IdP metadata: %w", err)
+	metadata := published[0].metadata // read already for a new app
+	var err error
+	if metadata == nil {
+		if metadata, err = c.GetSAMLMetadata(ctx, appID, published[0].kid); err != nil {
+			return nil, nil, fmt.Errorf("reading the app's IdP metadata: %w", err)
+		}
 	}
 	extra := make([]*x509.Certificate, 0, len(published)-1)
 	for _, p := range published[1:] {

@@ -29,9 +29,15 @@ type outcome struct {
 	err     error
 }
 
+// throttleSpread spreads the objects a spent budget sent back over the
+// start of the next window.
+const throttleSpread = 250 * time.Millisecond
+
 func classify(err error, now time.Time, interval time.Duration) outcome {
 	if retryAt, limited := okta.IsRateLimited(err); limited {
-		return outcome{reason: ssov1.ThrottledReason, result: ctrl.Result{RequeueAfter: jitter(max(retryAt.Sub(now), time.Second), 0.2)}}
+		// Back at the reset, spread over a quarter of a second: the window's
+		// share is there to be used, and the budget turns away the rest.
+		return outcome{reason: ssov1.ThrottledReason, result: ctrl.Result{RequeueAfter: max(retryAt.Sub(now), time.Second) + time.Duration(rand.Float64()*float64(throttleSpread))}}
 	}
 	switch {
 	case okta.IsAuth(err):

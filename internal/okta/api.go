@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // API is what controllers may ask of Okta. Every call is idempotent in
@@ -17,6 +18,11 @@ type API interface {
 	ActivateApp(ctx context.Context, appID string) error
 	DeactivateApp(ctx context.Context, appID string) error
 	DeleteApp(ctx context.Context, appID string) error
+
+	// Throttled tells whether the org's budget would refuse a request to
+	// path now, and until when, so a caller can wait before doing any work
+	// that leads to it.
+	Throttled(path string) (time.Time, bool)
 
 	ListAccessPolicies(ctx context.Context) ([]Policy, error)
 	AssignAccessPolicy(ctx context.Context, appID, policyID string) error
@@ -162,6 +168,8 @@ func ignoreNotFound(err error) error {
 	}
 	return err
 }
+
+func (c *Client) Throttled(path string) (time.Time, bool) { return c.budget.Refuses(BucketOf(path)) }
 
 // ListAccessPolicies lists the org's app sign-on policies.
 func (c *Client) ListAccessPolicies(ctx context.Context) ([]Policy, error) {

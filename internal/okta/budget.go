@@ -76,6 +76,19 @@ func (b *Budget) reserve(bucket string) error {
 	return nil
 }
 
+// Refuses tells, without spending anything, whether a request to the
+// bucket would be refused now, and until when.
+func (b *Budget) Refuses(bucket string) (time.Time, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.state(bucket)
+	if !st.known || !b.now().Before(st.reset) {
+		return time.Time{}, false
+	}
+	share := (st.limit*b.capacityPercent + 99) / 100
+	return st.reset, st.remaining <= st.limit-share
+}
+
 // observe learns from a response's headers and returns the bucket's reset.
 // Within a window Okta's count and the local one (which also counts requests
 // still in flight) may differ, so the lower wins; a newer window than the one

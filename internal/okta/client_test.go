@@ -555,3 +555,35 @@ func TestAListingThatNeverEndsIsRefused(t *testing.T) {
 		})
 	}
 }
+
+func TestThrottledTellsWithoutSpending(t *testing.T) {
+	ctx := context.Background()
+	clock := &fakeClock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+	e := newEnv(t, emulator.Config{Now: clock.Now, RateLimits: map[string]int{"/api/v1/apps": 4}},
+		okta.Config{Now: clock.Now, MaxAPICapacityPercent: 50})
+	if _, throttled := e.client.Throttled("/api/v1/apps"); throttled {
+		t.Fatal("throttled before any answer taught the budget the bucket's limit")
+	}
+	if _, err := e.client.ListApps(ctx, okta.AppQuery{}); err != nil { // 1 of the share of 2
+		t.Fatal(err)
+	}
+	for range 3 { // asking spends nothing
+		if _, throttled := e.client.Throttled("/api/v1/apps"); throttled {
+			t.Fatal("throttled with one request of the share left")
+		}
+	}
+	if _, err := e.client.ListApps(ctx, okta.AppQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	until, throttled := e.client.Throttled("/api/v1/apps")
+	if !throttled || !until.After(clock.Now()) {
+		t.Fatalf("the share spent: throttled %t until %s", throttled, until)
+	}
+	if _, err := e.client.ListApps(ctx, okta.AppQuery{}); !okta.IsNotSent(err) {
+		t.Fatalf("a request past the share: %v, want one refused before it was sent", err)
+	}
+	clock.advanceTo(until)
+	if _, throttled := e.client.Throttled("/api/v1/apps"); throttled {
+		t.Error("still throttled after the reset")
+	}
+}

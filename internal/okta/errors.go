@@ -52,6 +52,13 @@ type RateLimitedError struct {
 	Local bool
 }
 
+// IsNotSent tells whether the client refused a request itself (its rate
+// budget was spent), so Okta never saw it.
+func IsNotSent(err error) bool {
+	var rl *RateLimitedError
+	return errors.As(err, &rl) && rl.Local
+}
+
 func (e *RateLimitedError) Error() string {
 	if e.Local {
 		return fmt.Sprintf("okta rate limit budget for %s used up until %s; request not sent", e.Bucket, e.RetryAt.UTC().Format(time.RFC3339))

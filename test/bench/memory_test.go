@@ -176,15 +176,38 @@ func createApps(ctx context.Context, b *testing.B, k8s client.Client, orgURL str
 	must(b, k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "sso"}}))
 	must(b, k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "sso", Name: "okta-org"},
 		StringData: map[string]string{"orgURL": orgURL, "apiToken": benchToken, "maxAPICapacityPercent": "100"}}))
-	for i := range apps {
-		name := fmt.Sprintf("app-%03d", i)
-		must(b, k8s.Create(ctx, &ssov1.OktaSAMLApp{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "sso", Name: name},
-			Spec: ssov1.OktaSAMLAppSpec{
-				OrgRef: ssov1.OrgReference{SecretName: "okta-org"}, Label: "Bench " + name,
-				ServiceProvider: &ssov1.ServiceProvider{EntityID: "https://" + name + ".example.com/saml", ACSURL: ssov1.URL("https://" + name + ".example.com/saml/acs")},
-			},
-		}))
+	createAppsIn(ctx, b, k8s, "sso", apps)
+}
+
+// createAppsIn creates n OktaSAMLApps of the namespace's org Secret, as a
+// GitOps sync would apply them: all at once, 8 at a time.
+func createAppsIn(ctx context.Context, b *testing.B, k8s client.Client, ns string, n int) {
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 8 {
+				name := fmt.Sprintf("app-%04d", i)
+				err := k8s.Create(ctx, &ssov1.OktaSAMLApp{
+					ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+					Spec: ssov1.OktaSAMLAppSpec{
+						OrgRef: ssov1.OrgReference{SecretName: "okta-org"}, Label: "Bench " + ns + " " + name,
+						ServiceProvider: &ssov1.ServiceProvider{EntityID: "https://" + name + ".example.com/saml", ACSURL: ssov1.URL("https://" + name + ".example.com/saml/acs")},
+					},
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
 	}
 }
 
@@ -216,8 +239,12 @@ func createUnrelatedSecrets(ctx context.Context, b *testing.B, k8s client.Client
 }
 
 func readyApps(ctx context.Context, b *testing.B, k8s client.Client) int {
+	return readyAppsIn(ctx, b, k8s, "sso")
+}
+
+func readyAppsIn(ctx context.Context, b *testing.B, k8s client.Client, ns string) int {
 	var list ssov1.OktaSAMLAppList
-	must(b, k8s.List(ctx, &list, client.InNamespace("sso")))
+	must(b, k8s.List(ctx, &list, client.InNamespace(ns)))
 	n := 0
 	for _, a := range list.Items {
 		if meta.IsStatusConditionTrue(a.Status.Conditions, ssov1.ReadyCondition) {

@@ -115,6 +115,7 @@ var _ = Describe("The manager binary", func() {
 		},
 		Entry("log format", "--log-format", "xml"),
 		Entry("log level", "--log-level", "chatty"),
+		Entry("app concurrency", "--app-concurrency", "0"),
 	)
 })
 
