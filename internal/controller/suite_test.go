@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -127,11 +128,12 @@ var _ = BeforeSuite(func() {
 			Password: userPassword, Groups: []string{"Engineering"}}},
 	}})
 	Expect(err).NotTo(HaveOccurred())
-	ts := httptest.NewServer(shapeAppUserListing(org.Handler()))
+	ts := httptest.NewServer(answerWrongly(shapeAppUserListing(org.Handler())))
 	DeferCleanup(ts.Close)
 	org.SetBaseURL(ts.URL)
 	orgURL = ts.URL
-	oktaAPI, err = okta.New(okta.Config{OrgURL: orgURL, APIToken: apiToken, Budget: okta.NewBudget(100, clock.Now), Now: clock.Now})
+	oktaAPI, err = okta.New(okta.Config{OrgURL: orgURL, APIToken: apiToken, Budget: okta.NewBudget(100, clock.Now), Now: clock.Now,
+		Transport: suiteReader{http.DefaultTransport}})
 	Expect(err).NotTo(HaveOccurred())
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
@@ -171,6 +173,44 @@ var _ = AfterSuite(func() {
 // pages of two instead of the client's 500, so three users take two pages,
 // and the pages after the first failing, so a listing can fail part way.
 var appUserPaging struct{ small, failLater atomic.Bool }
+
+// wrongAnswer, when set, makes the org answer one route wrongly, as a
+// broken proxy or gateway in front of Okta would: to the manager only, not
+// to the specs' own client (oktaAPI), which checks what Okta holds.
+var wrongAnswer atomic.Pointer[wrongAnswerRule]
+
+type wrongAnswerRule struct {
+	method string
+	path   *regexp.Regexp
+	status int
+	body   string
+}
+
+const suiteReaderHeader = "X-Suite-Reader"
+
+// suiteReader marks the specs' own requests.
+type suiteReader struct{ next http.RoundTripper }
+
+func (s suiteReader) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(suiteReaderHeader, "true")
+	return s.next.RoundTrip(r)
+}
+
+func answerWrongly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rule := wrongAnswer.Load(); rule != nil && r.Header.Get(suiteReaderHeader) == "" && r.Method == rule.method && rule.path.MatchString(r.URL.Path) {
+			w.Header().Set("Content-Type", "application/json")
+			if strings.HasPrefix(rule.body, "<") {
+				w.Header().Set("Content-Type", "text/html")
+			}
+			w.WriteHeader(rule.status)
+			_, _ = w.Write([]byte(rule.body))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 var appUsersPath = regexp.MustCompile(`^/api/v1/apps/[^/]+/users$`)
 

@@ -2,6 +2,8 @@ package okta
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -93,7 +95,27 @@ func clamp(n, def, maxN int) int {
 func (c *Client) GetApp(ctx context.Context, appID string) (*App, error) {
 	var app App
 	_, err := c.do(ctx, call{method: http.MethodGet, path: "/api/v1/apps/" + url.PathEscape(appID), idempotent: true}, &app)
+	if err == nil {
+		err = answerIs("app", appID, app.ID)
+	}
 	return &app, err
+}
+
+// answerIs refuses an answer that is not the object asked for (a proxy's
+// 200 with an error body, another object): acting on it could write the
+// wrong object, or one with no ID at all.
+func answerIs(kind, want, got string) error {
+	if want != got {
+		return fmt.Errorf("okta answered a request for %s %s with %s", kind, want, describeID(got))
+	}
+	return nil
+}
+
+func describeID(id string) string {
+	if id == "" {
+		return "an object without an id"
+	}
+	return fmt.Sprintf("the object %.40s", id)
 }
 
 // CreateApp creates a custom SAML app (app.Name empty) or a catalog app
@@ -103,6 +125,9 @@ func (c *Client) CreateApp(ctx context.Context, app *App, activate bool) (*App, 
 	var out App
 	q := url.Values{"activate": {strconv.FormatBool(activate)}}
 	_, err := c.do(ctx, call{method: http.MethodPost, path: "/api/v1/apps", query: q, body: appBody(app)}, &out)
+	if err == nil && out.ID == "" {
+		err = errors.New("okta answered the app's create with an object without an id")
+	}
 	return &out, err
 }
 
@@ -110,6 +135,9 @@ func (c *Client) CreateApp(ctx context.Context, app *App, activate bool) (*App, 
 func (c *Client) UpdateApp(ctx context.Context, app *App) (*App, error) {
 	var out App
 	_, err := c.do(ctx, call{method: http.MethodPut, path: "/api/v1/apps/" + url.PathEscape(app.ID), body: appBody(app), idempotent: true}, &out)
+	if err == nil {
+		err = answerIs("app", app.ID, out.ID)
+	}
 	return &out, err
 }
 
@@ -317,6 +345,9 @@ func (c *Client) ListIdentityProviders(ctx context.Context, q string) ([]Identit
 func (c *Client) GetIdentityProvider(ctx context.Context, idpID string) (IdentityProvider, error) {
 	var out IdentityProvider
 	_, err := c.do(ctx, call{method: http.MethodGet, path: "/api/v1/idps/" + url.PathEscape(idpID), idempotent: true}, &out)
+	if err == nil {
+		err = answerIs("identity provider", idpID, out.ID())
+	}
 	return out, err
 }
 

@@ -147,7 +147,7 @@ func (rs *replayServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(a.status)
-	_, _ = io.WriteString(w, a.body)
+	_, _ = io.WriteString(w, asAskedFor(r.URL.Path, a.body))
 }
 
 // groupName is the name of the first group a recorded group search found,

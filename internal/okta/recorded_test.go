@@ -82,6 +82,7 @@ func (rt replayTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !ok {
 		status, body = http.StatusNotFound, `{"errorCode":"E0000007","errorSummary":"not recorded","errorCauses":[]}`
 	}
+	body = asAskedFor(r.URL.Path, body)
 	return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
 }
@@ -196,4 +197,21 @@ func TestSecretsNeverWritten(t *testing.T) {
 			t.Errorf("a credential was written: %q", text)
 		}
 	}
+}
+
+var (
+	firstID = regexp.MustCompile(`^\{"id":"([^"]+)"`)
+	lastID  = regexp.MustCompile(`/((?:0oa|00g|00u)[A-Za-z0-9]{17})$`)
+)
+
+// asAskedFor makes a recorded answer about one object be about the object
+// the request names, as Okta's would: the client refuses an answer about
+// another object.
+func asAskedFor(path, body string) string {
+	asked := lastID.FindStringSubmatch(path)
+	recorded := firstID.FindStringSubmatch(body)
+	if asked == nil || recorded == nil {
+		return body
+	}
+	return strings.ReplaceAll(body, recorded[1], asked[1])
 }
