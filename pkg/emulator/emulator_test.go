@@ -196,3 +196,24 @@ users:
 		t.Error("a seed with an unknown field was accepted")
 	}
 }
+
+func TestStatsCountRequestsInFlight(t *testing.T) {
+	srv, base := org(t, emulator.Config{Faults: emulator.Faults{Latency: emulator.Duration(300 * time.Millisecond)}})
+	done := make(chan struct{})
+	for range 5 {
+		go func() {
+			call(t, "GET", base+"/api/v1/groups", "")
+			done <- struct{}{}
+		}()
+	}
+	for range 5 {
+		<-done
+	}
+	if got := srv.Stats().MaxInFlight; got != 5 {
+		t.Errorf("MaxInFlight = %d, want the 5 requests answered at once", got)
+	}
+	srv.ResetStats()
+	if got := srv.Stats().MaxInFlight; got != 0 {
+		t.Errorf("after a reset MaxInFlight = %d", got)
+	}
+}

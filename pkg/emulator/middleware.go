@@ -82,6 +82,8 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 // counted records every request by method and route template, and by status.
 func (s *Server) counted(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.stats.enter()
+		defer s.stats.leave()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		route := r.Pattern
@@ -372,6 +374,23 @@ func (fi *faultInjector) set(f Faults) {
 type stats struct {
 	mu      sync.Mutex
 	byRoute map[string]map[int]int
+	// inFlight and maxInFlight are the requests being answered now and at
+	// most so far: Okta limits an org to 75 at once, all its clients
+	// together.
+	inFlight, maxInFlight int
+}
+
+func (st *stats) enter() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.inFlight++
+	st.maxInFlight = max(st.maxInFlight, st.inFlight)
+}
+
+func (st *stats) leave() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.inFlight--
 }
 
 // Stats is what GET /emulator/stats answers.
@@ -384,6 +403,9 @@ type Stats struct {
 	Statuses map[string]int `json:"statuses"`
 	// RouteStatuses counts answers by route and status code.
 	RouteStatuses map[string]map[string]int `json:"routeStatuses"`
+	// MaxInFlight is the most requests answered at once (Okta allows an org
+	// 75 concurrent requests).
+	MaxInFlight int `json:"maxInFlight"`
 }
 
 func newStats() *stats { return &stats{byRoute: map[string]map[int]int{}} }
@@ -400,7 +422,7 @@ func (st *stats) record(route string, status int) {
 func (st *stats) snapshot() Stats {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	out := Stats{Routes: map[string]int{}, Statuses: map[string]int{}, RouteStatuses: map[string]map[string]int{}}
+	out := Stats{Routes: map[string]int{}, Statuses: map[string]int{}, RouteStatuses: map[string]map[string]int{}, MaxInFlight: st.maxInFlight}
 	for route, codes := range st.byRoute {
 		out.RouteStatuses[route] = map[string]int{}
 		for code, n := range codes {
@@ -418,6 +440,7 @@ func (st *stats) reset() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.byRoute = map[string]map[int]int{}
+	st.maxInFlight = st.inFlight
 }
 
 // Stats returns the request counts so far.
