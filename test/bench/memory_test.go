@@ -274,7 +274,10 @@ func procStatusMiB(b *testing.B, pid int, field string) float64 {
 }
 
 // metricMiB reads one gauge, in bytes, from a Prometheus endpoint.
-func metricMiB(b *testing.B, url, name string) float64 {
+func metricMiB(b *testing.B, url, name string) float64 { return metricValue(b, url, name) / (1 << 20) }
+
+// metricValue reads one unlabelled metric from a Prometheus endpoint.
+func metricValue(b *testing.B, url, name string) float64 {
 	resp, err := http.Get(url)
 	if err != nil {
 		b.Fatal(err)
@@ -284,7 +287,7 @@ func metricMiB(b *testing.B, url, name string) float64 {
 	for scanner.Scan() {
 		if fields := strings.Fields(scanner.Text()); len(fields) == 2 && fields[0] == name {
 			v, _ := strconv.ParseFloat(fields[1], 64)
-			return v / (1 << 20)
+			return v
 		}
 	}
 	b.Fatalf("no %s at %s", name, url)
