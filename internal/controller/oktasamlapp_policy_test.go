@@ -2,9 +2,7 @@ package controller_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -18,21 +16,8 @@ import (
 
 // createAccessPolicy adds an app sign-on policy to the suite's org, as an
 // Okta admin would, and returns its ID.
-func createAccessPolicy(ctx context.Context, name string) string {
-	body := `{"name":"` + name + `","type":"ACCESS_POLICY","priority":1}`
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, orgURL+"/api/v1/policies", strings.NewReader(body))
-	Expect(err).NotTo(HaveOccurred())
-	req.Header.Set("Authorization", "SSWS "+apiToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	Expect(err).NotTo(HaveOccurred())
-	defer resp.Body.Close()
-	Expect(resp.StatusCode).To(Equal(http.StatusOK))
-	var created struct {
-		ID string `json:"id"`
-	}
-	Expect(json.NewDecoder(resp.Body).Decode(&created)).To(Succeed())
-	return created.ID
+func createAccessPolicy(name string) string {
+	return oktaREST(http.MethodPost, "/api/v1/policies", map[string]any{"name": name, "type": "ACCESS_POLICY", "priority": 1})["id"].(string)
 }
 
 var _ = Describe("OktaSAMLApp's sign-on policy", func() {
@@ -50,7 +35,7 @@ var _ = Describe("OktaSAMLApp's sign-on policy", func() {
 
 	It("assigns the policy named in the spec, checks it for free, and puts back a hand change", func() {
 		name := "Strict MFA " + rand.String(5)
-		strict := createAccessPolicy(ctx, name)
+		strict := createAccessPolicy(name)
 		ensureSecrets(ctx, unwatchedNS)
 		app := newApp(unwatchedNS)
 		app.Spec.SignOn.AuthenticationPolicy = &ssov1.PolicyReference{Name: name}
@@ -90,7 +75,7 @@ var _ = Describe("OktaSAMLApp's sign-on policy", func() {
 	})
 
 	It("assigns a policy by ID, and leaves the policy alone without the field", func() {
-		byID := createAccessPolicy(ctx, "By ID "+rand.String(5))
+		byID := createAccessPolicy("By ID " + rand.String(5))
 		app := newApp(watchedNS)
 		app.Spec.SignOn.AuthenticationPolicy = &ssov1.PolicyReference{ID: byID}
 		Expect(k8s.Create(ctx, app)).To(Succeed())

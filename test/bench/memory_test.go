@@ -180,8 +180,22 @@ func createApps(ctx context.Context, b *testing.B, k8s client.Client, orgURL str
 }
 
 // createAppsIn creates n OktaSAMLApps of the namespace's org Secret, as a
-// GitOps sync would apply them: all at once, 8 at a time.
+// GitOps sync would apply them: all at once.
 func createAppsIn(ctx context.Context, b *testing.B, k8s client.Client, ns string, n int) {
+	createInParallel(ctx, b, k8s, n, func(i int) client.Object {
+		name := fmt.Sprintf("app-%04d", i)
+		return &ssov1.OktaSAMLApp{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec: ssov1.OktaSAMLAppSpec{
+				OrgRef: ssov1.OrgReference{SecretName: "okta-org"}, Label: "Bench " + ns + " " + name,
+				ServiceProvider: &ssov1.ServiceProvider{EntityID: "https://" + name + ".example.com/saml", ACSURL: ssov1.URL("https://" + name + ".example.com/saml/acs")},
+			},
+		}
+	})
+}
+
+// createInParallel creates n objects, 8 at a time.
+func createInParallel(ctx context.Context, b *testing.B, k8s client.Client, n int, object func(int) client.Object) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for w := range 8 {
@@ -189,15 +203,7 @@ func createAppsIn(ctx context.Context, b *testing.B, k8s client.Client, ns strin
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += 8 {
-				name := fmt.Sprintf("app-%04d", i)
-				err := k8s.Create(ctx, &ssov1.OktaSAMLApp{
-					ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-					Spec: ssov1.OktaSAMLAppSpec{
-						OrgRef: ssov1.OrgReference{SecretName: "okta-org"}, Label: "Bench " + ns + " " + name,
-						ServiceProvider: &ssov1.ServiceProvider{EntityID: "https://" + name + ".example.com/saml", ACSURL: ssov1.URL("https://" + name + ".example.com/saml/acs")},
-					},
-				})
-				if err != nil {
+				if err := k8s.Create(ctx, object(i)); err != nil {
 					errs <- err
 					return
 				}
@@ -216,26 +222,9 @@ func createAppsIn(ctx context.Context, b *testing.B, k8s client.Client, ns strin
 func createUnrelatedSecrets(ctx context.Context, b *testing.B, k8s client.Client) {
 	must(b, k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "unrelated"}}))
 	payload := []byte(strings.Repeat("x", unrelatedBytes))
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < unrelated; i += 8 {
-				s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "unrelated", Name: fmt.Sprintf("s-%05d", i)}, Data: map[string][]byte{"blob": payload}}
-				if err := k8s.Create(ctx, s); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		b.Fatal(err)
-	}
+	createInParallel(ctx, b, k8s, unrelated, func(i int) client.Object {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "unrelated", Name: fmt.Sprintf("s-%05d", i)}, Data: map[string][]byte{"blob": payload}}
+	})
 }
 
 func readyApps(ctx context.Context, b *testing.B, k8s client.Client) int {

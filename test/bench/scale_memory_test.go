@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,18 +54,18 @@ func BenchmarkManagerMemoryAtScale(b *testing.B) {
 
 	start := time.Now()
 	createAppsIn(ctx, b, k8s, ns, scaleApps)
-	createInParallel(b, scaleApps, func(i int) client.Object {
+	createInParallel(ctx, b, k8s, scaleApps, func(i int) client.Object {
 		return &ssov1.SSOBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("app-%04d", i)},
 			Spec: ssov1.SSOBindingSpec{AppRef: ssov1.LocalObjectReference{Name: ssov1.ResourceName(fmt.Sprintf("app-%04d", i))},
 				Subjects: []ssov1.Subject{{Kind: ssov1.SubjectKindGroup, Name: "Engineering"}}}}
-	}, k8s)
-	createInParallel(b, scaleSyncs, func(i int) client.Object {
+	})
+	createInParallel(ctx, b, k8s, scaleSyncs, func(i int) client.Object {
 		return &ssov1.AccountSync{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("app-%04d", i)}, Spec: ssov1.AccountSyncSpec{
 			AppRef: ssov1.LocalObjectReference{Name: ssov1.ResourceName(fmt.Sprintf("app-%04d", i))}, Mode: ssov1.SyncModeProvision,
 			Target:    ssov1.SyncTarget{SCIM: ssov1.SCIMTarget{URL: ssov1.URL(target.URL()), AuthSecretRef: ssov1.SecretKeySelector{Name: "scim", Key: "token"}}},
 			Safeguard: ssov1.Safeguard{MaxDeactivationPercent: ptr.To[int32](100)},
 		}}
-	}, k8s)
+	})
 	waitFor(b, 20*time.Minute, func() bool { return allReady(ctx, b, k8s, ns) })
 	converged := time.Since(start)
 	time.Sleep(15 * time.Second) // idle: the start-up reconciles are done
@@ -78,28 +77,6 @@ func BenchmarkManagerMemoryAtScale(b *testing.B) {
 	b.Logf("\n| Objects | Ready after | RSS idle | Peak RSS | Go heap idle | Manager CPU | CPU per app |\n|---|---|---|---|---|---|---|\n"+
 		"| %d apps, %d bindings, %d syncs; 10,000 unrelated Secrets | %.0f s | %.1f MiB | %.1f MiB | %.1f MiB | %.1f s | %.1f ms |",
 		scaleApps, scaleApps, scaleSyncs, converged.Seconds(), rss, peak, heap, cpu, 1000*cpu/scaleApps)
-}
-
-func createInParallel(b *testing.B, n int, object func(int) client.Object, k8s client.Client) {
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += 8 {
-				if err := k8s.Create(context.Background(), object(i)); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		b.Fatal(err)
-	}
 }
 
 // allReady tells whether every app, binding and sync of the namespace is
