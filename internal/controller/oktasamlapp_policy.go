@@ -44,7 +44,7 @@ func (r *OktaSAMLAppReconciler) ensureAuthenticationPolicy(ctx context.Context, 
 		}
 	}
 	if okta.IsNotFound(err) {
-		return &errInvalidSpec{fmt.Sprintf("signOn.authenticationPolicy: the org has no app sign-on policy %s", want.ID)}
+		return &errDependency{fmt.Sprintf("signOn.authenticationPolicy: the org has no app sign-on policy %s", want.ID)}
 	}
 	if err != nil {
 		return fmt.Errorf("assigning sign-on policy %s to app %s: %w", want.ID, oktaApp.ID, err)
@@ -78,7 +78,9 @@ func (r *OktaSAMLAppReconciler) resolvePolicy(ctx context.Context, c okta.API, a
 		names = append(names, p.Name)
 	}
 	sort.Strings(names)
-	return nil, &errInvalidSpec{fmt.Sprintf("signOn.authenticationPolicy: the org has no app sign-on policy named %q; it has: %s",
+	// Looked for again on the interval: an admin (or Terraform) may be
+	// about to make it.
+	return nil, &errDependency{fmt.Sprintf("signOn.authenticationPolicy: the org has no app sign-on policy named %q; it has: %s",
 		ref.Name, strings.Join(names, ", "))}
 }
 

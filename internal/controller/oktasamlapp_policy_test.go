@@ -90,14 +90,20 @@ var _ = Describe("OktaSAMLApp's sign-on policy", func() {
 		Expect(policyOf(ctx, app)).To(Equal(byID), "removing the field stops managing the policy; it does not reset it")
 	})
 
-	It("names the org's policies when the spec names one it lacks", func() {
+	It("names the org's policies when the spec names one it lacks, and takes it once made", func() {
 		app := newApp(watchedNS)
 		app.Spec.SignOn.AuthenticationPolicy = &ssov1.PolicyReference{Name: "No Such Policy"}
 		Expect(k8s.Create(ctx, app)).To(Succeed())
 		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, app))).To(Succeed()) })
-		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal("False/" + ssov1.InvalidSpecReason))
+		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal("False/" + ssov1.DependencyNotReadyReason))
 		got := get(ctx, app)
-		Expect(hasCondition(got, ssov1.StalledCondition)).To(BeTrue())
+		Expect(hasCondition(got, ssov1.StalledCondition)).To(BeFalse(), "looked for again on the interval")
 		Expect(meta.FindStatusCondition(got.Status.Conditions, ssov1.ReadyCondition).Message).To(And(ContainSubstring(`"No Such Policy"`), ContainSubstring("Any two factors")))
+
+		By("an admin makes the policy: found on the next look")
+		made := createAccessPolicy("No Such Policy")
+		requestReconcile(ctx, app)
+		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
+		Expect(policyOf(ctx, app)).To(Equal(made))
 	})
 })
