@@ -83,8 +83,8 @@ func TestAppsOfEveryFamily(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &created); err != nil {
 				t.Fatal(err)
 			}
-			if created.SignOnMode != tc.wantMode {
-				t.Errorf("signOnMode %s, want %s", created.SignOnMode, tc.wantMode)
+			if created.SignOnMode != tc.wantMode || tc.wantMode == "" && !strings.Contains(body, `"signOnMode":null`) {
+				t.Errorf("signOnMode %q, want %q (null when empty)", created.SignOnMode, tc.wantMode)
 			}
 			if got := strings.Join(sortedKeys(created.Credentials), ","); got != strings.Join(tc.wantCredentialsKeys, ",") {
 				t.Errorf("credentials keys %s, want %s", got, strings.Join(tc.wantCredentialsKeys, ","))

@@ -258,6 +258,15 @@ type appRequest struct {
 	} `json:"settings"`
 }
 
+// signOnModeValue is an app's signOnMode as Okta answers it: null for a
+// catalog app without one.
+func signOnModeValue(mode string) any {
+	if mode == "" {
+		return nil
+	}
+	return mode
+}
+
 // appLinksOr is visibility.appLinks: those the app was given when it has
 // several (office365: one per Microsoft 365 app), else its one link.
 func (a *app) appLinksOr(name string) map[string]bool {
@@ -626,7 +635,7 @@ func (s *Server) renderApp(a *app) map[string]any {
 			"hide": a.visibility.Hide, "appLinks": a.appLinksOr(appLinkName),
 		},
 		"features":    []string{},
-		"signOnMode":  cmp.Or[any](a.signOnMode, nil), // null for an app without one
+		"signOnMode":  signOnModeValue(a.signOnMode),
 		"credentials": a.renderCredentials(),
 		"settings":    settings,
 		"_links":      links,
