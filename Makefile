@@ -29,7 +29,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 5s; make test runs 3s)
 	hack/fuzz.sh
 
 .PHONY: bench
-bench: envtest ## Run the profiles (memory at scale): medians for docs/performance.md; not part of make test.
+bench: envtest ## Run the profiles (calls per operation, time to Ready, memory, AccountSync at scale) for docs/performance.md; not part of make test.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test ./test/bench/ -run '^$$' -bench . -benchtime 1x -timeout 60m -v
 
 ##@ Development
