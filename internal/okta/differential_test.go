@@ -141,10 +141,8 @@ func (rs *replayServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := successFirst(answers)
-	for _, k := range []string{"Content-Type"} {
-		for _, v := range a.header[k] {
-			w.Header().Add(k, v)
-		}
+	for _, v := range a.header["Content-Type"] {
+		w.Header().Add("Content-Type", v)
 	}
 	w.WriteHeader(a.status)
 	_, _ = io.WriteString(w, asAskedFor(r.URL.Path, a.body))

@@ -145,8 +145,6 @@ type catalogApp struct {
 	// acsSetting and audienceSetting name the settings that hold the SP's
 	// ACS URL and audience, so the IdP can sign in to it.
 	acsSetting, audienceSetting string
-	// bookmark apps sign nothing: their tile opens settings.app.url.
-	bookmark bool
 	// attributes are the attribute statements the catalog app sends.
 	attributes []attributeStatement
 	// modes maps the sign-on modes a create may ask for to the one Okta
@@ -200,7 +198,7 @@ var catalog = map[string]catalogApp{
 		modes: map[string]string{"SAML_2_0": "SAML_2_0", "AUTO_LOGIN": "BROWSER_PLUGIN"}, linkName: "login"},
 	// bookmark is a tile that opens a URL (signOnMode BOOKMARK): a spoke's
 	// way to a hub app, in hub and spoke federation.
-	"bookmark": {settings: []string{"requestIntegration", "url"}, required: []string{"url"}, bookmark: true,
+	"bookmark": {settings: []string{"requestIntegration", "url"}, required: []string{"url"},
 		modes: map[string]string{"BOOKMARK": "BOOKMARK"}, linkName: "login"},
 	// oidc_client is the custom OIDC app integration.
 	"oidc_client": {modes: map[string]string{"OPENID_CONNECT": "OPENID_CONNECT"}, oauthClient: true},
@@ -265,6 +263,17 @@ func signOnModeValue(mode string) any {
 		return nil
 	}
 	return mode
+}
+
+// takesMode tells whether a replace may name this sign-on mode: none, the
+// app's own, or for a catalog app the mode it was asked for at create
+// (AUTO_LOGIN for one Okta answers as BROWSER_PLUGIN).
+func (a *app) takesMode(mode string) bool {
+	if mode == "" || mode == a.signOnMode {
+		return true
+	}
+	answered, ok := catalog[a.name].modeOf(mode)
+	return a.fromCatalog() && ok && answered == a.signOnMode
 }
 
 // appLinksOr is visibility.appLinks: those the app was given when it has
@@ -793,7 +802,7 @@ func (s *Server) updateApp(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusBadRequest, errValidation("name", "name: an app's name cannot change"))
 		return
 	}
-	if mode, _ := signOnModeOf(&appRequest{Name: a.name, SignOnMode: req.SignOnMode}); req.SignOnMode != "" && mode != a.signOnMode && req.SignOnMode != a.signOnMode {
+	if !a.takesMode(req.SignOnMode) {
 		s.writeError(w, http.StatusBadRequest, errValidation("signOnMode", "signOnMode: an app's sign-on mode cannot change"))
 		return
 	}

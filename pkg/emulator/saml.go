@@ -83,7 +83,7 @@ func (s *Server) samlIdPInitiated(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	a, ok := s.org.apps.get(r.PathValue("appID"))
 	s.mu.Unlock()
-	if ok && catalog[a.name].bookmark {
+	if ok && a.family == familyBookmark {
 		target, _ := a.settingsApp["url"].(string)
 		http.Redirect(w, r, target, http.StatusFound)
 		return
