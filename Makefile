@@ -30,7 +30,12 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 5s; make test runs 3s)
 
 .PHONY: bench
 bench: envtest ## Run the profiles (calls per operation, time to Ready, memory, AccountSync at scale) for docs/performance.md; not part of make test.
-	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test ./test/bench/ -run '^$$' -bench . -benchtime 1x -timeout 60m -v
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test ./test/bench/ -run '^$$' -bench . -benchtime 1x -timeout 120m -v
+
+.PHONY: soak
+soak: envtest ## The full soak (300 apps, 300 bindings, 50 syncs, faults, 10 SIGKILLs, then delete; about 6 min); make test runs a small one. docs/reliability.md.
+	SOAK_APPS=$${SOAK_APPS:-300} SOAK_SYNCS=$${SOAK_SYNCS:-50} SOAK_KILLS=$${SOAK_KILLS:-10} KUBECTL="$$(hack/kubectl.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" \
+		go test ./test/e2e/ -count=1 -timeout 90m -args -ginkgo.label-filter=soak
 
 ##@ Development
 

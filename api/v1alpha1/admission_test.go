@@ -2,6 +2,7 @@ package v1alpha1_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -242,6 +243,9 @@ var _ = DescribeTable("an invalid object is refused with a message that names th
 	Entry("sign-on policy ID of the wrong form", samlApp, set("spec.signOn.authenticationPolicy", map[string]any{"id": "rst-1"}),
 		"spec.signOn.authenticationPolicy.id", "should match"),
 	Entry("label over 100 characters", samlApp, set("spec.label", strings.Repeat("x", 101)), "spec.label", "may not be more than 100"),
+	Entry("101 attribute statements", samlApp, set("spec.signOn.attributeStatements", manyAttributes(101)), "spec.signOn.attributeStatements", "must have at most 100 items"),
+	Entry("an attribute value over 4,096 characters", samlApp, set("spec.signOn.attributeStatements", l{m{"name": "a", "values": l{strings.Repeat("v", 4097)}}}),
+		"spec.signOn.attributeStatements[0].values[0]", "may not be more than 4096"),
 	Entry("custom app without an SP", druvaApp, unset("spec.serviceProvider"), "spec.serviceProvider", "entityID and serviceProvider.acsURL are required"),
 	Entry("custom app without an ACS URL", druvaApp, unset("spec.serviceProvider.acsURL"), "spec.serviceProvider", "acsURL are required"),
 	Entry("ACS URL over plain http", samlApp, set("spec.serviceProvider.acsURL", "http://backup.example.com/saml/acs"), "spec.serviceProvider.acsURL", "must be an absolute https URL"),
@@ -352,3 +356,12 @@ var _ = DescribeTable("a valid edge case is accepted",
 	Entry("safeguard at 0 percent (any deactivation waits for a person)", accountSync, set("spec.safeguard.maxDeactivationPercent", 0)),
 	Entry("sync interval of 30 days", matchAccounts, set("spec.interval", "720h")),
 )
+
+// manyAttributes is n attribute statements with distinct names.
+func manyAttributes(n int) l {
+	out := make(l, n)
+	for i := range out {
+		out[i] = m{"name": fmt.Sprintf("attr%03d", i), "values": l{"user.email"}}
+	}
+	return out
+}

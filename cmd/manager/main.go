@@ -54,6 +54,7 @@ type options struct {
 	logLevel        string
 	logFormat       string
 	appConcurrency  int
+	appWorkers      int
 }
 
 func main() {
@@ -69,7 +70,8 @@ func main() {
 	flag.DurationVar(&o.shutdownTimeout, "graceful-shutdown-timeout", 25*time.Second,
 		"How long running reconciles may take to finish after SIGTERM; the manager exits by then whatever its state. Keep it under the pod's terminationGracePeriodSeconds.")
 	flag.BoolVar(&o.printVersion, "version", false, "Print the version and exit.")
-	flag.IntVar(&o.appConcurrency, "app-concurrency", 4, "OktaSAMLApps reconciled at once (1 to 64); each has at most one Okta request in flight, so this bounds the operator's part of Okta's concurrent-request limit.")
+	flag.IntVar(&o.appConcurrency, "app-concurrency", 4, "OktaSAMLApps of one Okta org reconciled at once (1 to 64); each has at most one Okta request in flight, so this bounds the operator's part of the org's concurrent-request limit.")
+	flag.IntVar(&o.appWorkers, "app-workers", 16, "OktaSAMLApps reconciled at once, all orgs together (1 to 256): each org has its own lane of --app-concurrency of them, so a slow org never holds up another.")
 	flag.Parse()
 	if o.printVersion {
 		fmt.Println("okta-sso-operator", version)
@@ -89,6 +91,9 @@ func run(o options) error {
 	}
 	if o.appConcurrency < 1 || o.appConcurrency > 64 {
 		return fmt.Errorf("--app-concurrency must be from 1 to 64, not %d", o.appConcurrency)
+	}
+	if o.appWorkers < 1 || o.appWorkers > 256 {
+		return fmt.Errorf("--app-workers must be from 1 to 256, not %d", o.appWorkers)
 	}
 	ctrl.SetLogger(logger)
 	// client-go (informers, leader election) logs through klog: the same
@@ -121,7 +126,7 @@ func run(o options) error {
 	orgs := &controller.SecretOrgs{Reader: mgr.GetClient()}
 	recorder := mgr.GetEventRecorderFor("okta-sso-operator")
 	if err := (&controller.OktaSAMLAppReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Concurrency: o.appConcurrency,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Concurrency: o.appConcurrency, Workers: o.appWorkers,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the OktaSAMLApp controller: %w", err)
 	}

@@ -57,6 +57,7 @@ func main() {
 	orgName := flag.String("org-name", "emulator", "The org subdomain (Okta's company ID).")
 	classic := flag.Bool("classic", false, "Answer like a Classic Engine org instead of Identity Engine.")
 	errorRate := flag.Float64("error-rate", 0, "Share of API requests, 0 to 1, answered with 500.")
+	throttleRate := flag.Float64("throttle-rate", 0, "Share of API requests, 0 to 1, that find their bucket spent by the org's other clients: 429 for it and the rest of the bucket's window.")
 	latency := flag.Duration("latency", 0, "Latency added to every API request.")
 	flag.Var(limits, "rate-limit", "Limit of a bucket per rate-limit window, BUCKET=N; repeatable (see docs/emulator.md).")
 	window := flag.Duration("rate-limit-window", time.Minute, "Length of a rate-limit window: Okta's minute, or shorter so tests go through many windows in real time.")
@@ -64,7 +65,7 @@ func main() {
 	flag.Parse()
 
 	cfg := emulator.Config{APIToken: *token, OrgName: *orgName, Classic: *classic, RateLimits: limits, RateLimitWindow: *window, Release: *release,
-		Faults: emulator.Faults{ErrorRate: *errorRate, Latency: emulator.Duration(*latency)}}
+		Faults: emulator.Faults{ErrorRate: *errorRate, ThrottleRate: *throttleRate, Latency: emulator.Duration(*latency)}}
 	if err := run(*addr, *seedFile, *baseURL, tlsOptions{selfSigned: *useTLS, caOut: *caOut, certFile: *certFile, keyFile: *keyFile}, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "okta-emulator:", err)
 		os.Exit(1)

@@ -6,11 +6,13 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/oktaop/okta-sso-operator/internal/okta"
@@ -75,7 +77,17 @@ func setAppStatus(ctx context.Context, c okta.API, id, status string) error {
 // and recording the ID adopts instead of duplicating.
 func (r *OktaSAMLAppReconciler) findApp(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp) (*okta.App, error) {
 	if id := app.Annotations[ssov1.AppIDAnnotation]; id != "" {
+		adopting := id != app.Status.AppID
+		if adopting {
+			if err := r.refuseClaimedApp(ctx, app, id); err != nil {
+				return nil, err
+			}
+		}
 		actual, err := c.GetApp(ctx, id)
+		if okta.IsNotFound(err) && adopting {
+			return nil, &errInvalidSpec{fmt.Sprintf("app %s, named by the %s annotation, is not in the org of Secret %s: check the ID and spec.orgRef (nothing was created)",
+				id, ssov1.AppIDAnnotation, app.Spec.OrgRef.SecretName)}
+		}
 		if okta.IsNotFound(err) {
 			r.Recorder.Event(app, corev1.EventTypeWarning, ssov1.RecreatedReason, "App "+id+" was deleted in Okta by hand; creating it again")
 			return nil, nil
@@ -99,6 +111,47 @@ func (r *OktaSAMLAppReconciler) findApp(ctx context.Context, c okta.API, app *ss
 		}
 	}
 	return nil, nil
+}
+
+// appIDIndex indexes OktaSAMLApps by the Okta app ID their annotation names.
+const appIDIndex = ".metadata.annotations.app-id"
+
+func annotatedAppID(o client.Object) []string {
+	if id := o.GetAnnotations()[ssov1.AppIDAnnotation]; id != "" {
+		return []string{id}
+	}
+	return nil
+}
+
+// othersNaming lists the OktaSAMLApps, in any namespace, but the one with
+// uid, whose annotation names the Okta app id.
+func (r *OktaSAMLAppReconciler) othersNaming(ctx context.Context, id string, uid types.UID) ([]ssov1.OktaSAMLApp, error) {
+	var list ssov1.OktaSAMLAppList
+	if err := r.List(ctx, &list, client.MatchingFields{appIDIndex: id}); err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(list.Items, func(o ssov1.OktaSAMLApp) bool { return o.UID == uid }), nil
+}
+
+// claimedBy names another OktaSAMLApp whose annotation names the app, or ""
+// when none does.
+func (r *OktaSAMLAppReconciler) claimedBy(ctx context.Context, app *ssov1.OktaSAMLApp, id string) (string, error) {
+	others, err := r.othersNaming(ctx, id, app.UID)
+	if err != nil || len(others) == 0 {
+		return "", err
+	}
+	return others[0].Namespace + "/" + others[0].Name, nil
+}
+
+// refuseClaimedApp refuses to adopt an app another object manages: the two
+// would undo each other's changes, and deleting one would delete the other's app.
+func (r *OktaSAMLAppReconciler) refuseClaimedApp(ctx context.Context, app *ssov1.OktaSAMLApp, id string) error {
+	other, err := r.claimedBy(ctx, app, id)
+	if err != nil || other == "" {
+		return err
+	}
+	return &errInvalidSpec{fmt.Sprintf("app %s is already managed by OktaSAMLApp %s: remove the %s annotation, or delete that object first (deletionPolicy: Orphan keeps the app)",
+		id, other, ssov1.AppIDAnnotation)}
 }
 
 // createThrottled stops a reconcile that would create an app while the

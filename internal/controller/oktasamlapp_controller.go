@@ -36,11 +36,17 @@ type OktaSAMLAppReconciler struct {
 	Orgs      Orgs
 	// Now is the clock of rotation and certificate decisions.
 	Now func() time.Time
-	// Concurrency is how many apps are reconciled at once (1 when unset).
-	// Each reconcile has at most one Okta request in flight, and the org's
-	// budget paces them all, so more workers only fill the rate limit's
-	// windows sooner.
+	// Concurrency is how many apps of one org are reconciled at once (1
+	// when unset). Each reconcile has at most one Okta request in flight,
+	// and the org's budget paces them all, so more only fill the rate
+	// limit's windows sooner.
 	Concurrency int
+	// Workers is how many apps are reconciled at once, all orgs together
+	// (Concurrency when lower): each org has its own lane of Concurrency
+	// of them, so a slow org never holds up another.
+	Workers int
+
+	lanes *orgLanes
 }
 
 // SetupWithManager watches OktaSAMLApps, the connection Secrets they own,
@@ -50,19 +56,25 @@ func (r *OktaSAMLAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
+	r.lanes = newOrgLanes(r.Concurrency, func() client.Object { return &ssov1.OktaSAMLApp{} })
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ssov1.OktaSAMLApp{}, secretRefIndex, secretRefs); err != nil {
 		return err
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ssov1.OktaSAMLApp{}, appIdPIndex, appIdPRef); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ssov1.OktaSAMLApp{}, appIDIndex, annotatedAppID); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ssov1.OktaSAMLApp{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged, appIDSetByHand))).
 		Owns(&corev1.Secret{}, builder.OnlyMetadata).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsByIndex(r, &ssov1.OktaSAMLAppList{}, secretRefIndex)), builder.OnlyMetadata).
+		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(r.appsClaimingTheSameApp), builder.WithPredicates(deleted)).
 		Watches(&ssov1.OktaSAMLIdentityProvider{}, handler.EnqueueRequestsFromMapFunc(requestsByIndex(r, &ssov1.OktaSAMLAppList{}, appIdPIndex)), builder.WithPredicates(idpPublished)).
+		WatchesRawSource(r.lanes.source()).
 		Named("oktasamlapp").
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, r.Concurrency, 1)}).
 		Complete(r)
 }
 
@@ -74,6 +86,31 @@ var appIDSetByHand = predicate.Funcs{
 		id := e.ObjectNew.GetAnnotations()[ssov1.AppIDAnnotation]
 		return ok && e.ObjectOld.GetAnnotations()[ssov1.AppIDAnnotation] != id && id != app.Status.AppID
 	},
+}
+
+// deleted passes only deletions.
+var deleted = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	UpdateFunc:  func(event.UpdateEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+// appsClaimingTheSameApp wakes the objects whose adoption of an app was
+// refused because the deleted one managed it.
+func (r *OktaSAMLAppReconciler) appsClaimingTheSameApp(ctx context.Context, o client.Object) []ctrl.Request {
+	id := o.GetAnnotations()[ssov1.AppIDAnnotation]
+	if id == "" {
+		return nil
+	}
+	others, err := r.othersNaming(ctx, id, o.GetUID())
+	if err != nil {
+		return nil
+	}
+	out := make([]ctrl.Request, 0, len(others))
+	for i := range others {
+		out = append(out, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&others[i])})
+	}
+	return out
 }
 
 // secretRefs lists the Secrets an app reads.
@@ -91,8 +128,17 @@ func secretRefs(obj client.Object) []string {
 	return refs
 }
 
-// Reconcile runs the shared reconcile with this kind's steps.
+// Reconcile runs the shared reconcile with this kind's steps, in the lane
+// of the app's org (its org Secret).
 func (r *OktaSAMLAppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	app := &ssov1.OktaSAMLApp{}
+	if err := r.Get(ctx, req.NamespacedName, app); err == nil && r.lanes != nil {
+		release, admitted := r.lanes.enter(app.Namespace+"/"+string(app.Spec.OrgRef.SecretName), req.NamespacedName)
+		if !admitted {
+			return ctrl.Result{}, nil // put back on the queue when the org's lane has room
+		}
+		defer release()
+	}
 	return reconcileObject(ctx, r.lifecycle(), req, &ssov1.OktaSAMLApp{}, r)
 }
 
@@ -178,9 +224,17 @@ func (r *OktaSAMLAppReconciler) attributeValues(ctx context.Context, app *ssov1.
 // then delete) and releases the object.
 func (r *OktaSAMLAppReconciler) finalize(ctx context.Context, app *ssov1.OktaSAMLApp, conds conditions) (ctrl.Result, error) {
 	id := app.Annotations[ssov1.AppIDAnnotation]
+	// An app another object manages (a refused adoption) is never this one's to delete.
+	var other string
+	if id != "" && id != app.Status.AppID {
+		var err error
+		if other, err = r.claimedBy(ctx, app, id); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	return finalizeInOkta(ctx, r.lifecycle(), r.Orgs, conds, oktaDeletion{
 		obj: app, orgSecret: string(app.Spec.OrgRef.SecretName), what: "app", id: id,
-		keep:       app.Spec.DeletionPolicy == ssov1.DeletionPolicyOrphan || id == "" || app.Spec.Suspend,
+		keep:       app.Spec.DeletionPolicy == ssov1.DeletionPolicyOrphan || id == "" || app.Spec.Suspend || other != "",
 		deleteWith: func(ctx context.Context, c okta.API) error { return deleteApp(ctx, c, id) },
 	})
 }

@@ -25,6 +25,9 @@ type bucketState struct {
 	limit     int
 	remaining int // as Okta last said, less what is in flight since
 	reset     time.Time
+	// blockedUntil is the reset of the last 429: until then nothing is
+	// sent, whatever the answers to requests sent before it say.
+	blockedUntil time.Time
 }
 
 // DefaultCapacityPercent is the share of each bucket the operator uses when
@@ -57,10 +60,13 @@ func (b *Budget) reserve(bucket string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	st := b.state(bucket)
+	now := b.now()
+	if now.Before(st.blockedUntil) {
+		return &RateLimitedError{Bucket: bucket, RetryAt: st.blockedUntil, Local: true}
+	}
 	if !st.known {
 		return nil
 	}
-	now := b.now()
 	if !now.Before(st.reset) {
 		// A new window: Okta refills the bucket at reset.
 		st.remaining, st.reset = st.limit, now.Add(time.Minute)
@@ -82,6 +88,9 @@ func (b *Budget) Refuses(bucket string) (time.Time, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	st := b.state(bucket)
+	if b.now().Before(st.blockedUntil) {
+		return st.blockedUntil, true
+	}
 	if !st.known || !b.now().Before(st.reset) {
 		return time.Time{}, false
 	}
@@ -118,8 +127,16 @@ func (b *Budget) observe(bucket string, status int, h http.Header) time.Time {
 		if !st.reset.After(b.now()) {
 			st.reset = b.now().Add(time.Minute)
 		}
+		st.blockedUntil = later(st.blockedUntil, st.reset)
 	}
-	return st.reset
+	return later(st.reset, st.blockedUntil)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func (b *Budget) state(bucket string) *bucketState {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -585,5 +586,33 @@ func TestThrottledTellsWithoutSpending(t *testing.T) {
 	clock.advanceTo(until)
 	if _, throttled := e.client.Throttled("/api/v1/apps"); throttled {
 		t.Error("still throttled after the reset")
+	}
+}
+
+// A 429 holds its bucket until its reset even when an answer to a request
+// sent before it arrives after it with room to spare and an earlier reset
+// (the org's other clients spent the bucket, or Okta's counts differ).
+func TestA429HoldsUntilItsReset(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	b := okta.NewBudget(50, func() time.Time { return now })
+	header := func(limit, remaining int, reset time.Time) http.Header {
+		h := http.Header{}
+		h.Set("X-Rate-Limit-Limit", strconv.Itoa(limit))
+		h.Set("X-Rate-Limit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-Rate-Limit-Reset", strconv.FormatInt(reset.Unix(), 10))
+		return h
+	}
+	blocked := now.Add(60 * time.Second)
+	b.Observe("/api/v1/apps/{id}", http.StatusTooManyRequests, header(0, 0, blocked))
+	b.Observe("/api/v1/apps/{id}", http.StatusOK, header(500, 400, now.Add(10*time.Second)))
+	for _, at := range []time.Duration{time.Second, 30 * time.Second, 59 * time.Second} {
+		now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC).Add(at)
+		if until, refused := b.Refuses("/api/v1/apps/{id}"); !refused || !until.Equal(blocked) {
+			t.Errorf("%s after the 429: refused %v until %v, want refused until %v", at, refused, until, blocked)
+		}
+	}
+	now = blocked
+	if _, refused := b.Refuses("/api/v1/apps/{id}"); refused {
+		t.Error("still refused at the 429's reset")
 	}
 }

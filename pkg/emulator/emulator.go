@@ -193,7 +193,7 @@ func (s *Server) Handler() http.Handler { return s.mux }
 func (s *Server) routes() {
 	s.mux = http.NewServeMux()
 	api := func(pattern string, h http.HandlerFunc) {
-		s.mux.Handle(pattern, s.counted(s.faulty(s.rateLimited(s.authenticated(h)))))
+		s.mux.Handle(pattern, s.counted(s.paced(s.faulty(s.rateLimited(s.authenticated(h))))))
 		s.apiRoutes = append(s.apiRoutes, pattern)
 	}
 
@@ -267,7 +267,7 @@ func (s *Server) routes() {
 
 	// The OAuth token endpoint is rate limited and counted, and authenticates
 	// clients by their signed assertion instead of a token.
-	s.mux.Handle("POST /oauth2/v1/token", s.counted(s.faulty(s.rateLimited(http.HandlerFunc(s.issueToken)))))
+	s.mux.Handle("POST /oauth2/v1/token", s.counted(s.paced(s.faulty(s.rateLimited(http.HandlerFunc(s.issueToken))))))
 
 	// The SAML IdP: browser-facing, not rate limited, counted.
 	s.mux.Handle("GET /app/{appName}/{exk}/sso/saml", s.counted(http.HandlerFunc(s.samlSSO)))

@@ -217,3 +217,74 @@ func TestStatsCountRequestsInFlight(t *testing.T) {
 		t.Errorf("after a reset MaxInFlight = %d", got)
 	}
 }
+
+// A request that comes back to a bucket before the reset its 429 gave is
+// counted; one within the grace (already on its way), one to another bucket
+// and one after the reset are not.
+func TestEarlyRequestsAfterA429(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 30, 0, time.UTC)
+	srv, base := org(t, emulator.Config{Now: func() time.Time { return now }, RateLimitWindow: 10 * time.Second})
+	srv.SetFaults(emulator.Faults{Force429: 1})
+	resp, _ := call(t, "GET", base+"/api/v1/groups", "")
+	reset, _ := strconv.ParseInt(resp.Header.Get("X-Rate-Limit-Reset"), 10, 64)
+	if resp.StatusCode != http.StatusTooManyRequests || reset != now.Add(10*time.Second).Unix() {
+		t.Fatalf("forced 429: %d, reset %d", resp.StatusCode, reset)
+	}
+	for _, step := range []struct {
+		after time.Duration
+		path  string
+		early int
+	}{
+		{500 * time.Millisecond, "/api/v1/groups", 0}, // within the grace
+		{2 * time.Second, "/api/v1/users", 0},         // another bucket
+		{3 * time.Second, "/api/v1/groups", 1},        // before the reset
+		{10 * time.Second, "/api/v1/groups", 1},       // at the reset
+	} {
+		now = time.Date(2026, 11, 24, 12, 0, 30, 0, time.UTC).Add(step.after)
+		call(t, "GET", base+step.path, "")
+		if got := srv.Stats().EarlyRequests; got != step.early {
+			t.Errorf("after %s to %s: %d early requests, want %d", step.after, step.path, got, step.early)
+		}
+	}
+}
+
+// A throttled request finds its bucket spent: it and the requests after it
+// get 429 until the window's end, as when the org's other clients used it.
+func TestThrottleRate(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 30, 0, time.UTC)
+	srv, base := org(t, emulator.Config{Now: func() time.Time { return now }, RateLimitWindow: 10 * time.Second,
+		Faults: emulator.Faults{ThrottleRate: 1}})
+	resp, _ := call(t, "GET", base+"/api/v1/groups", "")
+	reset, _ := strconv.ParseInt(resp.Header.Get("X-Rate-Limit-Reset"), 10, 64)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("X-Rate-Limit-Remaining") != "0" || reset != now.Add(10*time.Second).Unix() {
+		t.Fatalf("throttled: %d, remaining %s, reset %d", resp.StatusCode, resp.Header.Get("X-Rate-Limit-Remaining"), reset)
+	}
+	srv.SetFaults(emulator.Faults{})
+	if resp, _ := call(t, "GET", base+"/api/v1/groups", ""); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the next request in the window answered %d, want 429", resp.StatusCode)
+	}
+	if resp, _ := call(t, "GET", base+"/api/v1/users", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("another bucket answered %d", resp.StatusCode)
+	}
+	now = now.Add(10 * time.Second)
+	if resp, _ := call(t, "GET", base+"/api/v1/groups", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("after the window answered %d", resp.StatusCode)
+	}
+
+	// The share: each request in a window of its own.
+	srv.SetFaults(emulator.Faults{ThrottleRate: 0.5, ErrorRate: 0.25})
+	srv.ResetStats()
+	for range 200 {
+		now = now.Add(10 * time.Second)
+		call(t, "GET", base+"/api/v1/groups", "")
+	}
+	st := srv.Stats().Statuses
+	for code, want := range map[string]int{"429": 100, "500": 50, "200": 50} {
+		if n := st[code]; n < want/2 || n > want*3/2 {
+			t.Errorf("%s answered %d times of 200, want about %d: %v", code, n, want, st)
+		}
+	}
+	if resp, _ := call(t, "PUT", base+"/emulator/faults", `{"errorRate": 0.6, "throttleRate": 0.6}`); resp.StatusCode != 400 {
+		t.Errorf("rates over 1 together were accepted")
+	}
+}

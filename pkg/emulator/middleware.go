@@ -146,9 +146,20 @@ func (s *Server) rateLimited(next http.Handler) http.Handler {
 		h.Set("X-Rate-Limit-Remaining", strconv.Itoa(b.remaining))
 		h.Set("X-Rate-Limit-Reset", strconv.FormatInt(b.reset.Unix(), 10))
 		if !b.allowed {
+			s.stats.throttled(okta.BucketOf(r.URL.Path), s.now(), b.reset)
 			s.writeError(w, http.StatusTooManyRequests, errRateLimited)
 			return
 		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// paced notes each request's arrival against the 429s its bucket answered,
+// before any injected latency, so Stats can tell a client that came back
+// before the reset it was given.
+func (s *Server) paced(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.stats.arrive(okta.BucketOf(r.URL.Path), s.now())
 		next.ServeHTTP(w, r)
 	})
 }
@@ -165,8 +176,12 @@ func (s *Server) faulty(next http.Handler) http.Handler {
 			}
 		}
 		switch {
+		case f.spend:
+			s.limits.spend(okta.BucketOf(r.URL.Path))
+			next.ServeHTTP(w, r) // refused by the limiter, with its reset
 		case f.force429:
 			reset := s.now().Add(s.limits.window).Truncate(time.Second)
+			s.stats.throttled(okta.BucketOf(r.URL.Path), s.now(), reset)
 			w.Header().Set("X-Rate-Limit-Limit", "0")
 			w.Header().Set("X-Rate-Limit-Remaining", "0")
 			w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset.Unix(), 10))
@@ -267,6 +282,20 @@ func ceilSecond(t time.Time) time.Time {
 	return t
 }
 
+// spend uses up the bucket's current window, as the org's other clients
+// can.
+func (l *limiter) spend(bucket string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	w := l.windows[bucket]
+	if w == nil || !now.Before(w.start.Add(l.window)) {
+		w = &window{start: now}
+		l.windows[bucket] = w
+	}
+	w.used = l.limitOf(bucket)
+}
+
 func (l *limiter) set(limits map[string]int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -297,6 +326,10 @@ type Faults struct {
 	Force429 int `json:"force429,omitempty"`
 	// Force5xx answers the next N requests with ErrorStatus.
 	Force5xx int `json:"force5xx,omitempty"`
+	// ThrottleRate is the share of requests, 0 to 1, that find their bucket
+	// spent by the org's other clients: that request and every one after it
+	// in the bucket get 429 until the window's end.
+	ThrottleRate float64 `json:"throttleRate,omitempty"`
 }
 
 // Duration is a time.Duration written as "250ms" in JSON and YAML.
@@ -330,6 +363,7 @@ type faultInjector struct {
 type fault struct {
 	latency     time.Duration
 	force429    bool
+	spend       bool // the bucket is spent until its window's end
 	errorStatus int
 }
 
@@ -352,8 +386,15 @@ func (fi *faultInjector) next() fault {
 	case fi.faults.Force5xx > 0:
 		fi.faults.Force5xx--
 		f.errorStatus = status
-	case fi.faults.ErrorRate > 0 && fi.rand.Float64() < fi.faults.ErrorRate:
-		f.errorStatus = status
+	case fi.faults.ErrorRate > 0 || fi.faults.ThrottleRate > 0:
+		// One draw for both, so a given seed fails the same requests
+		// whatever ThrottleRate is added.
+		switch u := fi.rand.Float64(); {
+		case u < fi.faults.ThrottleRate:
+			f.spend = true
+		case u < fi.faults.ThrottleRate+fi.faults.ErrorRate:
+			f.errorStatus = status
+		}
 	}
 	return f
 }
@@ -378,6 +419,34 @@ type stats struct {
 	// most so far: Okta limits an org to 75 at once, all its clients
 	// together.
 	inFlight, maxInFlight int
+	// refusals are each bucket's last 429: when it was answered and the
+	// reset it gave; early counts requests that came before that reset.
+	refusals map[string]refusal
+	early    int
+}
+
+// refusal is a bucket's last 429.
+type refusal struct{ at, reset time.Time }
+
+// EarlyGrace is how long after a 429 a request to the same bucket is still
+// taken for one the client had sent before it heard the 429.
+const EarlyGrace = time.Second
+
+// throttled notes a 429 answered at now, with the reset it announced.
+func (st *stats) throttled(bucket string, now, reset time.Time) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.refusals[bucket] = refusal{at: now, reset: reset}
+}
+
+// arrive counts a request that comes to a bucket after its 429 (and the
+// grace) but before the reset that 429 gave.
+func (st *stats) arrive(bucket string, now time.Time) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if r, ok := st.refusals[bucket]; ok && now.After(r.at.Add(EarlyGrace)) && now.Before(r.reset) {
+		st.early++
+	}
 }
 
 func (st *stats) enter() {
@@ -406,9 +475,16 @@ type Stats struct {
 	// MaxInFlight is the most requests answered at once (Okta allows an org
 	// 75 concurrent requests).
 	MaxInFlight int `json:"maxInFlight"`
+	// EarlyRequests counts requests that came to a bucket after it answered
+	// 429 and before the X-Rate-Limit-Reset it gave (EarlyGrace after the
+	// 429 is allowed for requests already on their way). A client that
+	// honours the reset makes none.
+	EarlyRequests int `json:"earlyRequests"`
 }
 
-func newStats() *stats { return &stats{byRoute: map[string]map[int]int{}} }
+func newStats() *stats {
+	return &stats{byRoute: map[string]map[int]int{}, refusals: map[string]refusal{}}
+}
 
 func (st *stats) record(route string, status int) {
 	st.mu.Lock()
@@ -422,7 +498,8 @@ func (st *stats) record(route string, status int) {
 func (st *stats) snapshot() Stats {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	out := Stats{Routes: map[string]int{}, Statuses: map[string]int{}, RouteStatuses: map[string]map[string]int{}, MaxInFlight: st.maxInFlight}
+	out := Stats{Routes: map[string]int{}, Statuses: map[string]int{}, RouteStatuses: map[string]map[string]int{},
+		MaxInFlight: st.maxInFlight, EarlyRequests: st.early}
 	for route, codes := range st.byRoute {
 		out.RouteStatuses[route] = map[string]int{}
 		for code, n := range codes {
@@ -441,6 +518,7 @@ func (st *stats) reset() {
 	defer st.mu.Unlock()
 	st.byRoute = map[string]map[int]int{}
 	st.maxInFlight = st.inFlight
+	st.early = 0
 }
 
 // Stats returns the request counts so far.
@@ -466,9 +544,9 @@ func (s *Server) getFaults(w http.ResponseWriter, _ *http.Request) { writeJSON(w
 
 func (s *Server) putFaults(w http.ResponseWriter, r *http.Request) {
 	var f Faults
-	if err := json.NewDecoder(r.Body).Decode(&f); err != nil || f.ErrorRate < 0 || f.ErrorRate > 1 ||
+	if err := json.NewDecoder(r.Body).Decode(&f); err != nil || f.ErrorRate < 0 || f.ThrottleRate < 0 || f.ErrorRate+f.ThrottleRate > 1 ||
 		(f.ErrorStatus != 0 && f.ErrorStatus != 500 && f.ErrorStatus != 503) {
-		s.writeError(w, http.StatusBadRequest, errValidation("faults", "errorRate is 0 to 1; errorStatus is 500 or 503"))
+		s.writeError(w, http.StatusBadRequest, errValidation("faults", "errorRate and throttleRate are 0 to 1 together; errorStatus is 500 or 503"))
 		return
 	}
 	s.SetFaults(f)

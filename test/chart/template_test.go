@@ -161,6 +161,7 @@ var _ = Describe("helm template", func() {
 		Entry("a namespace that is not a name", "watchNamespaces={Team_A}", "/watchNamespaces/0"),
 		Entry("a value that does not exist", "replicas=2", "replicas"),
 		Entry("a duration that is not one", "gracefulShutdownTimeout=soon", "/gracefulShutdownTimeout"),
-		Entry("more app workers than Okta's concurrency allows for", "appConcurrency=100", "/appConcurrency"),
+		Entry("more of one org's apps at once than Okta's concurrency allows for", "appConcurrency=100", "/appConcurrency"),
+		Entry("no app workers", "appWorkers=0", "/appWorkers"),
 	)
 })

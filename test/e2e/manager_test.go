@@ -116,6 +116,7 @@ var _ = Describe("The manager binary", func() {
 		Entry("log format", "--log-format", "xml"),
 		Entry("log level", "--log-level", "chatty"),
 		Entry("app concurrency", "--app-concurrency", "0"),
+		Entry("app workers", "--app-workers", "300"),
 	)
 })
 

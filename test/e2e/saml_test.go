@@ -42,11 +42,12 @@ func startBinary(pkg string, args ...string) *gexec.Session {
 func startLocalOrg(dir, seed string) string { return startNamedOrg(dir, "acme", seed) }
 
 // startNamedOrg runs a local Okta org of that name (a hub and a spoke need
-// two) and returns its URL.
-func startNamedOrg(dir, name, seed string) string {
+// two), with any further flags, and returns its URL.
+func startNamedOrg(dir, name, seed string, flags ...string) string {
 	path := filepath.Join(dir, name+"-seed.yaml")
 	Expect(os.WriteFile(path, []byte(seed), 0o600)).To(Succeed())
-	emu := startBinary("github.com/oktaop/okta-sso-operator/cmd/okta-emulator", "--api-token", e2eToken, "--seed", path, "--org-name", name)
+	emu := startBinary("github.com/oktaop/okta-sso-operator/cmd/okta-emulator",
+		append([]string{"--api-token", e2eToken, "--seed", path, "--org-name", name}, flags...)...)
 	Eventually(emu.Out, "30s").Should(gbytes.Say(`http://127\.0\.0\.1:\d+`))
 	return regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(string(emu.Out.Contents()))
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -33,13 +34,17 @@ type Server struct {
 	fault  Fault
 }
 
-// Fault makes the next Times requests (every one when Times < 0) fail.
+// Fault makes the next Times requests (every one when Times < 0), or a
+// share Rate of them at random, fail.
 type Fault struct {
 	Status     int
 	RetryAfter string
 	// Garbage answers 200 with a body that is not JSON.
 	Garbage bool
 	Times   int
+	// Rate, when above 0, fails that share of requests (0 to 1) at random
+	// instead of counting Times.
+	Rate float64
 	// Method limits the fault to one HTTP method ("" for all).
 	Method string
 	// LoseAnswer serves the request, then answers with the fault instead:
@@ -142,7 +147,13 @@ func (s *Server) takeFault(method string) (Fault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := s.fault
-	if f.Times == 0 || (f.Method != "" && f.Method != method) {
+	if f.Method != "" && f.Method != method {
+		return Fault{}, false
+	}
+	if f.Rate > 0 {
+		return f, mathrand.Float64() < f.Rate
+	}
+	if f.Times == 0 {
 		return Fault{}, false
 	}
 	if s.fault.Times > 0 {
