@@ -246,6 +246,47 @@ type AccountSyncStatus struct {
 	// +kubebuilder:validation:MaxItems=500
 	// +optional
 	RecentDeactivations []DeactivationRecord `json:"recentDeactivations,omitempty"`
+
+	// Following is what following the org's System Log has applied between
+	// full runs: a user deactivated or unassigned in Okta is deactivated in
+	// the SP within a poll period or two, not at the next run.
+	// +optional
+	Following *FollowStatus `json:"following,omitempty"`
+}
+
+// FollowStatus is the System Log follower's progress for one sync.
+type FollowStatus struct {
+	// Cursor is the last System Log event applied.
+	Cursor LogCursor `json:"cursor"`
+	// LastEventTime is when the last event applied happened in Okta; the
+	// follower's lag is the time since (while events keep coming).
+	// +optional
+	LastEventTime *metav1.Time `json:"lastEventTime,omitempty"`
+	// LastPassTime is when the last incremental pass ended.
+	// +optional
+	LastPassTime *metav1.Time `json:"lastPassTime,omitempty"`
+	// Passes counts the incremental passes since the last full run, and the
+	// rest what they did.
+	Passes      int32 `json:"passes"`
+	Users       int32 `json:"users"`
+	Created     int32 `json:"created"`
+	Updated     int32 `json:"updated"`
+	Deactivated int32 `json:"deactivated"`
+	Reactivated int32 `json:"reactivated"`
+	Failed      int32 `json:"failed"`
+}
+
+// LogCursor is a place in Okta's System Log: after the events published
+// at Published whose IDs are listed, so a restart neither misses nor
+// repeats an event, however many share a millisecond.
+type LogCursor struct {
+	// Published is the last applied event's published time (RFC 3339).
+	Published string `json:"published"`
+	// EventIDs are the uuids of the events applied at that time.
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=1000
+	// +optional
+	EventIDs []string `json:"eventIDs,omitempty"`
 }
 
 // DeactivationRecord is one run's deactivations.

@@ -76,6 +76,9 @@ const (
 	// DryRunReason: spec.dryRun is true; the run computed its plan, reported
 	// it in status and an event, and wrote nothing.
 	DryRunReason = "DryRun"
+	// FollowedSystemLogReason (an event): an incremental pass applied the
+	// users the org's System Log named since the last pass.
+	FollowedSystemLogReason = "FollowedSystemLog"
 )
 
 // Annotations understood on every kind.

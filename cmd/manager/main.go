@@ -133,8 +133,12 @@ func run(o options) error {
 	if err := (&controller.SSOBindingReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the SSOBinding controller: %w", err)
 	}
-	if err := (&controller.AccountSyncReconciler{Client: mgr.GetClient(), Recorder: recorder, Orgs: orgs}).SetupWithManager(mgr); err != nil {
+	follow := controller.NewFollowQueue()
+	if err := (&controller.AccountSyncReconciler{Client: mgr.GetClient(), Recorder: recorder, Orgs: orgs, Follow: follow}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the AccountSync controller: %w", err)
+	}
+	if err := mgr.Add(&controller.LogFollower{Reader: mgr.GetClient(), Orgs: orgs, Queue: follow}); err != nil {
+		return fmt.Errorf("setting up the System Log follower: %w", err)
 	}
 	if err := (&controller.OktaSAMLIdentityProviderReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs,

@@ -35,6 +35,9 @@ type AccountSyncReconciler struct {
 	Recorder record.EventRecorder
 	Orgs     Orgs
 	Now      func() time.Time
+	// Follow holds what the System Log follower found for each sync
+	// between runs; nil follows nothing.
+	Follow *FollowQueue
 
 	mu       sync.Mutex
 	compiled map[types.UID]compiledMappings
@@ -74,12 +77,14 @@ func (r *AccountSyncReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&ssov1.AccountSync{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged))).
 		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(requestsByIndex(r, &ssov1.AccountSyncList{}, syncAppIndex)), builder.WithPredicates(appReadinessChanged)).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsByIndex(r, &ssov1.AccountSyncList{}, syncSecretIndex)), builder.OnlyMetadata).
-		Named("accountsync").
-		Complete(r)
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsByIndex(r, &ssov1.AccountSyncList{}, syncSecretIndex)), builder.OnlyMetadata)
+	if r.Follow != nil {
+		b = b.WatchesRawSource(r.Follow.source())
+	}
+	return b.Named("accountsync").Complete(r)
 }
 
 // Reconcile runs the shared reconcile with this kind's steps.
@@ -95,6 +100,9 @@ func (r *AccountSyncReconciler) finalize(ctx context.Context, s *ssov1.AccountSy
 	delete(r.runs, s.UID)
 	delete(r.compiled, s.UID)
 	r.mu.Unlock()
+	if r.Follow != nil {
+		r.Follow.forget(client.ObjectKeyFromObject(s))
+	}
 	return releaseFinalizer(ctx, r.Client, s)
 }
 
@@ -113,7 +121,7 @@ func (r *AccountSyncReconciler) apply(ctx context.Context, s *ssov1.AccountSync,
 	}
 	due, wait := r.due(s, triggered, rec)
 	if !due {
-		return wait, nil
+		return wait, r.followIfAsked(ctx, s, conds, mappings)
 	}
 	// A new trigger while the safeguard holds is the person's "I checked,
 	// go on"; any other run is held to the safeguard.
@@ -125,6 +133,24 @@ func (r *AccountSyncReconciler) apply(ctx context.Context, s *ssov1.AccountSync,
 		s.Status.LastHandledReconcileAt = value
 	}
 	return next, err
+}
+
+// followIfAsked runs an incremental pass when the System Log follower left
+// work for the sync; work a pass could not finish goes back for the next.
+func (r *AccountSyncReconciler) followIfAsked(ctx context.Context, s *ssov1.AccountSync, conds conditions, mappings []accountsync.Mapping) error {
+	if r.Follow == nil {
+		return nil
+	}
+	key := client.ObjectKeyFromObject(s)
+	work, ok := r.Follow.take(key)
+	if !ok {
+		return nil
+	}
+	err := r.followPass(ctx, s, conds, mappings, work)
+	if err != nil {
+		r.Follow.putBack(key, work)
+	}
+	return err
 }
 
 // lastRun is this process's record of the sync's last run of the current

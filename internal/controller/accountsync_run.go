@@ -77,7 +77,7 @@ func (r *AccountSyncReconciler) run(ctx context.Context, s *ssov1.AccountSync, c
 		r.Recorder.Event(s, corev1.EventTypeNormal, ssov1.DryRunReason, "A run would do: "+describePlan(plan))
 		conds.set(ssov1.ReadyCondition, metav1.ConditionFalse, ssov1.DryRunReason, "spec.dryRun is true; the last run would do: "+describePlan(plan))
 		conds.set(ssov1.SyncedCondition, metav1.ConditionTrue, ssov1.DryRunReason, "The plan is computed and nothing was written")
-		return r.finished(s, start), nil
+		return r.finished(s, org, start), nil
 	}
 	applied := accountsync.Apply(ctx, target, config, plan, accounts, writeConcurrency)
 	r.report(s, plan, applied)
@@ -92,7 +92,7 @@ func (r *AccountSyncReconciler) run(ctx context.Context, s *ssov1.AccountSync, c
 	r.Recorder.Event(s, corev1.EventTypeNormal, "Synced", fmt.Sprintf("%d Okta users, %d accounts: %d matched, %d unmatched, %d created, %d updated, %d deactivated, %d reactivated, %d failed, %d groups pushed",
 		summary.OktaUsers, summary.TargetAccounts, summary.Matched, summary.Unmatched, summary.Created, summary.Updated, summary.Deactivated, summary.Reactivated, summary.Failed, summary.GroupsPushed))
 	conds.succeeded(ssov1.ReconcileSucceededReason, fmt.Sprintf("Last run: %d matched, %d unmatched, %d failed", summary.Matched, summary.Unmatched, summary.Failed))
-	return r.finished(s, start), nil
+	return r.finished(s, org, start), nil
 }
 
 // safeguards holds a run that would deactivate too much: over the sync's
@@ -155,10 +155,15 @@ func (r *AccountSyncReconciler) pushGroups(ctx context.Context, s *ssov1.Account
 	return nil
 }
 
-// finished records a successful run and returns when the next is due.
-func (r *AccountSyncReconciler) finished(s *ssov1.AccountSync, start time.Time) time.Duration {
+// finished records a successful run and returns when the next is due; the
+// System Log is followed from the run's start.
+func (r *AccountSyncReconciler) finished(s *ssov1.AccountSync, org *Org, start time.Time) time.Duration {
 	done, next := metav1.NewTime(start), metav1.NewTime(start.Add(s.ReconcileInterval()))
 	s.Status.LastSuccessfulSyncTime, s.Status.NextSyncTime = &done, &next
+	s.Status.Following = nil
+	if org.LogPoll > 0 {
+		s.Status.Following = followFrom(s, start)
+	}
 	return s.ReconcileInterval()
 }
 

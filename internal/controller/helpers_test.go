@@ -74,7 +74,9 @@ func orgSecret(namespace, name, token string) *corev1.Secret {
 		// The org-level deactivation safeguard counts every AccountSync of
 		// the org; the suite's specs share this org, so it is left open here
 		// and tested on an org of its own.
-		StringData: map[string]string{"orgURL": orgURL, "apiToken": token, "maxAPICapacityPercent": "100", "maxOrgDeactivationPercent": "100"},
+		// The System Log is followed only where a spec turns it on.
+		StringData: map[string]string{"orgURL": orgURL, "apiToken": token, "maxAPICapacityPercent": "100", "maxOrgDeactivationPercent": "100",
+			"systemLogPollInterval": "0"},
 	}
 }
 

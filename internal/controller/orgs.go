@@ -29,7 +29,12 @@ const (
 	caBundleKey         = "caBundle"
 	maxCapacityKey      = "maxAPICapacityPercent"
 	maxOrgDeactivations = "maxOrgDeactivationPercent"
+	logPollKey          = "systemLogPollInterval"
 )
+
+// defaultLogPoll is how often the org's System Log is read between full
+// AccountSync runs when the org Secret does not say.
+const defaultLogPoll = time.Minute
 
 // Org is a connection to one Okta org, read from an org Secret.
 type Org struct {
@@ -39,6 +44,9 @@ type Org struct {
 	// MaxDeactivationPercent is the org-level import safeguard: the share of
 	// accounts all AccountSyncs of this org may deactivate in 24 hours.
 	MaxDeactivationPercent int
+	// LogPoll is how often the org's System Log is followed for its
+	// AccountSyncs between full runs; 0 when the org Secret turns it off.
+	LogPoll time.Duration
 }
 
 // Orgs gives the Okta org an object's org Secret names.
@@ -90,7 +98,11 @@ func (o *SecretOrgs) Get(ctx context.Context, namespace, secretName string) (*Or
 	if err != nil {
 		return nil, err
 	}
-	org := &Org{Client: c, URL: c.OrgURL(), CompanyID: companyID(c.OrgURL()), MaxDeactivationPercent: maxDeactivations}
+	poll, err := logPoll(namespace, secretName, s.Data)
+	if err != nil {
+		return nil, err
+	}
+	org := &Org{Client: c, URL: c.OrgURL(), CompanyID: companyID(c.OrgURL()), MaxDeactivationPercent: maxDeactivations, LogPoll: poll}
 	if o.clients == nil {
 		o.clients = map[string]*Org{}
 	}
@@ -146,6 +158,23 @@ func percentKey(namespace, name string, data map[string][]byte, key string, def,
 		return 0, &errSecret{fmt.Sprintf("org Secret %s/%s: %s must be a whole number from %d to 100", namespace, name, key, min)}
 	}
 	return n, nil
+}
+
+// logPoll reads the org Secret's systemLogPollInterval: a Go duration from
+// 1s (tests, demos) to 1h, or "0" to follow no System Log.
+func logPoll(namespace, name string, data map[string][]byte) (time.Duration, error) {
+	text := strings.TrimSpace(string(data[logPollKey]))
+	if text == "" {
+		return defaultLogPoll, nil
+	}
+	d, err := time.ParseDuration(text)
+	if text == "0" || (err == nil && d == 0) {
+		return 0, nil
+	}
+	if err != nil || d < time.Second || d > time.Hour {
+		return 0, &errSecret{fmt.Sprintf("org Secret %s/%s: %s must be a duration from 1s to 1h (such as 1m), or 0 to turn it off", namespace, name, logPollKey)}
+	}
+	return d, nil
 }
 
 // companyID is the org subdomain, the "Okta company ID" SPs ask for.

@@ -149,7 +149,11 @@ var _ = BeforeSuite(func() {
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs,
 	}).SetupWithManager(mgr)).To(Succeed())
 	Expect((&controller.SSOBindingReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs}).SetupWithManager(mgr)).To(Succeed())
-	Expect((&controller.AccountSyncReconciler{Client: mgr.GetClient(), Recorder: recorder, Now: clock.Now, Orgs: orgs}).SetupWithManager(mgr)).To(Succeed())
+	follow := controller.NewFollowQueue()
+	Expect((&controller.AccountSyncReconciler{Client: mgr.GetClient(), Recorder: recorder, Now: clock.Now, Orgs: orgs, Follow: follow}).SetupWithManager(mgr)).To(Succeed())
+	// The follower schedules its polls in real time; the org's events and
+	// the syncs' cursors are on the suite's clock.
+	Expect(mgr.Add(&controller.LogFollower{Reader: mgr.GetClient(), Orgs: orgs, Queue: follow})).To(Succeed())
 	Expect((&controller.OktaSAMLIdentityProviderReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs}).SetupWithManager(mgr)).To(Succeed())
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -50,6 +50,9 @@ type API interface {
 	ListUserGroups(ctx context.Context, userID string) ([]Group, error)
 	ListGroupMembers(ctx context.Context, groupID string) ([]User, error)
 
+	// LogEvents reads one page of the System Log from a cursor or a time.
+	LogEvents(ctx context.Context, q LogQuery) (LogPage, error)
+
 	ListIdentityProviders(ctx context.Context, q string) ([]IdentityProvider, error)
 	GetIdentityProvider(ctx context.Context, idpID string) (IdentityProvider, error)
 	CreateIdentityProvider(ctx context.Context, idp IdentityProvider) (IdentityProvider, error)

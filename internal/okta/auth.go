@@ -43,12 +43,12 @@ type OAuthConfig struct {
 	PrivateKeyPEM []byte
 	// KeyID is the kid of the key registered with the app, if any.
 	KeyID string
-	// Scopes requested; default okta.apps.manage okta.groups.read okta.users.read okta.idps.manage.
+	// Scopes requested; default okta.apps.manage okta.groups.read okta.users.read okta.idps.manage okta.logs.read.
 	Scopes []string
 }
 
 // DefaultScopes are what the operator's controllers need.
-var DefaultScopes = []string{"okta.apps.manage", "okta.groups.read", "okta.users.read", "okta.idps.manage"}
+var DefaultScopes = []string{"okta.apps.manage", "okta.groups.read", "okta.users.read", "okta.idps.manage", "okta.logs.read"}
 
 // oauth fetches access tokens and caches them until a minute before expiry.
 type oauth struct {

@@ -267,6 +267,13 @@ func TestConformsToOktaSpec(t *testing.T) {
 	must(err)
 	_, err = c.GetUser(ctx, alice.ID)
 	must(err)
+	page, err := c.LogEvents(ctx, okta.LogQuery{Since: time.Now().Add(-time.Hour), Filter: `eventType eq "user.lifecycle.create"`, Limit: 5})
+	must(err)
+	if len(page.Events) == 0 || page.Next == "" {
+		t.Errorf("the System Log gave %d events and next %q", len(page.Events), page.Next)
+	}
+	_, err = c.LogEvents(ctx, okta.LogQuery{Cursor: page.Next})
+	must(err)
 	rawExchanges(t, srv, v, app.ID, group.ID, alice.ID)
 	must(c.DeactivateApp(ctx, app.ID))
 	must(c.ActivateApp(ctx, app.ID))

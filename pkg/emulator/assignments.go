@@ -93,6 +93,7 @@ func (s *Server) assignAppGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	assignment, exists := a.groups.get(g.id)
+	m := s.trackMembership([]*app{a}, s.membersOf(g))
 	if !exists {
 		assignment = &appGroup{groupID: g.id, priority: lastPriority(a) + 1}
 	}
@@ -110,6 +111,10 @@ func (s *Server) assignAppGroup(w http.ResponseWriter, r *http.Request) {
 	}
 	assignment.lastUpdated = s.now()
 	a.groups.put(g.id, assignment)
+	if !exists {
+		s.logAPI("group.application_assignment.add", appEntity(a), groupEntity(g))
+		s.logMembershipChanges(m)
+	}
 	writeJSON(w, http.StatusOK, s.renderAppGroup(a, assignment))
 }
 
@@ -125,8 +130,17 @@ func (s *Server) unassignAppGroup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusNotFound, errNotFound(r.PathValue("groupID"), "ApplicationGroupAssignment"))
 		return
 	}
+	var m membership
+	g, _ := s.org.groups.get(removed.groupID)
+	if g != nil {
+		m = s.trackMembership([]*app{a}, s.membersOf(g))
+	}
 	a.groups.remove(r.PathValue("groupID"))
 	closeGapAt(a, removed.priority)
+	if g != nil {
+		s.logAPI("group.application_assignment.remove", appEntity(a), groupEntity(g))
+		s.logMembershipChanges(m)
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -343,7 +357,9 @@ func (s *Server) assignAppUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusNotFound, errNotFound(req.ID, "User"))
 		return
 	}
+	m := s.trackMembership([]*app{a}, []*user{u})
 	s.putAppUser(a, u, req)
+	s.logMembershipChanges(m)
 	v, _ := s.appUserOf(w, a, u.id)
 	writeJSON(w, http.StatusOK, s.renderAppUser(a, v))
 }
@@ -403,7 +419,12 @@ func (s *Server) unassignAppUser(w http.ResponseWriter, r *http.Request) {
 			Causes: []string{"The user is assigned to the application through group " + g + "; remove the group assignment first."}})
 		return
 	}
+	var m membership
+	if u, ok := s.org.users.get(userID); ok {
+		m = s.trackMembership([]*app{a}, []*user{u})
+	}
 	a.users.remove(userID)
+	s.logMembershipChanges(m)
 	w.WriteHeader(http.StatusNoContent)
 }
 

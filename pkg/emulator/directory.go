@@ -263,6 +263,10 @@ func (s *Server) addUser(req userRequest, activate bool) (*user, *apiError) {
 		}
 	}
 	s.org.putUser(u, u.profile)
+	s.logAPI("user.lifecycle.create", userEntity(u))
+	if activate {
+		s.logAPI("user.lifecycle.activate", userEntity(u))
+	}
 	return u, nil
 }
 
@@ -360,6 +364,7 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request, replace bool
 	}
 	s.org.putUser(u, profile)
 	u.lastUpdated = s.now()
+	s.logAPI("user.account.update_profile", userEntity(u))
 	writeJSON(w, http.StatusOK, s.renderUser(u))
 }
 
@@ -374,9 +379,12 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	}
 	if u.status != "DEPROVISIONED" {
 		s.moveUser(u, "DEPROVISIONED")
+		s.logAPI("user.lifecycle.deactivate", userEntity(u))
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
+	m := s.trackMembership(s.org.apps.list(), []*user{u})
+	s.logAPI("user.lifecycle.delete.initiated", userEntity(u))
 	s.org.removeUser(u)
 	for _, members := range s.org.members {
 		delete(members, u.id)
@@ -387,6 +395,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	for _, a := range s.org.apps.list() {
 		a.users.remove(u.id)
 	}
+	s.logMembershipChanges(m)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -562,11 +571,13 @@ func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	m := s.trackMembership(s.appsOfGroup(g), s.membersOf(g))
 	s.org.groups.remove(g.id)
 	delete(s.org.members, g.id)
 	for _, a := range s.org.apps.list() {
 		a.groups.remove(g.id)
 	}
+	s.logMembershipChanges(m)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -598,16 +609,30 @@ func (s *Server) setMembership(w http.ResponseWriter, r *http.Request, member bo
 	if !ok {
 		return
 	}
+	s.setMember(g, u, member)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// setMember adds a user to a group or removes it, with the System Log's
+// events for the group and for the apps the group grants. Callers hold s.mu.
+func (s *Server) setMember(g *group, u *user, member bool) {
+	if s.org.members[g.id][u.id] == member {
+		return
+	}
+	m := s.trackMembership(s.appsOfGroup(g), []*user{u})
 	if s.org.members[g.id] == nil {
 		s.org.members[g.id] = map[string]bool{}
 	}
+	event := "group.user_membership.add"
 	if member {
 		s.org.members[g.id][u.id] = true
 	} else {
 		delete(s.org.members[g.id], u.id)
+		event = "group.user_membership.remove"
 	}
 	g.membership = s.now()
-	w.WriteHeader(http.StatusNoContent)
+	s.logAPI(event, userEntity(u), groupEntity(g))
+	s.logMembershipChanges(m)
 }
 
 func (s *Server) addGroupUser(w http.ResponseWriter, r *http.Request) { s.setMembership(w, r, true) }

@@ -82,7 +82,10 @@ type Server struct {
 	accessTokens map[string]accessToken
 	usedJTIs     map[string]time.Time
 	sessions     map[string]string // SAML session cookie → user ID
-	pending      map[string]*samlRequest
+	// actor is who the System Log says made the change being made: an
+	// API token's admin, or the org itself while seeding.
+	actor   logEntity
+	pending map[string]*samlRequest
 
 	mux       *http.ServeMux
 	apiRoutes []string
@@ -148,6 +151,7 @@ func New(cfg Config) (*Server, error) {
 		accessTokens: map[string]accessToken{},
 		usedJTIs:     map[string]time.Time{},
 		sessions:     map[string]string{},
+		actor:        apiActor,
 		pending:      map[string]*samlRequest{},
 	}
 	s.org = newOrg(s)
@@ -241,6 +245,7 @@ func (s *Server) routes() {
 	api("POST /api/v1/groups/{groupID}/owners", s.addGroupOwner)
 	api("DELETE /api/v1/groups/{groupID}/owners/{ownerID}", s.removeGroupOwner)
 
+	api("GET /api/v1/logs", s.listLogs)
 	api("GET /api/v1/users", s.listUsers)
 	api("POST /api/v1/users", s.createUser)
 	api("GET /api/v1/users/{userID}", s.getUser)

@@ -72,6 +72,7 @@ func (s *Server) userLifecycle(operation string) http.HandlerFunc {
 			return
 		}
 		s.moveUser(u, t.to(u))
+		s.logAPI("user.lifecycle."+operation, userEntity(u))
 		writeJSON(w, http.StatusOK, map[string]any{})
 	}
 }

@@ -206,6 +206,7 @@ var DefaultRateLimits = map[string]int{
 	"/api/v1/idps":             100,
 	"/api/v1/idps/{id}":        100,
 	"/api/v1/idps/credentials": 100,
+	"/api/v1/logs":             120,
 	"/oauth2/v1/token":         600,
 	"default":                  1200,
 }

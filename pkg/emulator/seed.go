@@ -89,6 +89,8 @@ func LoadSeed(path string) (*Seed, error) {
 func (s *Server) Seed(seed *Seed) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.actor = systemActor
+	defer func() { s.actor = apiActor }()
 	for _, g := range seed.Groups {
 		if _, e := s.addGroup(g.Name, g.Description, "OKTA_GROUP"); e != nil {
 			return fmt.Errorf("seed group %q: %s", g.Name, e.Causes)
@@ -147,10 +149,7 @@ func (s *Server) addSeedUser(su SeedUser) error {
 		if !ok {
 			return fmt.Errorf("seed user %q: no group %q", su.Login, name)
 		}
-		if s.org.members[g.id] == nil {
-			s.org.members[g.id] = map[string]bool{}
-		}
-		s.org.members[g.id][u.id] = true
+		s.setMember(g, u, true)
 	}
 	return nil
 }
@@ -180,6 +179,8 @@ func (s *Server) seedUser(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.actor = systemActor
+	defer func() { s.actor = apiActor }()
 	if err := s.addSeedUser(su); err != nil {
 		s.writeError(w, http.StatusBadRequest, errValidation("user", err.Error()))
 		return

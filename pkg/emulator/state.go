@@ -31,6 +31,8 @@ type org struct {
 	deletedOAuthApps map[string]bool
 	// defaultAccessPolicy is the system access policy new apps get.
 	defaultAccessPolicy string
+	// log is the System Log, oldest first.
+	log []*logEvent
 }
 
 func newOrg(s *Server) *org {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -190,3 +191,83 @@ func dashboardMetrics() []string {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+var _ = Describe("An AccountSync following the System Log through the built binaries", func() {
+	It("deactivates the account of a user deactivated in Okta within two poll periods, between full runs, with no DELETE", func(ctx context.Context) {
+		const poll = 10 * time.Second
+		dir := GinkgoT().TempDir()
+		orgURL := startLocalOrg(dir, `groups: [{name: Engineering}]
+users:
+  - {login: carol@example.com, firstName: Carol, lastName: King, groups: [Engineering]}
+  - {login: dan@example.com, firstName: Dan, lastName: Wu, groups: [Engineering]}
+`)
+		const scimToken = "e2e-follow-scim-token"
+		sp := startBinary("github.com/oktaop/okta-sso-operator/hack/scim-server", "--token", scimToken)
+		Eventually(sp.Out, "30s").Should(gbytes.Say(`/scim/v2`))
+		scimURL := strings.TrimSpace(strings.Split(string(sp.Out.Contents()), "\n")[0])
+		inspect := strings.TrimSuffix(scimURL, "/scim/v2") + "/_test/"
+		manager := startManager("--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr())
+		DeferCleanup(func() { manager.Terminate().Wait("10s") })
+
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-follow-"}}
+		Expect(k8s.Create(ctx, ns)).To(Succeed())
+		for name, data := range map[string]map[string]string{
+			"okta-org":   {"orgURL": orgURL, "apiToken": e2eToken, "systemLogPollInterval": poll.String(), "maxOrgDeactivationPercent": "50"},
+			"scim-token": {"token": scimToken},
+		} {
+			Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: name}, StringData: data})).To(Succeed())
+		}
+		app := &ssov1.OktaSAMLApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "backup"}, Spec: ssov1.OktaSAMLAppSpec{
+			OrgRef: ssov1.OrgReference{SecretName: "okta-org"}, Label: "Backup portal",
+			ServiceProvider: &ssov1.ServiceProvider{EntityID: "backup-portal", ACSURL: "https://backup.example.com/saml/acs"},
+		}}
+		binding := &ssov1.SSOBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "engineering"}, Spec: ssov1.SSOBindingSpec{
+			AppRef: ssov1.LocalObjectReference{Name: "backup"}, Subjects: []ssov1.Subject{{Kind: ssov1.SubjectKindGroup, Name: "Engineering"}},
+		}}
+		Expect(k8s.Create(ctx, app)).To(Succeed())
+		Expect(k8s.Create(ctx, binding)).To(Succeed())
+		Eventually(func(g Gomega) {
+			b := &ssov1.SSOBinding{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(binding), b)).To(Succeed())
+			g.Expect(meta.IsStatusConditionTrue(b.Status.Conditions, ssov1.ReadyCondition)).To(BeTrue())
+		}, "60s").Should(Succeed())
+		sync := &ssov1.AccountSync{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "backup-accounts"}, Spec: ssov1.AccountSyncSpec{
+			AppRef: ssov1.LocalObjectReference{Name: "backup"}, Mode: ssov1.SyncModeProvision,
+			Safeguard: ssov1.Safeguard{MaxDeactivationPercent: ptrTo[int32](50)},
+			Target:    ssov1.SyncTarget{SCIM: ssov1.SCIMTarget{URL: ssov1.URL(scimURL), AuthSecretRef: ssov1.SecretKeySelector{Name: "scim-token", Key: "token"}}},
+		}}
+		Expect(k8s.Create(ctx, sync)).To(Succeed())
+		active := func() map[string]any {
+			var accounts map[string]map[string]any
+			Expect(fetchJSON(inspect+"users", &accounts)).To(Succeed())
+			out := map[string]any{}
+			for _, a := range accounts {
+				out[a["userName"].(string)] = a["active"]
+			}
+			return out
+		}
+		Eventually(active, "60s").Should(Equal(map[string]any{"carol@example.com": true, "dan@example.com": true}))
+
+		By("carol deactivated in Okta")
+		c, err := okta.New(okta.Config{OrgURL: orgURL, APIToken: e2eToken})
+		Expect(err).NotTo(HaveOccurred())
+		carol, err := c.FindUserByLogin(ctx, "carol@example.com")
+		Expect(err).NotTo(HaveOccurred())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, orgURL+"/api/v1/users/"+carol.ID+"/lifecycle/deactivate", nil)
+		req.Header.Set("Authorization", "SSWS "+e2eToken)
+		resp, err := http.DefaultClient.Do(req)
+		Expect(err).NotTo(HaveOccurred())
+		resp.Body.Close()
+		Eventually(active, 2*poll, "250ms").Should(Equal(map[string]any{"carol@example.com": false, "dan@example.com": true}))
+
+		s := &ssov1.AccountSync{}
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(sync), s)).To(Succeed())
+		Expect(s.Status.Following).NotTo(BeNil())
+		Expect(s.Status.Following.Deactivated).To(Equal(int32(1)))
+		var requests []string
+		Expect(fetchJSON(inspect+"requests", &requests)).To(Succeed())
+		for _, r := range requests {
+			Expect(r).NotTo(HavePrefix("DELETE "), "an account is never deleted")
+		}
+	})
+})

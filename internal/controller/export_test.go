@@ -1,0 +1,12 @@
+package controller
+
+import "context"
+
+// PollNow polls every org at once, whatever their periods, as the follower
+// does when they are due.
+func (f *LogFollower) PollNow(ctx context.Context) {
+	f.mu.Lock()
+	f.nextPoll = nil
+	f.mu.Unlock()
+	f.pollDue(ctx)
+}

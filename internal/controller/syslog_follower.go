@@ -1,0 +1,338 @@
+package controller
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/internal/accountsync"
+	"github.com/oktaop/okta-sso-operator/internal/okta"
+)
+
+// LogFollower reads each Okta org's System Log, once a poll period per org
+// whatever the number of its AccountSyncs, and hands each sync the users
+// the new events concern (followQueue); the AccountSync controller runs an
+// incremental pass over them. It runs on the leader only.
+type LogFollower struct {
+	Reader client.Reader
+	Orgs   Orgs
+	Now    func() time.Time
+	Queue  *FollowQueue
+
+	mu       sync.Mutex
+	nextPoll map[string]time.Time                        // by org URL
+	routed   map[types.NamespacedName]accountsync.Cursor // how far each sync was handed events
+	orgs     map[string]resolvedOrg                      // by namespace/org Secret
+}
+
+// resolvedOrg is an org Secret read, kept for orgRecheck: the follower looks
+// for new syncs every second, and Secrets are not cached.
+type resolvedOrg struct {
+	org *Org
+	at  time.Time
+}
+
+// orgRecheck is how long an org Secret's reading is kept.
+const orgRecheck = time.Minute
+
+// maxLogPages bounds one org's poll; the next poll goes on from there.
+const maxLogPages = 10
+
+// cursorOnlyAfter is how old a sync's recorded cursor may grow while the
+// org's events concern none of its users before the follower hands it the
+// cursor alone, so a restart does not read far back.
+const cursorOnlyAfter = 10 * time.Minute
+
+// NeedLeaderElection: only the leader follows.
+func (f *LogFollower) NeedLeaderElection() bool { return true }
+
+// Start checks every second which orgs are due (and finds new syncs)
+// until the context ends.
+func (f *LogFollower) Start(ctx context.Context) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			f.pollDue(ctx)
+		}
+	}
+}
+
+// subscriber is one AccountSync following its app's org.
+type subscriber struct {
+	key   types.NamespacedName
+	appID string
+	// recorded is where its status says it is; cursor where this process
+	// has handed it events up to (the later of the two).
+	recorded, cursor accountsync.Cursor
+}
+
+// pollDue polls the orgs whose period has passed.
+func (f *LogFollower) pollDue(ctx context.Context) {
+	log := logr.FromContextOrDiscard(ctx).WithName("systemlog")
+	orgs, subs, err := f.subscribers(ctx)
+	if err != nil {
+		log.Error(err, "listing AccountSyncs")
+		return
+	}
+	now := f.now()
+	for url, org := range orgs {
+		f.mu.Lock()
+		due := !now.Before(f.nextPoll[url])
+		f.mu.Unlock()
+		if !due {
+			continue
+		}
+		if until, throttled := org.Client.Throttled("/api/v1/logs"); throttled {
+			f.setNextPoll(url, until)
+			continue
+		}
+		f.setNextPoll(url, now.Add(org.LogPoll))
+		if err := f.poll(ctx, org, subs[url]); err != nil {
+			if retryAt, limited := okta.IsRateLimited(err); limited {
+				f.setNextPoll(url, retryAt)
+			}
+			log.Info("reading the System Log failed; the next poll tries again", "org", url, "error", err.Error())
+		}
+	}
+}
+
+func (f *LogFollower) setNextPoll(url string, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.nextPoll == nil {
+		f.nextPoll = map[string]time.Time{}
+	}
+	f.nextPoll[url] = at
+}
+
+// subscribers are the syncs that follow, by org URL: those with an app in
+// Okta, a first successful run, and an org that follows its log.
+func (f *LogFollower) subscribers(ctx context.Context) (map[string]*Org, map[string][]subscriber, error) {
+	var syncs ssov1.AccountSyncList
+	if err := f.Reader.List(ctx, &syncs); err != nil {
+		return nil, nil, err
+	}
+	orgs, subs := map[string]*Org{}, map[string][]subscriber{}
+	for i := range syncs.Items {
+		s := &syncs.Items[i]
+		cursor, ok := followCursor(s)
+		if !ok || s.Spec.Suspend || !s.DeletionTimestamp.IsZero() {
+			continue
+		}
+		app := &ssov1.OktaSAMLApp{}
+		if err := f.Reader.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: string(s.Spec.AppRef.Name)}, app); err != nil || app.Status.AppID == "" {
+			continue
+		}
+		org, err := f.orgOf(ctx, s.Namespace, string(app.Spec.OrgRef.SecretName))
+		if err != nil || org.LogPoll == 0 {
+			continue
+		}
+		orgs[org.URL] = org
+		subs[org.URL] = append(subs[org.URL], subscriber{key: client.ObjectKeyFromObject(s), appID: app.Status.AppID, recorded: cursor})
+	}
+	return orgs, subs, nil
+}
+
+func (f *LogFollower) now() time.Time {
+	if f.Now == nil {
+		return time.Now()
+	}
+	return f.Now()
+}
+
+// orgOf reads an org Secret, or gives its reading of the last minute.
+func (f *LogFollower) orgOf(ctx context.Context, namespace, secret string) (*Org, error) {
+	key := namespace + "/" + secret
+	f.mu.Lock()
+	r, ok := f.orgs[key]
+	f.mu.Unlock()
+	if ok && f.now().Sub(r.at) < orgRecheck {
+		return r.org, nil
+	}
+	org, err := f.Orgs.Get(ctx, namespace, secret)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.orgs == nil {
+		f.orgs = map[string]resolvedOrg{}
+	}
+	f.orgs[key] = resolvedOrg{org: org, at: f.now()}
+	return org, nil
+}
+
+// followCursor is where a sync's status says it is in the log: its
+// follow cursor, or, before any pass, the start of its last successful run.
+func followCursor(s *ssov1.AccountSync) (accountsync.Cursor, bool) {
+	if fs := s.Status.Following; fs != nil && fs.Cursor.Published != "" {
+		t, err := time.Parse(time.RFC3339Nano, fs.Cursor.Published)
+		if err == nil {
+			ids := map[string]bool{}
+			for _, id := range fs.Cursor.EventIDs {
+				ids[id] = true
+			}
+			return accountsync.Cursor{Published: t, IDs: ids}, true
+		}
+	}
+	if s.Status.LastSuccessfulSyncTime == nil {
+		return accountsync.Cursor{}, false
+	}
+	return accountsync.Cursor{Published: s.Status.LastSuccessfulSyncTime.Time}, true
+}
+
+// poll reads the org's new events from the earliest cursor of its syncs and
+// hands each sync what concerns it.
+func (f *LogFollower) poll(ctx context.Context, org *Org, subs []subscriber) error {
+	for i := range subs {
+		subs[i].cursor = f.handedTo(subs[i].key, subs[i].recorded)
+	}
+	since := subs[0].cursor.Published
+	for _, s := range subs[1:] {
+		if s.cursor.Published.Before(since) {
+			since = s.cursor.Published
+		}
+	}
+	var events []okta.LogEvent
+	q := okta.LogQuery{Since: since, Filter: accountsync.FollowFilter(), Limit: 1000}
+	for range maxLogPages {
+		page, err := org.Client.LogEvents(ctx, q)
+		if err != nil {
+			return err
+		}
+		events = append(events, page.Events...)
+		if len(page.Events) == 0 || page.Next == "" {
+			break
+		}
+		q = okta.LogQuery{Cursor: page.Next}
+	}
+	sort.SliceStable(events, func(i, j int) bool { return events[i].Published.Before(events[j].Published) })
+	for _, s := range subs {
+		followed := accountsync.Follow(events, s.appID, s.cursor)
+		if len(followed.Users) == 0 && !f.cursorStale(s, followed.Cursor) {
+			f.remember(s.key, followed.Cursor)
+			continue
+		}
+		f.Queue.add(s.key, followed)
+		f.remember(s.key, followed.Cursor)
+	}
+	return nil
+}
+
+// handedTo is the later of where the sync's status is and what this
+// process has handed it since.
+func (f *LogFollower) handedTo(key types.NamespacedName, recorded accountsync.Cursor) accountsync.Cursor {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.routed[key]; ok && laterCursor(c, recorded) {
+		return c
+	}
+	return recorded
+}
+
+func (f *LogFollower) remember(key types.NamespacedName, c accountsync.Cursor) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.routed == nil {
+		f.routed = map[types.NamespacedName]accountsync.Cursor{}
+	}
+	f.routed[key] = c
+}
+
+// cursorStale: the sync's recorded cursor lags what was read by more than
+// cursorOnlyAfter, so it is handed the cursor alone.
+func (f *LogFollower) cursorStale(s subscriber, read accountsync.Cursor) bool {
+	return read.Published.Sub(s.recorded.Published) > cursorOnlyAfter
+}
+
+// laterCursor tells whether a is past b.
+func laterCursor(a, b accountsync.Cursor) bool {
+	return a.Published.After(b.Published) || (a.Published.Equal(b.Published) && len(a.IDs) > len(b.IDs))
+}
+
+// FollowQueue holds, per AccountSync, the users System Log events asked to
+// plan again and the cursor after those events, until the sync's
+// controller takes them; it wakes the controller through a channel source.
+type FollowQueue struct {
+	mu   sync.Mutex
+	work map[types.NamespacedName]accountsync.Followed
+	wake chan event.GenericEvent
+}
+
+// NewFollowQueue makes an empty queue.
+func NewFollowQueue() *FollowQueue {
+	return &FollowQueue{work: map[types.NamespacedName]accountsync.Followed{}, wake: make(chan event.GenericEvent, 1024)}
+}
+
+func (q *FollowQueue) source() source.Source {
+	return source.Channel(q.wake, &handler.EnqueueRequestForObject{})
+}
+
+// add merges followed into the sync's work and wakes its controller.
+func (q *FollowQueue) add(key types.NamespacedName, followed accountsync.Followed) {
+	q.mu.Lock()
+	q.work[key] = mergeFollowed(q.work[key], followed)
+	q.mu.Unlock()
+	obj := &ssov1.AccountSync{}
+	obj.SetNamespace(key.Namespace)
+	obj.SetName(key.Name)
+	select {
+	case q.wake <- event.GenericEvent{Object: obj}:
+	default:
+		go func() { q.wake <- event.GenericEvent{Object: obj} }()
+	}
+}
+
+// take removes and returns the sync's work.
+func (q *FollowQueue) take(key types.NamespacedName) (accountsync.Followed, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	w, ok := q.work[key]
+	delete(q.work, key)
+	return w, ok
+}
+
+// putBack returns work a pass could not finish, merged with any that came
+// meanwhile.
+func (q *FollowQueue) putBack(key types.NamespacedName, w accountsync.Followed) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.work[key] = mergeFollowed(w, q.work[key])
+}
+
+func (q *FollowQueue) forget(key types.NamespacedName) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.work, key)
+}
+
+// mergeFollowed joins two handovers: every user of both (left if either
+// says so), the later cursor and last event.
+func mergeFollowed(a, b accountsync.Followed) accountsync.Followed {
+	out := accountsync.Followed{Users: map[string]bool{}, Cursor: a.Cursor, LastEvent: a.LastEvent}
+	for _, f := range []accountsync.Followed{a, b} {
+		for id, left := range f.Users {
+			out.Users[id] = out.Users[id] || left
+		}
+	}
+	if laterCursor(b.Cursor, a.Cursor) {
+		out.Cursor = b.Cursor
+	}
+	if b.LastEvent.After(out.LastEvent) {
+		out.LastEvent = b.LastEvent
+	}
+	return out
+}
