@@ -55,6 +55,12 @@ type options struct {
 	logFormat       string
 	appConcurrency  int
 	appWorkers      int
+	eventHook       eventHookOptions
+}
+
+// eventHookOptions configure the optional Okta Event Hook endpoint.
+type eventHookOptions struct {
+	addr, header, secretFile, certFile, keyFile string
 }
 
 func main() {
@@ -71,6 +77,11 @@ func main() {
 		"How long running reconciles may take to finish after SIGTERM; the manager exits by then whatever its state. Keep it under the pod's terminationGracePeriodSeconds.")
 	flag.BoolVar(&o.printVersion, "version", false, "Print the version and exit.")
 	flag.IntVar(&o.appConcurrency, "app-concurrency", 4, "OktaSAMLApps of one Okta org reconciled at once (1 to 64); each has at most one Okta request in flight, so this bounds the operator's part of the org's concurrent-request limit.")
+	flag.StringVar(&o.eventHook.addr, "event-hook-bind-address", "0", "Address Okta's Event Hooks call, at /okta/event-hooks/<org host>, for AccountSyncs to act on a change in seconds; 0, the default, leaves it off (the System Log is followed either way).")
+	flag.StringVar(&o.eventHook.header, "event-hook-header", "Authorization", "The header Okta's event hook sends its secret in.")
+	flag.StringVar(&o.eventHook.secretFile, "event-hook-secret-file", "", "File holding the event hook's secret (a mounted Secret); needed with --event-hook-bind-address.")
+	flag.StringVar(&o.eventHook.certFile, "event-hook-tls-cert-file", "", "Serve the event hook over HTTPS with this certificate; without it, plain HTTP for an Ingress that terminates TLS.")
+	flag.StringVar(&o.eventHook.keyFile, "event-hook-tls-key-file", "", "The private key of --event-hook-tls-cert-file.")
 	flag.IntVar(&o.appWorkers, "app-workers", 16, "OktaSAMLApps reconciled at once, all orgs together (1 to 256): each org has its own lane of --app-concurrency of them, so a slow org never holds up another.")
 	flag.Parse()
 	if o.printVersion {
@@ -134,11 +145,20 @@ func run(o options) error {
 		return fmt.Errorf("setting up the SSOBinding controller: %w", err)
 	}
 	follow := controller.NewFollowQueue()
-	if err := (&controller.AccountSyncReconciler{Client: mgr.GetClient(), Recorder: recorder, Orgs: orgs, Follow: follow}).SetupWithManager(mgr); err != nil {
+	if err := (&controller.AccountSyncReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Follow: follow}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the AccountSync controller: %w", err)
 	}
-	if err := mgr.Add(&controller.LogFollower{Reader: mgr.GetClient(), Orgs: orgs, Queue: follow}); err != nil {
+	follower := &controller.LogFollower{Reader: mgr.GetClient(), Orgs: orgs, Queue: follow}
+	if err := mgr.Add(follower); err != nil {
 		return fmt.Errorf("setting up the System Log follower: %w", err)
+	}
+	if hook, err := o.eventHook.endpoint(follower); err != nil {
+		return err
+	} else if hook != nil {
+		hook.Elected = mgr.Elected()
+		if err := mgr.Add(hook); err != nil {
+			return fmt.Errorf("setting up the event hook: %w", err)
+		}
 	}
 	if err := (&controller.OktaSAMLIdentityProviderReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs,
@@ -246,6 +266,28 @@ func cacheOptions(namespaces string, syncErrors *lastError) cache.Options {
 	opts := controller.CacheOptions(watchedNamespaces(namespaces))
 	opts.DefaultWatchErrorHandler = syncErrors.watchErrorHandler
 	return opts
+}
+
+// endpoint is the event hook endpoint the flags ask for, or nil when off.
+func (e eventHookOptions) endpoint(follower *controller.LogFollower) (*controller.EventHook, error) {
+	if e.addr == "" || e.addr == "0" {
+		return nil, nil
+	}
+	if e.secretFile == "" {
+		return nil, fmt.Errorf("--event-hook-bind-address needs --event-hook-secret-file: Okta's deliveries must be authenticated")
+	}
+	secret, err := os.ReadFile(e.secretFile)
+	if err != nil {
+		return nil, fmt.Errorf("--event-hook-secret-file: %w", err)
+	}
+	if len(strings.TrimSpace(string(secret))) == 0 {
+		return nil, fmt.Errorf("--event-hook-secret-file %s is empty", e.secretFile)
+	}
+	if (e.certFile == "") != (e.keyFile == "") {
+		return nil, fmt.Errorf("--event-hook-tls-cert-file and --event-hook-tls-key-file go together")
+	}
+	return &controller.EventHook{Addr: e.addr, CertFile: e.certFile, KeyFile: e.keyFile, Header: e.header,
+		Secret: []byte(strings.TrimSpace(string(secret))), Follower: follower}, nil
 }
 
 // newLogger builds the structured logger from the --log-level and --log-format flags.

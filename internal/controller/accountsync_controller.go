@@ -38,6 +38,9 @@ type AccountSyncReconciler struct {
 	// Follow holds what the System Log follower found for each sync
 	// between runs; nil follows nothing.
 	Follow *FollowQueue
+	// APIReader reads a sync uncached before a pass (Client when nil):
+	// passes come seconds apart, and one must add to what the last wrote.
+	APIReader client.Reader
 
 	mu       sync.Mutex
 	compiled map[types.UID]compiledMappings
@@ -146,11 +149,30 @@ func (r *AccountSyncReconciler) followIfAsked(ctx context.Context, s *ssov1.Acco
 	if !ok {
 		return nil
 	}
-	err := r.followPass(ctx, s, conds, mappings, work)
+	err := r.freshFollowing(ctx, s)
+	if err == nil {
+		err = r.followPass(ctx, s, conds, mappings, work)
+	}
 	if err != nil {
 		r.Follow.putBack(key, work)
 	}
 	return err
+}
+
+// freshFollowing puts what the API server holds of the sync's following
+// and recent deactivations into s: the cached copy may not show the last
+// pass yet, and the status patch must add to it, not undo it.
+func (r *AccountSyncReconciler) freshFollowing(ctx context.Context, s *ssov1.AccountSync) error {
+	reader := r.APIReader
+	if reader == nil {
+		reader = r.Client
+	}
+	fresh := &ssov1.AccountSync{}
+	if err := reader.Get(ctx, client.ObjectKeyFromObject(s), fresh); err != nil {
+		return err
+	}
+	s.Status.Following, s.Status.RecentDeactivations = fresh.Status.Following, fresh.Status.RecentDeactivations
+	return nil
 }
 
 // lastRun is this process's record of the sync's last run of the current

@@ -164,27 +164,23 @@ func (r *AccountSyncReconciler) followSafeguards(ctx context.Context, s *ssov1.A
 	if len(plan.Deactivate) == 0 {
 		return nil
 	}
+	// What the target holds: after the last run, and what passes since created.
 	accounts := 0
 	if sum := s.Status.Summary; sum != nil {
-		accounts = int(sum.TargetAccounts + sum.Created) // what the target held after the run
+		accounts = int(sum.TargetAccounts + sum.Created)
+	}
+	if f := s.Status.Following; f != nil {
+		accounts += int(f.Created)
 	}
 	total := recentDeactivations(s, r.Now()) + len(plan.Deactivate)
-	var held error
+	var own error
 	if total*100 > maxDeactivationPercent(s)*accounts {
-		held = &errCondition{reason: ssov1.SafeguardTrippedReason, stalled: true,
+		own = &errCondition{reason: ssov1.SafeguardTrippedReason, stalled: true,
 			msg: fmt.Sprintf("Following the System Log would bring this sync's deactivations in 24 hours to %d of %d accounts, over spec.safeguard.maxDeactivationPercent (%d%%): nothing was changed. Check the app's assignments in Okta; to go on, set the %s annotation",
 				total, accounts, maxDeactivationPercent(s), ssov1.ReconcileRequestAnnotation)}
-	} else {
-		plan.ActiveAccounts = accounts
-		var err error
-		if held, err = r.orgSafeguard(ctx, s, org, plan); err != nil {
-			return err
-		}
 	}
-	if held != nil {
-		r.Recorder.Event(s, corev1.EventTypeWarning, ssov1.SafeguardTrippedReason, held.Error())
-	}
-	return held
+	plan.ActiveAccounts = accounts // the org's safeguard counts this sync's accounts as its last run saw them
+	return r.holdOr(ctx, s, org, plan, own)
 }
 
 // recordFollowed puts the pass's cursor and counts in status.

@@ -2,8 +2,12 @@ package controller_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -41,12 +45,12 @@ var _ = Describe("AccountSync following the System Log", func() {
 		}
 	})
 
-	// followedSync is a Provision sync of an app of the following org, its
+	// followedSync is a Provision sync of an app of the org Secret, its
 	// group holding the given users, first run done; it returns the sync,
 	// the app's ID, the group's ID and the users' IDs by login.
-	followedSync := func(ns string, reconcile func(*ssov1.OktaSAMLApp, *ssov1.AccountSync), logins ...string) (*ssov1.AccountSync, string, string, map[string]string) {
+	followedSync := func(ns, orgSecretName string, reconcile func(*ssov1.OktaSAMLApp, *ssov1.AccountSync), logins ...string) (*ssov1.AccountSync, string, string, map[string]string) {
 		app := newApp(ns)
-		app.Spec.OrgRef.SecretName, app.Spec.SignOn.AttributeStatements = followOrg, nil
+		app.Spec.OrgRef.SecretName, app.Spec.SignOn.AttributeStatements = ssov1.ResourceName(orgSecretName), nil
 		Expect(k8s.Create(ctx, app)).To(Succeed())
 		groupName, groupID := newOktaGroup("followed")
 		ids := map[string]string{}
@@ -66,6 +70,8 @@ var _ = Describe("AccountSync following the System Log", func() {
 		_, err := oktaAPI.AssignGroup(ctx, appID, groupID, okta.AppGroupAssignment{})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(k8s.Create(ctx, s)).To(Succeed())
+		// Gone after the spec: the org's poll period is its shortest sync's.
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, s))).To(Succeed()) })
 		reconcile(app, s)
 		return s, appID, groupID, ids
 	}
@@ -76,7 +82,7 @@ var _ = Describe("AccountSync following the System Log", func() {
 			Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
 			return
 		}
-		Eventually(func() *ssov1.FollowStatus { return getSyncOf(ctx, s).Status.Following }, "30s").ShouldNot(BeNil())
+		Eventually(func() *metav1.Time { return getSyncOf(ctx, s).Status.LastSuccessfulSyncTime }, "30s").ShouldNot(BeNil())
 	}
 	account := func(userName string) map[string]any {
 		for _, u := range target.Users() {
@@ -99,7 +105,7 @@ var _ = Describe("AccountSync following the System Log", func() {
 	It("deactivates, reactivates, provisions, updates and deactivates on unassignment between runs, without a full run or a DELETE", func() {
 		ann, bob, cid := "ann-"+rand.String(4)+"@example.com", "bob-"+rand.String(4)+"@example.com", "cid-"+rand.String(4)+"@example.com"
 		// Two bystanders, so that two deactivations are within the 50% safeguard.
-		s, appID, groupID, ids := followedSync(watchedNS, byTheManager, ann, bob, "eve-"+rand.String(4)+"@example.com", "fay-"+rand.String(4)+"@example.com")
+		s, appID, groupID, ids := followedSync(watchedNS, followOrg, byTheManager, ann, bob, "eve-"+rand.String(4)+"@example.com", "fay-"+rand.String(4)+"@example.com")
 		Eventually(activeOf(ann), "30s").Should(BeTrue())
 		lastRun := getSyncOf(ctx, s).Status.LastSyncTime
 
@@ -134,12 +140,30 @@ var _ = Describe("AccountSync following the System Log", func() {
 		Expect(target.Count("DELETE ")).To(BeZero(), "an account is never deleted")
 	})
 
+	It("counts the accounts passes created toward the safeguard, when the first run found none", func() {
+		s, _, groupID, _ := followedSync(watchedNS, followOrg, byTheManager) // no users yet
+		Eventually(func() *ssov1.FollowStatus { return getSyncOf(ctx, s).Status.Following }, "30s").ShouldNot(BeNil())
+		groupName := oktaREST(http.MethodGet, "/api/v1/groups/"+groupID, nil)["profile"].(map[string]any)["name"].(string)
+		var ids []string
+		var logins []string
+		for range 4 {
+			login := "late-" + rand.String(5) + "@example.com"
+			u := oktaREST("POST", "/emulator/users", emulator.SeedUser{Login: login, FirstName: "Late", LastName: "Joiner", Groups: []string{groupName}})
+			ids, logins = append(ids, u["id"].(string)), append(logins, login)
+		}
+		for _, login := range logins {
+			Eventually(activeOf(login), "30s").Should(BeTrue(), "created by a pass")
+		}
+		lifecycle(ids[0], "deactivate") // 1 of the 4 accounts passes created, within 50%
+		Eventually(activeOf(logins[0]), "30s").Should(BeFalse())
+	})
+
 	It("trips the safeguard on a burst of deactivations, as a run would", func() {
 		var logins []string
 		for range 5 {
 			logins = append(logins, "u-"+rand.String(6)+"@example.com")
 		}
-		s, _, _, ids := followedSync(watchedNS, byTheManager, logins...)
+		s, _, _, ids := followedSync(watchedNS, followOrg, byTheManager, logins...)
 		for _, login := range logins[:3] { // 3 of 5, over the 50% allowed
 			lifecycle(ids[login], "deactivate")
 		}
@@ -151,10 +175,9 @@ var _ = Describe("AccountSync following the System Log", func() {
 	})
 
 	It("costs no SCIM call for an event of an app no AccountSync follows", func() {
-		s, _, _, _ := followedSync(watchedNS, byTheManager, "dee-"+rand.String(4)+"@example.com")
+		followedSync(watchedNS, followOrg, byTheManager, "dee-"+rand.String(4)+"@example.com")
 		Eventually(func() int { return target.Count("GET ") }, "30s").Should(BeNumerically(">", 0))
-		other, otherID := readyApp(ctx)
-		_ = other
+		_, otherID := readyApp(ctx)
 		before := len(target.Requests(false))
 		logsBefore := org.Stats().Routes["GET /api/v1/logs"]
 		_, eveID := newOktaUser()
@@ -163,7 +186,49 @@ var _ = Describe("AccountSync following the System Log", func() {
 		// Two polls after the event: the follower read it and sent nothing to the target.
 		Eventually(func() int { return org.Stats().Routes["GET /api/v1/logs"] }, "30s").Should(BeNumerically(">=", logsBefore+2))
 		Expect(target.Requests(false)[before:]).To(BeEmpty())
-		Expect(getSyncOf(ctx, s).Status.Following.Passes).To(BeZero())
+	})
+
+	It("acts on an event hook delivery, the org's log not polled; a repeat changes nothing", func() {
+		hookOrg := orgSecret(watchedNS, "okta-org-hook", apiToken) // systemLogPollInterval 0
+		Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, hookOrg))).To(Succeed())
+		hook := httptest.NewServer(&controller.EventHook{Header: "Authorization", Secret: []byte("hook-secret-3f9c"), Follower: follower})
+		DeferCleanup(hook.Close)
+		host := strings.TrimPrefix(orgURL, "http://")
+		call := func(method, secret string, header map[string]string, body string) (int, string) {
+			req, _ := http.NewRequest(method, hook.URL+"/okta/event-hooks/"+host, strings.NewReader(body))
+			req.Header.Set("Authorization", secret)
+			for k, v := range header {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			Expect(err).NotTo(HaveOccurred())
+			defer resp.Body.Close()
+			out, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(out)
+		}
+		By("Okta's one-time verification")
+		code, body := call(http.MethodGet, "hook-secret-3f9c", map[string]string{"X-Okta-Verification-Challenge": "chal-42"}, "")
+		Expect(code).To(Equal(http.StatusOK))
+		Expect(body).To(MatchJSON(`{"verification":"chal-42"}`))
+		code, _ = call(http.MethodPost, "wrong", nil, `{"data":{"events":[]}}`)
+		Expect(code).To(Equal(http.StatusUnauthorized))
+
+		ann := "ann-" + rand.String(4) + "@example.com"
+		s, _, _, ids := followedSync(watchedNS, "okta-org-hook", byTheManager, ann, "bob-"+rand.String(4)+"@example.com", "cy-"+rand.String(4)+"@example.com")
+		Eventually(activeOf(ann), "30s").Should(BeTrue())
+
+		By("ann deactivated; Okta delivers the event, twice")
+		lifecycle(ids[ann], "deactivate")
+		page, err := oktaAPI.LogEvents(ctx, okta.LogQuery{Since: clock.Now().Add(-time.Minute), Filter: `eventType eq "user.lifecycle.deactivate"`})
+		Expect(err).NotTo(HaveOccurred())
+		raw, _ := json.Marshal(map[string]any{"eventType": "com.okta.event_hook", "data": map[string]any{"events": page.Events}})
+		for range 2 {
+			code, body = call(http.MethodPost, "hook-secret-3f9c", map[string]string{"Content-Type": "application/json"}, string(raw))
+			Expect(code).To(Equal(http.StatusOK), body)
+		}
+		Eventually(activeOf(ann), "10s").Should(BeFalse())
+		Consistently(func() int { return target.Count("PATCH ") }, "2s").Should(Equal(1), "the repeat wrote nothing")
+		Expect(getSyncOf(ctx, s).Status.Following.Deactivated).To(Equal(int32(1)))
 	})
 
 	It("loses no event and applies none twice across a restart between two polls", func() {
@@ -182,7 +247,7 @@ var _ = Describe("AccountSync following the System Log", func() {
 		_, syncs := fresh()
 		apps, _ := countingReconciler()
 		ann, bob := "ann-"+rand.String(4)+"@example.com", "bob-"+rand.String(4)+"@example.com"
-		s, _, _, ids := followedSync(unwatchedNS, func(app *ssov1.OktaSAMLApp, s *ssov1.AccountSync) {
+		s, _, _, ids := followedSync(unwatchedNS, followOrg, func(app *ssov1.OktaSAMLApp, s *ssov1.AccountSync) {
 			for range 3 {
 				if s == nil {
 					step(apps, app)

@@ -98,12 +98,20 @@ func (r *AccountSyncReconciler) run(ctx context.Context, s *ssov1.AccountSync, c
 // safeguards holds a run that would deactivate too much: over the sync's
 // own share, or over the org's in 24 hours. A held run changes nothing.
 func (r *AccountSyncReconciler) safeguards(ctx context.Context, s *ssov1.AccountSync, org *Org, plan accountsync.Plan) error {
-	var held error
+	var own error
 	if plan.SafeguardTripped {
-		held = &errCondition{reason: ssov1.SafeguardTrippedReason, stalled: true,
+		own = &errCondition{reason: ssov1.SafeguardTrippedReason, stalled: true,
 			msg: fmt.Sprintf("The run would deactivate %d of %d active accounts, over spec.safeguard.maxDeactivationPercent (%d%%): nothing was changed. Check the app's assignments in Okta; to go on, set the %s annotation",
 				len(plan.Deactivate), plan.ActiveAccounts, maxDeactivationPercent(s), ssov1.ReconcileRequestAnnotation)}
-	} else {
+	}
+	return r.holdOr(ctx, s, org, plan, own)
+}
+
+// holdOr holds the plan for the sync's own safeguard (own), or else for the
+// org's, with a warning event either way; nil lets it go on.
+func (r *AccountSyncReconciler) holdOr(ctx context.Context, s *ssov1.AccountSync, org *Org, plan accountsync.Plan, own error) error {
+	held := own
+	if held == nil {
 		var err error
 		if held, err = r.orgSafeguard(ctx, s, org, plan); err != nil {
 			return err

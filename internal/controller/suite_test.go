@@ -49,15 +49,17 @@ const (
 )
 
 var (
-	testEnv  *envtest.Environment
-	cfg      *rest.Config
-	k8s      client.Client
-	scheme   = runtime.NewScheme()
-	org      *emulator.Server
-	orgURL   string
-	oktaAPI  *okta.Client
-	clock    = &testClock{t: time.Now().UTC()}
-	logs     = &syncBuffer{}
+	testEnv *envtest.Environment
+	cfg     *rest.Config
+	k8s     client.Client
+	scheme  = runtime.NewScheme()
+	org     *emulator.Server
+	orgURL  string
+	oktaAPI *okta.Client
+	clock   = &testClock{t: time.Now().UTC()}
+	logs    = &syncBuffer{}
+	// follower is the manager's System Log follower (the event hook feeds it).
+	follower *controller.LogFollower
 	stopMgr  context.CancelFunc
 	recorder *capturingRecorder
 )
@@ -150,10 +152,11 @@ var _ = BeforeSuite(func() {
 	}).SetupWithManager(mgr)).To(Succeed())
 	Expect((&controller.SSOBindingReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs}).SetupWithManager(mgr)).To(Succeed())
 	follow := controller.NewFollowQueue()
-	Expect((&controller.AccountSyncReconciler{Client: mgr.GetClient(), Recorder: recorder, Now: clock.Now, Orgs: orgs, Follow: follow}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&controller.AccountSyncReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs, Follow: follow}).SetupWithManager(mgr)).To(Succeed())
 	// The follower schedules its polls in real time; the org's events and
 	// the syncs' cursors are on the suite's clock.
-	Expect(mgr.Add(&controller.LogFollower{Reader: mgr.GetClient(), Orgs: orgs, Queue: follow})).To(Succeed())
+	follower = &controller.LogFollower{Reader: mgr.GetClient(), Orgs: orgs, Queue: follow}
+	Expect(mgr.Add(follower)).To(Succeed())
 	Expect((&controller.OktaSAMLIdentityProviderReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs}).SetupWithManager(mgr)).To(Succeed())
 
 	ctx, cancel := context.WithCancel(context.Background())

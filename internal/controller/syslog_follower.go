@@ -89,6 +89,9 @@ func (f *LogFollower) pollDue(ctx context.Context) {
 	}
 	now := f.now()
 	for url, org := range orgs {
+		if org.LogPoll == 0 {
+			continue
+		}
 		f.mu.Lock()
 		due := !now.Before(f.nextPoll[url])
 		f.mu.Unlock()
@@ -118,8 +121,13 @@ func (f *LogFollower) setNextPoll(url string, at time.Time) {
 	f.nextPoll[url] = at
 }
 
+// shorterPoll tells whether poll period a is shorter than b, 0 (off) being
+// the longest.
+func shorterPoll(a, b time.Duration) bool { return a != 0 && (b == 0 || a < b) }
+
 // subscribers are the syncs that follow, by org URL: those with an app in
-// Okta, a first successful run, and an org that follows its log.
+// Okta and a first successful run (their orgs may poll or not: an event
+// hook feeds them either way).
 func (f *LogFollower) subscribers(ctx context.Context) (map[string]*Org, map[string][]subscriber, error) {
 	var syncs ssov1.AccountSyncList
 	if err := f.Reader.List(ctx, &syncs); err != nil {
@@ -137,10 +145,12 @@ func (f *LogFollower) subscribers(ctx context.Context) (map[string]*Org, map[str
 			continue
 		}
 		org, err := f.orgOf(ctx, s.Namespace, string(app.Spec.OrgRef.SecretName))
-		if err != nil || org.LogPoll == 0 {
+		if err != nil {
 			continue
 		}
-		orgs[org.URL] = org
+		if known, ok := orgs[org.URL]; !ok || shorterPoll(org.LogPoll, known.LogPoll) {
+			orgs[org.URL] = org // an org several Secrets reach is polled at the shortest period
+		}
 		subs[org.URL] = append(subs[org.URL], subscriber{key: client.ObjectKeyFromObject(s), appID: app.Status.AppID, recorded: cursor})
 	}
 	return orgs, subs, nil

@@ -254,15 +254,22 @@ func (l *limiter) limitOf(bucket string) int {
 	return l.limits["default"]
 }
 
-func (l *limiter) take(bucket string) bucketAnswer {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// current is the bucket's window now, a new one once the last is over.
+// Callers hold l.mu.
+func (l *limiter) current(bucket string) *window {
 	now := l.now()
 	w := l.windows[bucket]
 	if w == nil || !now.Before(w.start.Add(l.window)) {
 		w = &window{start: now}
 		l.windows[bucket] = w
 	}
+	return w
+}
+
+func (l *limiter) take(bucket string) bucketAnswer {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.current(bucket)
 	limit := l.limitOf(bucket)
 	a := bucketAnswer{limit: limit, reset: ceilSecond(w.start.Add(l.window))}
 	if w.used >= limit {
@@ -288,13 +295,7 @@ func ceilSecond(t time.Time) time.Time {
 func (l *limiter) spend(bucket string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
-	w := l.windows[bucket]
-	if w == nil || !now.Before(w.start.Add(l.window)) {
-		w = &window{start: now}
-		l.windows[bucket] = w
-	}
-	w.used = l.limitOf(bucket)
+	l.current(bucket).used = l.limitOf(bucket)
 }
 
 func (l *limiter) set(limits map[string]int) {

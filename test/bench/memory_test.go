@@ -182,12 +182,19 @@ func createApps(ctx context.Context, b *testing.B, k8s client.Client, orgURL str
 // createAppsIn creates n OktaSAMLApps of the namespace's org Secret, as a
 // GitOps sync would apply them: all at once.
 func createAppsIn(ctx context.Context, b *testing.B, k8s client.Client, ns string, n int) {
+	createAppsEvery(ctx, b, k8s, ns, n, 0)
+}
+
+// createAppsEvery is createAppsIn with a drift-check interval (0: the
+// default).
+func createAppsEvery(ctx context.Context, b *testing.B, k8s client.Client, ns string, n int, interval time.Duration) {
 	createInParallel(ctx, b, k8s, n, func(i int) client.Object {
 		name := fmt.Sprintf("app-%04d", i)
 		return &ssov1.OktaSAMLApp{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 			Spec: ssov1.OktaSAMLAppSpec{
-				OrgRef: ssov1.OrgReference{SecretName: "okta-org"}, Label: "Bench " + ns + " " + name,
+				Interval: metav1.Duration{Duration: interval},
+				OrgRef:   ssov1.OrgReference{SecretName: "okta-org"}, Label: "Bench " + ns + " " + name,
 				ServiceProvider: &ssov1.ServiceProvider{EntityID: "https://" + name + ".example.com/saml", ACSURL: ssov1.URL("https://" + name + ".example.com/saml/acs")},
 			},
 		}

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -21,20 +22,48 @@ const (
 )
 
 // BenchmarkNoisyNeighbour applies 100 OktaSAMLApps to each of 10 orgs at
-// once, in 10 s windows, one org answering every request 500 ms late, and
-// sets the time until each quiet org's apps are Ready against that org's
-// own floor (its 100 creates at 50 a window: 10 s): one org's slowness
-// should not hold up another's work (goal: within 1.1x).
+// once, in 10 s windows (BENCH_NEIGHBOUR_WINDOW), one org answering every
+// request 500 ms late, and sets the time until each quiet org's apps are
+// Ready against that org's own floor (its 100 creates at 50 a window: one
+// window): one org's slowness should not hold up another's work (goal:
+// within 1.1x). Figures are medians of readyTrials runs.
 func BenchmarkNoisyNeighbour(b *testing.B) {
 	for _, latency := range []time.Duration{0, 500 * time.Millisecond} {
-		b.Run(fmt.Sprintf("slow=%s", latency), func(b *testing.B) { noisyNeighbour(b, latency) })
+		b.Run(fmt.Sprintf("slow=%s", latency), func(b *testing.B) {
+			var slow, quiet []float64
+			for range readyTrials(b) {
+				took := noisyNeighbour(b, latency)
+				slow = append(slow, took[0].Seconds())
+				for _, t := range took[1:] {
+					quiet = append(quiet, t.Seconds())
+				}
+			}
+			floor := neighbourWindow(b).Seconds() // the second window's creates
+			var rows strings.Builder
+			fmt.Fprintf(&rows, "\n| Org | Ready after | Own floor | Ratio |\n|---|---|---|---|\n")
+			fmt.Fprintf(&rows, "| the first (+%s a request) | %.1f s | %.0f s | %.2f× |\n", latency, median(slow), floor, median(slow)/floor)
+			fmt.Fprintf(&rows, "| the 9 others | %.1f s | %.0f s | %.2f× |\n", median(quiet), floor, median(quiet)/floor)
+			b.Log(rows.String())
+		})
 	}
+}
+
+// neighbourWindow is the orgs' rate-limit window: readyWindow, or Okta's
+// own minute with BENCH_NEIGHBOUR_WINDOW=1m (where the manager's CPU is no
+// longer what bounds 1,000 apps on a small machine).
+func neighbourWindow(b *testing.B) time.Duration {
+	if v := os.Getenv("BENCH_NEIGHBOUR_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		must(b, err)
+		return d
+	}
+	return readyWindow
 }
 
 // noisyNeighbour runs the orgs once, the first answering latency late (none
 // at 0: the same work with no neighbour slow, to set apart what the slow
-// one costs the others).
-func noisyNeighbour(b *testing.B, latency time.Duration) {
+// one costs the others), and returns how long each org's apps took.
+func noisyNeighbour(b *testing.B, latency time.Duration) []time.Duration {
 	ctx := context.Background()
 	env, k8s, kubeconfig := startAPIServer(b)
 	defer func() { _ = env.Stop() }()
@@ -43,7 +72,7 @@ func noisyNeighbour(b *testing.B, latency time.Duration) {
 	defer gexec.CleanupBuildArtifacts()
 
 	for i := range neighbourOrgs {
-		cfg := emulator.Config{APIToken: benchToken, OrgName: fmt.Sprintf("org%d", i), KeyBits: 1024, RateLimitWindow: readyWindow}
+		cfg := emulator.Config{APIToken: benchToken, OrgName: fmt.Sprintf("org%d", i), KeyBits: 1024, RateLimitWindow: neighbourWindow(b)}
 		if i == 0 {
 			cfg.Faults = emulator.Faults{Latency: emulator.Duration(latency)}
 		}
@@ -75,14 +104,5 @@ func noisyNeighbour(b *testing.B, latency time.Duration) {
 		}()
 	}
 	wg.Wait()
-	floor := 10 * time.Second
-	var quiet []float64
-	for _, t := range took[1:] {
-		quiet = append(quiet, t.Seconds())
-	}
-	var rows strings.Builder
-	fmt.Fprintf(&rows, "\n| Org | Ready after | Own floor | Ratio |\n|---|---|---|---|\n")
-	fmt.Fprintf(&rows, "| the first (+%s a request) | %.1f s | %.0f s | %.2f× |\n", latency, took[0].Seconds(), floor.Seconds(), took[0].Seconds()/floor.Seconds())
-	fmt.Fprintf(&rows, "| the 9 others, median | %.1f s | %.0f s | %.2f× |\n", median(quiet), floor.Seconds(), median(quiet)/floor.Seconds())
-	b.Log(rows.String())
+	return took
 }

@@ -1,9 +1,12 @@
 package bench
 
 import (
+	"bufio"
 	"context"
-	"fmt"
+	"net/http"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -11,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
@@ -32,7 +34,7 @@ const (
 func BenchmarkManagerMemoryAtScale(b *testing.B) {
 	ctx := context.Background()
 	k8s, kubeconfig, managerBin := startBench(b)
-	_, orgURL := startSeededOrg(b, &emulator.Seed{
+	org, orgURL := startSeededOrg(b, &emulator.Seed{
 		Groups: []emulator.SeedGroup{{Name: "Engineering"}},
 		Users:  []emulator.SeedUser{{Login: "ann@example.com", FirstName: "Ann", LastName: "Lee", Groups: []string{"Engineering"}}},
 	})
@@ -53,30 +55,65 @@ func BenchmarkManagerMemoryAtScale(b *testing.B) {
 	defer func() { _ = manager.Process.Signal(syscall.SIGTERM); _ = manager.Wait() }()
 
 	start := time.Now()
-	createAppsIn(ctx, b, k8s, ns, scaleApps)
-	createInParallel(ctx, b, k8s, scaleApps, func(i int) client.Object {
-		return &ssov1.SSOBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("app-%04d", i)},
-			Spec: ssov1.SSOBindingSpec{AppRef: ssov1.LocalObjectReference{Name: ssov1.ResourceName(fmt.Sprintf("app-%04d", i))},
-				Subjects: []ssov1.Subject{{Kind: ssov1.SubjectKindGroup, Name: "Engineering"}}}}
-	})
-	createInParallel(ctx, b, k8s, scaleSyncs, func(i int) client.Object {
-		return &ssov1.AccountSync{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("app-%04d", i)}, Spec: ssov1.AccountSyncSpec{
-			AppRef: ssov1.LocalObjectReference{Name: ssov1.ResourceName(fmt.Sprintf("app-%04d", i))}, Mode: ssov1.SyncModeProvision,
-			Target:    ssov1.SyncTarget{SCIM: ssov1.SCIMTarget{URL: ssov1.URL(target.URL()), AuthSecretRef: ssov1.SecretKeySelector{Name: "scim", Key: "token"}}},
-			Safeguard: ssov1.Safeguard{MaxDeactivationPercent: ptr.To[int32](100)},
-		}}
-	})
+	// Drift checks every minute (the shortest interval) so that the idle
+	// minutes below see them; at the default 10 minutes the rate is a tenth.
+	createAppsEvery(ctx, b, k8s, ns, scaleApps, time.Minute)
+	createEngineeringBindings(ctx, b, k8s, ns, scaleApps, time.Minute)
+	createSyncs(ctx, b, k8s, ns, scaleSyncs, target.URL())
 	waitFor(b, 20*time.Minute, func() bool { return allReady(ctx, b, k8s, ns) })
 	converged := time.Since(start)
-	time.Sleep(15 * time.Second) // idle: the start-up reconciles are done
+	time.Sleep(75 * time.Second) // idle: the start-up reconciles are done, the first drift checks under way
 
 	rss := procStatusMiB(b, manager.Process.Pid, "VmRSS")
 	peak := procStatusMiB(b, manager.Process.Pid, "VmHWM")
 	heap := metricMiB(b, "http://"+metrics+"/metrics", "go_memstats_heap_inuse_bytes")
 	cpu := metricValue(b, "http://"+metrics+"/metrics", "process_cpu_seconds_total")
+	org.ResetStats()
+	idle := idleRates(b, "http://"+metrics+"/metrics", 2*time.Minute)
+	oktaCalls := float64(org.Stats().Total) / idle.over.Seconds()
+	b.Logf("\n| Idle, per second over %s | OktaSAMLApp | SSOBinding | AccountSync | Okta calls | Manager CPU |\n|---|---|---|---|---|---|\n"+
+		"| work-queue adds, checks every minute | %.2f | %.2f | %.2f | %.2f | %.1f%% of a core |", idle.over, idle.adds["oktasamlapp"], idle.adds["ssobinding"], idle.adds["accountsync"],
+		oktaCalls, 100*idle.cpu)
 	b.Logf("\n| Objects | Ready after | RSS idle | Peak RSS | Go heap idle | Manager CPU | CPU per app |\n|---|---|---|---|---|---|---|\n"+
 		"| %d apps, %d bindings, %d syncs; 10,000 unrelated Secrets | %.0f s | %.1f MiB | %.1f MiB | %.1f MiB | %.1f s | %.1f ms |",
 		scaleApps, scaleApps, scaleSyncs, converged.Seconds(), rss, peak, heap, cpu, 1000*cpu/scaleApps)
+}
+
+type idleRate struct {
+	over time.Duration
+	adds map[string]float64 // per controller
+	cpu  float64            // cores
+}
+
+// idleRates measures, over a span with nothing changing, how often each
+// controller's work queue takes an item (its periodic drift checks) and the
+// manager's CPU.
+func idleRates(b *testing.B, url string, over time.Duration) idleRate {
+	adds0, cpu0 := labelled(b, url, "workqueue_adds_total", "name"), metricValue(b, url, "process_cpu_seconds_total")
+	time.Sleep(over)
+	adds1, cpu1 := labelled(b, url, "workqueue_adds_total", "name"), metricValue(b, url, "process_cpu_seconds_total")
+	r := idleRate{over: over, adds: map[string]float64{}, cpu: (cpu1 - cpu0) / over.Seconds()}
+	for name, v := range adds1 {
+		r.adds[name] = (v - adds0[name]) / over.Seconds()
+	}
+	return r
+}
+
+// labelled reads a metric's values by one label.
+func labelled(b *testing.B, url, name, label string) map[string]float64 {
+	resp, err := http.Get(url)
+	must(b, err)
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	re := regexp.MustCompile(`^` + name + `\{.*` + label + `="([^"]+)".*\} (\S+)$`)
+	scanner := bufio.NewScanner(resp.Body)
+	for scanner.Scan() {
+		if m := re.FindStringSubmatch(scanner.Text()); m != nil {
+			v, _ := strconv.ParseFloat(m[2], 64)
+			out[m[1]] += v
+		}
+	}
+	return out
 }
 
 // allReady tells whether every app, binding and sync of the namespace is

@@ -148,6 +148,24 @@ var _ = Describe("helm template", func() {
 		Entry("no metrics Service when disabled", []string{"metrics.service.enabled=false"}, func(objs map[string]*unstructured.Unstructured) {
 			Expect(objs).NotTo(HaveKey("Service okta-sso-operator-system/okta-sso-operator-metrics"))
 		}),
+		Entry("the event hook: its flags, the Secret mounted, a Service and an Ingress", []string{"eventHook.enabled=true", "eventHook.secretName=okta-hook",
+			"eventHook.ingress.enabled=true", "eventHook.ingress.host=hooks.example.com", "eventHook.ingress.tlsSecretName=hooks-tls"},
+			func(objs map[string]*unstructured.Unstructured) {
+				Expect(args(objs)).To(ContainElements("--event-hook-bind-address=:9443", "--event-hook-header=Authorization",
+					"--event-hook-secret-file=/etc/okta-event-hook/secret"))
+				Expect(manager(objs)["volumeMounts"]).To(ContainElement(map[string]any{"name": "event-hook-secret", "mountPath": "/etc/okta-event-hook", "readOnly": true}))
+				Expect(podSpec(objs)["volumes"]).To(ContainElement(HaveKeyWithValue("secret", HaveKeyWithValue("secretName", "okta-hook"))))
+				Expect(objs).To(HaveKey("Service okta-sso-operator-system/okta-sso-operator-event-hook"))
+				rules, _, _ := unstructured.NestedSlice(objs["Ingress okta-sso-operator-system/okta-sso-operator-event-hook"].Object, "spec", "rules")
+				Expect(rules).To(HaveLen(1))
+				Expect(rules[0]).To(HaveKeyWithValue("host", "hooks.example.com"))
+			}),
+		Entry("no event hook by default", nil, func(objs map[string]*unstructured.Unstructured) {
+			Expect(objs).NotTo(HaveKey("Service okta-sso-operator-system/okta-sso-operator-event-hook"))
+			for _, a := range args(objs) {
+				Expect(a).NotTo(HavePrefix("--event-hook"))
+			}
+		}),
 	)
 
 	DescribeTable("refuses a value of the wrong type, naming it",

@@ -117,6 +117,7 @@ var _ = Describe("The manager binary", func() {
 		Entry("log level", "--log-level", "chatty"),
 		Entry("app concurrency", "--app-concurrency", "0"),
 		Entry("app workers", "--app-workers", "300"),
+		Entry("an event hook without its secret", "--event-hook-bind-address", "127.0.0.1:0"),
 	)
 })
 

@@ -1,0 +1,164 @@
+package controller
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/oktaop/okta-sso-operator/internal/accountsync"
+	"github.com/oktaop/okta-sso-operator/internal/okta"
+)
+
+// EventHook is the optional endpoint Okta's Event Hooks call: it answers
+// the one-time verification, and hands each delivery's events to the same
+// incremental passes the System Log follower feeds. Okta is configured
+// with one hook per org, at /okta/event-hooks/<org host>, sending Header
+// with the shared Secret. The follower stays the safety net: a delivery
+// moves no cursor, so a lost, repeated or late one changes nothing in the
+// end.
+type EventHook struct {
+	// Addr is where it listens; TLS is the Ingress's, or CertFile/KeyFile.
+	Addr              string
+	CertFile, KeyFile string
+	// Header is the header Okta sends the secret in; Secret its value.
+	Header string
+	Secret []byte
+	// Follower resolves which syncs an org's events concern.
+	Follower *LogFollower
+	// Elected is closed once this replica leads (nil: always): only the
+	// leader's AccountSync controller drains the queue.
+	Elected <-chan struct{}
+}
+
+// maxDelivery bounds a delivery's body: Okta sends at most 50 events.
+const maxDelivery = 4 << 20
+
+// hookPath is the prefix of the per-org hook URLs.
+const hookPath = "/okta/event-hooks/"
+
+// NeedLeaderElection: every replica serves, so the Service always finds
+// one; a replica that does not lead answers deliveries 503 (Okta retries
+// once), since only the leader's controller drains the queue.
+func (h *EventHook) NeedLeaderElection() bool { return false }
+
+func (h *EventHook) leading() bool {
+	if h.Elected == nil {
+		return true
+	}
+	select {
+	case <-h.Elected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Start serves until the context ends.
+func (h *EventHook) Start(ctx context.Context) error {
+	srv := &http.Server{Addr: h.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	var err error
+	if h.CertFile != "" {
+		err = srv.ListenAndServeTLS(h.CertFile, h.KeyFile)
+	} else {
+		err = srv.ListenAndServe()
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// ServeHTTP answers Okta's verification (GET) and deliveries (POST).
+func (h *EventHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	host, ok := strings.CutPrefix(r.URL.Path, hookPath)
+	if !ok || host == "" || strings.Contains(host, "/") {
+		http.NotFound(w, r)
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(r.Header.Get(h.Header)), h.Secret) != 1 || len(h.Secret) == 0 {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		challenge := r.Header.Get("X-Okta-Verification-Challenge")
+		if challenge == "" {
+			http.Error(w, "no X-Okta-Verification-Challenge", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"verification": challenge})
+	case http.MethodPost:
+		if !h.leading() {
+			http.Error(w, "not the leader; try again", http.StatusServiceUnavailable)
+			return
+		}
+		h.deliver(w, r, host)
+	default:
+		http.Error(w, "GET or POST", http.StatusMethodNotAllowed)
+	}
+}
+
+// delivery is what Okta posts: a batch of LogEvents.
+type delivery struct {
+	Data struct {
+		Events []okta.LogEvent `json:"events"`
+	} `json:"data"`
+}
+
+func (h *EventHook) deliver(w http.ResponseWriter, r *http.Request, host string) {
+	var d delivery
+	if err := json.NewDecoder(io.LimitReader(r.Body, maxDelivery)).Decode(&d); err != nil {
+		http.Error(w, "not an event hook delivery", http.StatusBadRequest)
+		return
+	}
+	handed, err := h.Follower.hand(r.Context(), host, d.Data.Events)
+	if err != nil {
+		logr.FromContextOrDiscard(r.Context()).Info("an event hook delivery could not be handed over; the System Log follower will find its events", "org", host, "error", err.Error())
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]int{"handed": handed})
+}
+
+// hand gives the syncs of the org whose host is host the users the events
+// name, without moving their cursors, and returns how many syncs got work.
+func (f *LogFollower) hand(ctx context.Context, host string, events []okta.LogEvent) (int, error) {
+	orgs, subs, err := f.subscribers(ctx)
+	if err != nil {
+		return 0, err
+	}
+	handed := 0
+	for orgURL := range orgs {
+		if u, err := url.Parse(orgURL); err != nil || !strings.EqualFold(u.Host, host) {
+			continue
+		}
+		for _, s := range subs[orgURL] {
+			followed := accountsync.Follow(events, s.appID, accountsync.Cursor{})
+			if len(followed.Users) == 0 {
+				continue
+			}
+			followed.Cursor = f.handedTo(s.key, s.recorded)
+			f.Queue.add(s.key, followed)
+			handed++
+		}
+	}
+	return handed, nil
+}
