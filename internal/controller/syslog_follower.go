@@ -44,8 +44,12 @@ type resolvedOrg struct {
 // orgRecheck is how long an org Secret's reading is kept.
 const orgRecheck = time.Minute
 
-// maxLogPages bounds one org's poll; the next poll goes on from there.
-const maxLogPages = 10
+// maxLogPages bounds one org's poll, in pages of logPageSize (Okta's
+// most); the next poll goes on from there.
+const (
+	maxLogPages = 10
+	logPageSize = 1000
+)
 
 // cursorOnlyAfter is how old a sync's recorded cursor may grow while the
 // org's events concern none of its users before the follower hands it the
@@ -217,14 +221,16 @@ func (f *LogFollower) poll(ctx context.Context, org *Org, subs []subscriber) err
 		}
 	}
 	var events []okta.LogEvent
-	q := okta.LogQuery{Since: since, Filter: accountsync.FollowFilter(), Limit: 1000}
+	q := okta.LogQuery{Since: since, Filter: accountsync.FollowFilter(), Limit: logPageSize}
 	for range maxLogPages {
 		page, err := org.Client.LogEvents(ctx, q)
 		if err != nil {
 			return err
 		}
 		events = append(events, page.Events...)
-		if len(page.Events) == 0 || page.Next == "" {
+		// A page short of the limit is the end for now: a polling query's
+		// next link is always there, and would answer nothing new yet.
+		if len(page.Events) < logPageSize || page.Next == "" {
 			break
 		}
 		q = okta.LogQuery{Cursor: page.Next}
