@@ -72,8 +72,17 @@ func (r *AccountSyncReconciler) followPass(ctx context.Context, s *ssov1.Account
 	}
 	r.recordFollowed(s, work, plan, applied, start)
 	f := s.Status.Following
-	r.Recorder.Event(s, corev1.EventTypeNormal, ssov1.FollowedSystemLogReason, fmt.Sprintf("%d users from the System Log: %d created, %d updated, %d deactivated, %d reactivated, %d failed",
-		len(work.Users), applied.Created, applied.Updated, applied.Deactivated, applied.Reactivated, len(plan.Failed)+applied.Failed))
+	if s.Spec.Mode == ssov1.SyncModeProvision && !s.Spec.DryRun {
+		r.Recorder.Event(s, corev1.EventTypeNormal, ssov1.FollowedSystemLogReason, fmt.Sprintf("%d users from the System Log: %d created, %d updated, %d deactivated, %d reactivated, %d failed",
+			len(work.Users), applied.Created, applied.Updated, applied.Deactivated, applied.Reactivated, len(plan.Failed)+applied.Failed))
+	} else { // Match mode reports the pairing; a dry run what it would do
+		why := "Match mode"
+		if s.Spec.DryRun {
+			why = "dry run"
+		}
+		r.Recorder.Event(s, corev1.EventTypeNormal, ssov1.FollowedSystemLogReason, fmt.Sprintf("%d users from the System Log; nothing written (%s): %s",
+			len(work.Users), why, describePlan(plan)))
+	}
 	conds.succeeded(ssov1.ReconcileSucceededReason, fmt.Sprintf("Following the System Log: %d passes since the last run, the last event at %s", f.Passes, f.Cursor.Published))
 	return nil
 }

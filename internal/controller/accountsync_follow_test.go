@@ -104,8 +104,9 @@ var _ = Describe("AccountSync following the System Log", func() {
 
 	It("deactivates, reactivates, provisions, updates and deactivates on unassignment between runs, without a full run or a DELETE", func() {
 		ann, bob, cid := "ann-"+rand.String(4)+"@example.com", "bob-"+rand.String(4)+"@example.com", "cid-"+rand.String(4)+"@example.com"
-		// Two bystanders, so that two deactivations are within the 50% safeguard.
-		s, appID, groupID, ids := followedSync(watchedNS, followOrg, byTheManager, ann, bob, "eve-"+rand.String(4)+"@example.com", "fay-"+rand.String(4)+"@example.com")
+		// Four bystanders, so that three deactivations are within the 50% safeguard.
+		bystanders := []string{"eve-" + rand.String(4) + "@example.com", "fay-" + rand.String(4) + "@example.com", "gil-" + rand.String(4) + "@example.com", "ivy-" + rand.String(4) + "@example.com"}
+		s, appID, groupID, ids := followedSync(watchedNS, followOrg, byTheManager, append([]string{ann, bob}, bystanders...)...)
 		Eventually(activeOf(ann), "30s").Should(BeTrue())
 		lastRun := getSyncOf(ctx, s).Status.LastSyncTime
 
@@ -123,6 +124,9 @@ var _ = Describe("AccountSync following the System Log", func() {
 		_, err := oktaAPI.AssignUser(ctx, appID, okta.AppUser{ID: cidUser["id"].(string)})
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(activeOf(cid), "30s").Should(BeTrue())
+		By("cid unassigned from the app")
+		Expect(oktaAPI.UnassignUser(ctx, appID, cidUser["id"].(string))).To(Succeed())
+		Eventually(activeOf(cid), "30s").Should(BeFalse())
 		By("ann's first name changed")
 		oktaREST(http.MethodPost, "/api/v1/users/"+ids[ann], map[string]any{"profile": map[string]any{"firstName": "Annie"}})
 		Eventually(func() any {
@@ -132,7 +136,7 @@ var _ = Describe("AccountSync following the System Log", func() {
 
 		got := getSyncOf(ctx, s).Status
 		Expect(got.LastSyncTime).To(Equal(lastRun), "no full run happened")
-		Expect(got.Following.Deactivated).To(Equal(int32(2)))
+		Expect(got.Following.Deactivated).To(Equal(int32(3)))
 		Expect(got.Following.Reactivated).To(Equal(int32(1)))
 		Expect(got.Following.Created).To(Equal(int32(1)))
 		Expect(got.Following.LastEventTime).NotTo(BeNil())
@@ -156,6 +160,24 @@ var _ = Describe("AccountSync following the System Log", func() {
 		}
 		lifecycle(ids[0], "deactivate") // 1 of the 4 accounts passes created, within 50%
 		Eventually(activeOf(logins[0]), "30s").Should(BeFalse())
+	})
+
+	It("only reports in Match mode", func() {
+		gus := "gus-" + rand.String(4) + "@example.com"
+		s, _, _, ids := followedSync(watchedNS, followOrg, byTheManager, gus, "hal-"+rand.String(4)+"@example.com")
+		Eventually(activeOf(gus), "30s").Should(BeTrue())
+		Eventually(func() error {
+			cur := getSyncOf(ctx, s)
+			cur.Spec.Mode = ssov1.SyncModeMatch
+			return k8s.Update(ctx, cur)
+		}).Should(Succeed())
+		Eventually(func() int64 { return getSyncOf(ctx, s).Status.ObservedGeneration }, "30s").Should(Equal(getSyncOf(ctx, s).Generation))
+		patches := target.Count("PATCH ")
+		lifecycle(ids[gus], "deactivate")
+		Eventually(func() []string { return recorder.eventsFor(watchedNS, s.Name) }, "30s").Should(
+			ContainElement(MatchRegexp(`FollowedSystemLog: \d+ users from the System Log; nothing written \(Match mode\): 2 matched, 0 unmatched`)))
+		Expect(activeOf(gus)()).To(BeTrue())
+		Expect(target.Count("PATCH ")).To(Equal(patches))
 	})
 
 	It("trips the safeguard on a burst of deactivations, as a run would", func() {
