@@ -5,9 +5,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 )
 
 // orgLanes gives each Okta org a lane of at most perOrg reconciles at once
@@ -17,26 +14,19 @@ import (
 // when a reconcile of the same org ends: a busy org costs no polling.
 type orgLanes struct {
 	perOrg int
-	newObj func() client.Object
+	waker
 
 	mu     sync.Mutex
 	busy   map[string]int
 	parked map[string][]types.NamespacedName
 	queued map[types.NamespacedName]bool
-	wake   chan event.GenericEvent
 }
 
 func newOrgLanes(perOrg int, newObj func() client.Object) *orgLanes {
 	return &orgLanes{
-		perOrg: max(perOrg, 1), newObj: newObj,
+		perOrg: max(perOrg, 1), waker: newWaker(newObj),
 		busy: map[string]int{}, parked: map[string][]types.NamespacedName{}, queued: map[types.NamespacedName]bool{},
-		wake: make(chan event.GenericEvent, 1024),
 	}
-}
-
-// source feeds woken requests back into the controller's queue.
-func (l *orgLanes) source() source.Source {
-	return source.Channel(l.wake, &handler.EnqueueRequestForObject{})
 }
 
 // enter takes a place in the org's lane for the object, or parks it and
@@ -72,17 +62,7 @@ func (l *orgLanes) leave(org string) {
 		delete(l.queued, *next)
 	}
 	l.mu.Unlock()
-	if next == nil {
-		return
-	}
-	obj := l.newObj()
-	obj.SetNamespace(next.Namespace)
-	obj.SetName(next.Name)
-	select {
-	case l.wake <- event.GenericEvent{Object: obj}:
-	default:
-		// The buffer is full while the queue catches up; never block a
-		// worker on it.
-		go func() { l.wake <- event.GenericEvent{Object: obj} }()
+	if next != nil {
+		l.wake(*next)
 	}
 }

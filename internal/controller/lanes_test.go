@@ -15,7 +15,7 @@ func TestOrgLanes(t *testing.T) {
 		var out []string
 		for {
 			select {
-			case e := <-l.wake:
+			case e := <-l.ch:
 				out = append(out, e.Object.GetName())
 			default:
 				return out

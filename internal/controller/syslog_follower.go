@@ -9,9 +9,6 @@ import (
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/accountsync"
@@ -283,18 +280,15 @@ func laterCursor(a, b accountsync.Cursor) bool {
 // plan again and the cursor after those events, until the sync's
 // controller takes them; it wakes the controller through a channel source.
 type FollowQueue struct {
+	waker
 	mu   sync.Mutex
 	work map[types.NamespacedName]accountsync.Followed
-	wake chan event.GenericEvent
 }
 
 // NewFollowQueue makes an empty queue.
 func NewFollowQueue() *FollowQueue {
-	return &FollowQueue{work: map[types.NamespacedName]accountsync.Followed{}, wake: make(chan event.GenericEvent, 1024)}
-}
-
-func (q *FollowQueue) source() source.Source {
-	return source.Channel(q.wake, &handler.EnqueueRequestForObject{})
+	return &FollowQueue{work: map[types.NamespacedName]accountsync.Followed{},
+		waker: newWaker(func() client.Object { return &ssov1.AccountSync{} })}
 }
 
 // add merges followed into the sync's work and wakes its controller.
@@ -302,14 +296,7 @@ func (q *FollowQueue) add(key types.NamespacedName, followed accountsync.Followe
 	q.mu.Lock()
 	q.work[key] = mergeFollowed(q.work[key], followed)
 	q.mu.Unlock()
-	obj := &ssov1.AccountSync{}
-	obj.SetNamespace(key.Namespace)
-	obj.SetName(key.Name)
-	select {
-	case q.wake <- event.GenericEvent{Object: obj}:
-	default:
-		go func() { q.wake <- event.GenericEvent{Object: obj} }()
-	}
+	q.wake(key)
 }
 
 // take removes and returns the sync's work.

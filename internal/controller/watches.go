@@ -7,7 +7,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 )
 
 // requestsByIndex maps an object (a Secret, an app) to a request for each
@@ -30,5 +32,33 @@ func requestsByIndex(c client.Reader, list client.ObjectList, index string) hand
 			}
 		}
 		return reqs
+	}
+}
+
+// waker puts objects back on a controller's queue from outside any watch:
+// a channel source the controller watches, fed without blocking the caller.
+type waker struct {
+	ch     chan event.GenericEvent
+	newObj func() client.Object
+}
+
+func newWaker(newObj func() client.Object) waker {
+	return waker{ch: make(chan event.GenericEvent, 1024), newObj: newObj}
+}
+
+func (w waker) source() source.Source {
+	return source.Channel(w.ch, &handler.EnqueueRequestForObject{})
+}
+
+// wake queues the object; while the buffer is full (the queue catching up)
+// it is sent from a goroutine of its own.
+func (w waker) wake(key types.NamespacedName) {
+	obj := w.newObj()
+	obj.SetNamespace(key.Namespace)
+	obj.SetName(key.Name)
+	select {
+	case w.ch <- event.GenericEvent{Object: obj}:
+	default:
+		go func() { w.ch <- event.GenericEvent{Object: obj} }()
 	}
 }
