@@ -124,6 +124,21 @@ func startBench(b *testing.B) (client.Client, string, string) {
 	return k8s, kubeconfig, managerBin
 }
 
+// startTrial starts a real API server and builds the manager for one run
+// of a profile that repeats; stop ends both.
+func startTrial(b *testing.B) (client.Client, string, string, func()) {
+	env, k8s, kubeconfig := startAPIServer(b)
+	managerBin, err := gexec.Build("github.com/oktaop/okta-sso-operator/cmd/manager")
+	if err != nil {
+		_ = env.Stop()
+		b.Fatal(err)
+	}
+	return k8s, kubeconfig, managerBin, func() {
+		gexec.CleanupBuildArtifacts()
+		_ = env.Stop()
+	}
+}
+
 func startAPIServer(b *testing.B) (*envtest.Environment, client.Client, string) {
 	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "..", "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
 	cfg, err := env.Start()

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onsi/gomega/gexec"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -65,11 +64,8 @@ func neighbourWindow(b *testing.B) time.Duration {
 // one costs the others), and returns how long each org's apps took.
 func noisyNeighbour(b *testing.B, latency time.Duration) []time.Duration {
 	ctx := context.Background()
-	env, k8s, kubeconfig := startAPIServer(b)
-	defer func() { _ = env.Stop() }()
-	managerBin, err := gexec.Build("github.com/oktaop/okta-sso-operator/cmd/manager")
-	must(b, err)
-	defer gexec.CleanupBuildArtifacts()
+	k8s, kubeconfig, managerBin, stop := startTrial(b)
+	defer stop()
 
 	for i := range neighbourOrgs {
 		cfg := emulator.Config{APIToken: benchToken, OrgName: fmt.Sprintf("org%d", i), KeyBits: 1024, RateLimitWindow: neighbourWindow(b)}

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onsi/gomega/gexec"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -82,11 +81,8 @@ type readyResult struct {
 
 func readyRun(b *testing.B, n int) readyResult {
 	ctx := context.Background()
-	env, k8s, kubeconfig := startAPIServer(b)
-	defer func() { _ = env.Stop() }()
-	managerBin, err := gexec.Build("github.com/oktaop/okta-sso-operator/cmd/manager")
-	must(b, err)
-	defer gexec.CleanupBuildArtifacts()
+	k8s, kubeconfig, managerBin, stop := startTrial(b)
+	defer stop()
 	org, err := emulator.Start(emulator.Config{APIToken: benchToken, OrgName: "bench", KeyBits: 1024, RateLimitWindow: readyWindow})
 	must(b, err)
 	defer func() { _ = org.Close() }()
