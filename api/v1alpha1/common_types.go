@@ -57,6 +57,19 @@ const (
 	DeletionPolicyOrphan DeletionPolicy = "Orphan"
 )
 
+// Origin says how the operator came to own an object in Okta.
+// +kubebuilder:validation:Enum=Created;Adopted
+type Origin string
+
+const (
+	// OriginCreated: the operator created it; deletionPolicy applies.
+	OriginCreated Origin = "Created"
+	// OriginAdopted: it was made by hand and adopted on request (the
+	// sso.oktaop.io/adopt annotation); it is left in Okta when the object
+	// is deleted unless the annotation says "Delete".
+	OriginAdopted Origin = "Adopted"
+)
+
 // ReconcileRequestStatus records the last manual reconcile request handled.
 type ReconcileRequestStatus struct {
 	// LastHandledReconcileAt is the value of the

@@ -51,6 +51,16 @@ const (
 	DriftCorrectedReason = "DriftCorrected"
 	// RecreatedReason: the Okta app was deleted by hand and has been created again.
 	RecreatedReason = "Recreated"
+	// NotOwnedReason: the Okta object the ID annotation names is not this
+	// object's to manage: made by hand and not adopted on purpose (the
+	// sso.oktaop.io/adopt annotation), of a kind that cannot be adopted, or
+	// managed by another object. Nothing was written in Okta, and deleting
+	// this object deletes nothing there. Stalled=True accompanies it.
+	NotOwnedReason = "NotOwned"
+	// ReleasedReason (an event): the object was deleted and the Okta object
+	// it adopted (or, under deletionPolicy Orphan, created) was left in
+	// Okta with the operator's owner note removed.
+	ReleasedReason = "Released"
 
 	// SubjectNotFoundReason: an SSOBinding subject (group name or user login)
 	// does not exist in Okta.
@@ -89,6 +99,16 @@ const (
 	// AppIDAnnotation holds the Okta app ID. Setting it by hand adopts an
 	// existing Okta app; it survives backup and restore.
 	AppIDAnnotation = "sso.oktaop.io/app-id"
+	// IdPIDAnnotation holds the Okta identity provider ID of an
+	// OktaSAMLIdentityProvider; with AdoptAnnotation, setting it by hand
+	// adopts an existing SAML 2.0 IdP.
+	IdPIDAnnotation = "sso.oktaop.io/idp-id"
+	// AdoptAnnotation, beside an ID annotation, adopts an Okta object the
+	// operator did not make: "true" (or "Orphan") adopts it and leaves it
+	// in Okta when the Kubernetes object is deleted; "Delete" adopts it and
+	// lets spec.deletionPolicy apply as to an object the operator created.
+	// Without it, an object made by hand is never written or deleted.
+	AdoptAnnotation = "sso.oktaop.io/adopt"
 	// CreatePendingAnnotation is written just before an Okta create call, so a
 	// crash between the create and recording the ID is recognised and the
 	// existing app adopted instead of duplicated.

@@ -77,7 +77,8 @@ type OktaSAMLAppSpec struct {
 	ConnectionSecret ConnectionSecret `json:"connectionSecret,omitempty"`
 
 	// DeletionPolicy: Delete deactivates then deletes the app in Okta when this
-	// object is deleted; Orphan leaves it in Okta.
+	// object is deleted; Orphan leaves it in Okta (its owner note removed).
+	// An app adopted with sso.oktaop.io/adopt: "true" is always left in Okta.
 	// +kubebuilder:default=Delete
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
@@ -485,6 +486,13 @@ type OktaSAMLAppStatus struct {
 	// +optional
 	AppID string `json:"appID,omitempty"`
 
+	// Origin is how the operator came to own the app: Created, or Adopted
+	// on request. Only the app in appID is ever written or deleted, and an
+	// adopted one is left in Okta when this object is deleted unless the
+	// sso.oktaop.io/adopt annotation says "Delete".
+	// +optional
+	Origin Origin `json:"origin,omitempty"`
+
 	// IDP is what the SP needs to trust Okta.
 	// +optional
 	IDP *IDPStatus `json:"idp,omitempty"`
@@ -568,6 +576,7 @@ type SigningKeyStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="App ID",type=string,JSONPath=`.status.appID`
+// +kubebuilder:printcolumn:name="Origin",type=string,JSONPath=`.status.origin`
 // +kubebuilder:printcolumn:name="Label",type=string,JSONPath=`.spec.label`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type OktaSAMLApp struct {

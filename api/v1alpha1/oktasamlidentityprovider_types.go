@@ -280,7 +280,8 @@ type OktaSAMLIdentityProviderSpec struct {
 	Active *bool `json:"active,omitempty"`
 
 	// DeletionPolicy: Delete (the default) removes the IdP from the hub when
-	// this object is deleted; Orphan leaves it.
+	// this object is deleted; Orphan leaves it. An IdP adopted with
+	// sso.oktaop.io/adopt: "true" is always left in the hub.
 	// +kubebuilder:default=Delete
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
@@ -315,6 +316,16 @@ type OktaSAMLIdentityProviderStatus struct {
 	// IdPID is the IdP's ID in the hub org.
 	// +optional
 	IdPID string `json:"idpID,omitempty"`
+	// Origin is how the operator came to own the IdP: Created, or Adopted
+	// on request. Only the IdP in idpID is ever written or deleted.
+	// +optional
+	Origin Origin `json:"origin,omitempty"`
+	// CreateStartedAt is set just before the IdP is created and cleared once
+	// its ID is recorded. Okta keeps no owner on an IdP, so after a crash in
+	// between, the IdP of this name created since then is taken as this
+	// object's; no other IdP is ever looked up by name.
+	// +optional
+	CreateStartedAt *metav1.Time `json:"createStartedAt,omitempty"`
 	// ACSURL is the hub's assertion consumer service URL for the spoke: the
 	// Org2Org app's Hub ACS URL.
 	// +optional
@@ -346,6 +357,7 @@ type OktaSAMLIdentityProviderStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="IdP ID",type=string,JSONPath=`.status.idpID`
+// +kubebuilder:printcolumn:name="Origin",type=string,JSONPath=`.status.origin`
 // +kubebuilder:printcolumn:name="Spoke App",type=string,JSONPath=`.spec.spokeAppRef.name`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type OktaSAMLIdentityProvider struct {

@@ -713,6 +713,10 @@ func (in *OktaSAMLIdentityProviderSpec) DeepCopy() *OktaSAMLIdentityProviderSpec
 func (in *OktaSAMLIdentityProviderStatus) DeepCopyInto(out *OktaSAMLIdentityProviderStatus) {
 	*out = *in
 	in.CommonStatus.DeepCopyInto(&out.CommonStatus)
+	if in.CreateStartedAt != nil {
+		in, out := &in.CreateStartedAt, &out.CreateStartedAt
+		*out = (*in).DeepCopy()
+	}
 	if in.TrustedCertificate != nil {
 		in, out := &in.TrustedCertificate, &out.TrustedCertificate
 		*out = new(TrustedCertificate)

@@ -55,6 +55,7 @@ type options struct {
 	logFormat       string
 	appConcurrency  int
 	appWorkers      int
+	clusterID       string
 	eventHook       eventHookOptions
 }
 
@@ -83,6 +84,7 @@ func main() {
 	flag.StringVar(&o.eventHook.certFile, "event-hook-tls-cert-file", "", "Serve the event hook over HTTPS with this certificate; without it, plain HTTP for an Ingress that terminates TLS.")
 	flag.StringVar(&o.eventHook.keyFile, "event-hook-tls-key-file", "", "The private key of --event-hook-tls-cert-file.")
 	flag.IntVar(&o.appWorkers, "app-workers", 16, "OktaSAMLApps reconciled at once, all orgs together (1 to 256): each org has its own lane of --app-concurrency of them, so a slow org never holds up another.")
+	flag.StringVar(&o.clusterID, "cluster-id", "", "Names this cluster in the owner notes the operator writes on the Okta apps it owns, so an app another cluster's operator manages is never taken for this one's; defaults to the kube-system namespace's UID.")
 	flag.Parse()
 	if o.printVersion {
 		fmt.Println("okta-sso-operator", version)
@@ -134,10 +136,11 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
+	cluster := &controller.ClusterID{Name: o.clusterID, Reader: mgr.GetAPIReader()}
 	orgs := &controller.SecretOrgs{Reader: mgr.GetClient()}
 	recorder := mgr.GetEventRecorderFor("okta-sso-operator")
 	if err := (&controller.OktaSAMLAppReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Concurrency: o.appConcurrency, Workers: o.appWorkers,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Concurrency: o.appConcurrency, Workers: o.appWorkers, Cluster: cluster,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the OktaSAMLApp controller: %w", err)
 	}
@@ -161,7 +164,7 @@ func run(o options) error {
 		}
 	}
 	if err := (&controller.OktaSAMLIdentityProviderReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Cluster: cluster,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the OktaSAMLIdentityProvider controller: %w", err)
 	}

@@ -6,27 +6,32 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
-	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
 )
 
 // oktaDeletion is what finalizing an object that owns something in Okta
 // needs: the object, its org Secret, what it owns there (what and id, for
-// the events), whether to delete it, and how.
+// the events), whether Okta is called at all, and what to do there.
 type oktaDeletion struct {
-	obj        object
-	orgSecret  string
-	what, id   string
-	keep       bool // deletionPolicy Orphan, nothing created yet, or suspended
-	deleteWith func(ctx context.Context, c okta.API) error
+	obj       object
+	orgSecret string
+	what, id  string
+	// untouched: nothing is owned in Okta, or the object is suspended.
+	untouched bool
+	// finish deletes or releases what the object owns and says which, for
+	// the event (a zero finalized: nothing was there).
+	finish func(ctx context.Context, c okta.API) (finalized, error)
 }
 
-// finalizeInOkta deletes what an object owns in Okta (unless it is kept)
-// and releases the object. When the org Secret is gone first (a whole
+// finalized is what finishing an object in Okta did, as an event.
+type finalized struct{ reason, message string }
+
+// finalizeInOkta deletes or releases what an object owns in Okta (unless
+// Okta is left untouched) and releases the object. When the org Secret is gone first (a whole
 // namespace being deleted), Okta cannot be reached and waiting would hang
 // the namespace: the object is released with a LeftInOkta warning.
 func finalizeInOkta(ctx context.Context, l lifecycle, orgs Orgs, conds conditions, d oktaDeletion) (ctrl.Result, error) {
-	if d.keep {
+	if d.untouched {
 		return releaseFinalizer(ctx, l.client, d.obj)
 	}
 	org, err := orgs.Get(ctx, d.obj.GetNamespace(), d.orgSecret)
@@ -35,12 +40,15 @@ func finalizeInOkta(ctx context.Context, l lifecycle, orgs Orgs, conds condition
 			"The "+d.what+" "+d.id+" was not deleted in Okta because the org Secret is gone: "+err.Error())
 		return releaseFinalizer(ctx, l.client, d.obj)
 	}
+	var done finalized
 	if err == nil {
-		err = d.deleteWith(ctx, org.Client)
+		done, err = d.finish(ctx, org.Client)
 	}
 	if err != nil {
-		return l.failed(ctx, d.obj, conds, err, "deleting the "+d.what+" in Okta")
+		return l.failed(ctx, d.obj, conds, err, "finishing the "+d.what+" in Okta")
 	}
-	l.recorder.Event(d.obj, corev1.EventTypeNormal, ssov1.DeletingReason, "Deactivated and deleted "+d.what+" "+d.id+" in Okta")
+	if done.reason != "" {
+		l.recorder.Event(d.obj, corev1.EventTypeNormal, done.reason, done.message)
+	}
 	return releaseFinalizer(ctx, l.client, d.obj)
 }

@@ -10,3 +10,7 @@ func (f *LogFollower) PollNow(ctx context.Context) {
 	f.mu.Unlock()
 	f.pollDue(ctx)
 }
+
+// OktaClockSkew is how far before a create's start an IdP found after a
+// crash may have been created.
+const OktaClockSkew = oktaClockSkew

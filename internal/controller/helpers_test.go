@@ -226,7 +226,7 @@ var oktaIDs = regexp.MustCompile(`(?:0oa|rst)[A-Za-z0-9]{17}`)
 // namespace, where the manager never interferes, and counts its Okta calls.
 func countingReconciler() (*controller.OktaSAMLAppReconciler, *countingTransport) {
 	counter := &countingTransport{}
-	r := &controller.OktaSAMLAppReconciler{Client: k8s, Recorder: recorder, Now: clock.Now,
+	r := &controller.OktaSAMLAppReconciler{Client: k8s, Recorder: recorder, Now: clock.Now, Cluster: &controller.ClusterID{Name: clusterID},
 		Orgs: &controller.SecretOrgs{Reader: k8s, Now: clock.Now, Configure: func(c *okta.Config) {
 			fastRetries(c)
 			c.Transport = counter

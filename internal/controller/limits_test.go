@@ -96,7 +96,7 @@ var _ = Describe("OktaSAMLApps at the limits", func() {
 		Eventually(func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(app), &ssov1.OktaSAMLApp{}) }, "30s").ShouldNot(Succeed())
 	})
 
-	It("refuses to adopt an app another OktaSAMLApp manages, deleting it deletes nothing, and adopts once the owner lets go", func() {
+	It("refuses to adopt an app another OktaSAMLApp manages, deleting it deletes nothing, and adopts once the owner lets it go", func() {
 		owner := newApp(watchedNS)
 		owner.Spec.DeletionPolicy = ssov1.DeletionPolicyOrphan
 		Expect(k8s.Create(ctx, owner)).To(Succeed())
@@ -104,9 +104,9 @@ var _ = Describe("OktaSAMLApps at the limits", func() {
 		id := get(ctx, owner).Status.AppID
 
 		intruder := newApp(watchedNS)
-		intruder.Annotations = map[string]string{ssov1.AppIDAnnotation: id}
+		intruder.Annotations = map[string]string{ssov1.AppIDAnnotation: id, ssov1.AdoptAnnotation: "true"}
 		Expect(k8s.Create(ctx, intruder)).To(Succeed())
-		Eventually(func() string { return readyReason(ctx, intruder) }, "30s").Should(Equal("False/" + ssov1.InvalidSpecReason))
+		Eventually(func() string { return readyReason(ctx, intruder) }, "30s").Should(Equal("False/" + ssov1.NotOwnedReason))
 		Expect(meta.FindStatusCondition(get(ctx, intruder).Status.Conditions, ssov1.ReadyCondition).Message).To(
 			ContainSubstring("already managed by OktaSAMLApp " + watchedNS + "/" + owner.Name))
 		unchanged, err := oktaAPI.GetApp(ctx, id)
@@ -115,19 +115,23 @@ var _ = Describe("OktaSAMLApps at the limits", func() {
 
 		By("a second intruder, deleted, deletes nothing in Okta")
 		second := newApp(watchedNS)
-		second.Annotations = map[string]string{ssov1.AppIDAnnotation: id}
+		second.Annotations = map[string]string{ssov1.AppIDAnnotation: id, ssov1.AdoptAnnotation: "Delete"}
 		Expect(k8s.Create(ctx, second)).To(Succeed())
-		Eventually(func() string { return readyReason(ctx, second) }, "30s").Should(Equal("False/" + ssov1.InvalidSpecReason))
+		Eventually(func() string { return readyReason(ctx, second) }, "30s").Should(Equal("False/" + ssov1.NotOwnedReason))
 		Expect(k8s.Delete(ctx, second)).To(Succeed())
 		Eventually(func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(second), &ssov1.OktaSAMLApp{}) }, "30s").ShouldNot(Succeed())
 		_, err = oktaAPI.GetApp(ctx, id)
 		Expect(err).NotTo(HaveOccurred(), "the owner's app is still in Okta")
 
-		By("the owner deleted (Orphan): the intruder adopts the app")
+		By("the owner deleted (Orphan) releases the app: the intruder, which asked to adopt it, does")
 		Expect(k8s.Delete(ctx, owner)).To(Succeed())
 		Eventually(func() string { return readyReason(ctx, intruder) }, "30s").Should(Equal(ready))
 		Expect(get(ctx, intruder).Status.AppID).To(Equal(id))
+		Expect(get(ctx, intruder).Status.Origin).To(Equal(ssov1.OriginAdopted))
 		Expect(k8s.Delete(ctx, intruder)).To(Succeed())
+		Eventually(func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(intruder), &ssov1.OktaSAMLApp{}) }, "30s").ShouldNot(Succeed())
+		_, err = oktaAPI.GetApp(ctx, id)
+		Expect(err).NotTo(HaveOccurred(), "an adopted app outlives its object")
 	})
 })
 

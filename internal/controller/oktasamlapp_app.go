@@ -4,6 +4,7 @@ package controller
 // crash), created without duplicates, kept as the spec says, deleted.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -21,20 +22,25 @@ import (
 // appChange says what ensureApp did, for the Secret and the events.
 type appChange struct{ created, updated bool }
 
-// ensureApp finds the app (annotation, or the owner note after a crash),
+// ensureApp finds the app this object owns (the ID it recorded, an app it
+// may attach as attachApp decides, or its owner note after a crash),
 // creates it if there is none, puts back what drifted, and sets ACTIVE or
-// INACTIVE. A no-op check is one GET. existing is the connection Secret,
-// if there is one yet.
+// INACTIVE. Nothing is written to an app before it is owned. A no-op check
+// is one GET. existing is the connection Secret, if there is one yet.
 func (r *OktaSAMLAppReconciler) ensureApp(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp, desired *okta.App, existing *corev1.Secret) (*okta.App, appChange, error) {
 	var change appChange
-	actual, err := r.findApp(ctx, c, app)
+	actual, origin, err := r.findApp(ctx, c, app)
 	if err != nil {
 		return nil, change, err
 	}
 	if actual == nil {
+		desired.Settings.Notes = &okta.AppNotes{Admin: ptrTo(r.owner(app, ssov1.OriginCreated).line())}
 		created, err := r.createApp(ctx, c, app, desired)
 		return created, appChange{created: true}, err
 	}
+	app.Status.AppID, app.Status.Origin = actual.ID, origin
+	_, rest, _ := parseOwner(adminNote(actual)) // a person's own note stays after the owner line
+	desired.Settings.Notes = &okta.AppNotes{Admin: ptrTo(withOwner(r.owner(app, origin), rest))}
 	if !inSync(desired, actual) {
 		// The Secret (read uncached) says which generation was applied: a
 		// drift from an applied spec is a hand edit. Status could say so
@@ -57,6 +63,11 @@ func (r *OktaSAMLAppReconciler) ensureApp(ctx context.Context, c okta.API, app *
 	return actual, change, nil
 }
 
+// owner is this object as an app's owner note names it.
+func (r *OktaSAMLAppReconciler) owner(app *ssov1.OktaSAMLApp, origin ssov1.Origin) owner {
+	return owner{kind: "OktaSAMLApp", namespace: app.Namespace, name: app.Name, cluster: r.Cluster.String(), origin: origin}
+}
+
 func wantStatus(app *ssov1.OktaSAMLApp) string {
 	if app.IsActive() {
 		return okta.StatusActive
@@ -71,46 +82,68 @@ func setAppStatus(ctx context.Context, c okta.API, id, status string) error {
 	return c.DeactivateApp(ctx, id)
 }
 
-// findApp reads the app the annotation names. An app deleted by hand is
-// reported as none (it will be created again). With no ID but a pending
-// create, the app is looked up by its owner note, so a crash between create
-// and recording the ID adopts instead of duplicating.
-func (r *OktaSAMLAppReconciler) findApp(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp) (*okta.App, error) {
-	if id := app.Annotations[ssov1.AppIDAnnotation]; id != "" {
-		adopting := id != app.Status.AppID
-		if adopting {
+// findApp returns the app this object owns and how it came to: the one in
+// status; else the one the annotation names, if attachApp allows it; else,
+// with a create pending, the one whose owner note names this object (a
+// crash between create and recording the ID). An owned app deleted by hand
+// is reported as none (it will be created again); an ID that was never
+// owned and is not in the org is refused, and nothing is created.
+func (r *OktaSAMLAppReconciler) findApp(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp) (*okta.App, ssov1.Origin, error) {
+	// The annotation, or, if a person removed it, the ID status records.
+	if id := cmp.Or(app.Annotations[ssov1.AppIDAnnotation], app.Status.AppID); id != "" {
+		owned := id == app.Status.AppID
+		if !owned {
 			if err := r.refuseClaimedApp(ctx, app, id); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 		}
 		actual, err := c.GetApp(ctx, id)
-		if okta.IsNotFound(err) && adopting {
-			return nil, &errInvalidSpec{fmt.Sprintf("app %s, named by the %s annotation, is not in the org of Secret %s: check the ID and spec.orgRef (nothing was created)",
-				id, ssov1.AppIDAnnotation, app.Spec.OrgRef.SecretName)}
-		}
-		if okta.IsNotFound(err) {
+		switch {
+		case okta.IsNotFound(err) && owned:
 			r.Recorder.Event(app, corev1.EventTypeWarning, ssov1.RecreatedReason, "App "+id+" was deleted in Okta by hand; creating it again")
-			return nil, nil
+			return nil, "", nil
+		case okta.IsNotFound(err):
+			return nil, "", &errInvalidSpec{fmt.Sprintf("app %s, named by the %s annotation, is not in the org of Secret %s: check the ID and spec.orgRef (nothing was created)",
+				id, ssov1.AppIDAnnotation, app.Spec.OrgRef.SecretName)}
+		case err != nil:
+			return nil, "", err
+		case owned && app.Annotations[ssov1.AppIDAnnotation] == "":
+			// Recorded in status but not on the object (a write that failed,
+			// or removed): the annotation is what survives a backup.
+			return actual, cmp.Or(app.Status.Origin, ssov1.OriginCreated), r.recordAppID(ctx, app, id)
+		case owned:
+			return actual, cmp.Or(app.Status.Origin, ssov1.OriginCreated), nil
 		}
-		return actual, err
+		adopt, err := readAdoptRequest(app.Annotations)
+		if err != nil {
+			return nil, "", err
+		}
+		origin, err := attachApp(actual, r.owner(app, ""), adopt, app.Spec.Preconfigured)
+		if err != nil {
+			return nil, "", err
+		}
+		if origin == ssov1.OriginAdopted && app.Status.Origin != ssov1.OriginAdopted {
+			r.Recorder.Event(app, corev1.EventTypeNormal, "Adopted", fmt.Sprintf("Adopted app %s (%q), made by hand, as the %s annotation asks", id, actual.Label, ssov1.AdoptAnnotation))
+		}
+		return actual, origin, nil
 	}
 	if _, pending := app.Annotations[ssov1.CreatePendingAnnotation]; !pending {
-		return nil, nil
+		return nil, "", nil
 	}
 	candidates, err := c.ListApps(ctx, okta.AppQuery{Q: app.Spec.Label})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	note := ownerNote(app)
+	me := r.owner(app, ssov1.OriginCreated)
 	for i := range candidates {
-		if n := candidates[i].Settings.Notes; n != nil && n.Admin != nil && *n.Admin == note {
+		if noted, _, ok := parseOwner(adminNote(&candidates[i])); ok && sameObject(noted, me) {
 			if err := r.recordAppID(ctx, app, candidates[i].ID); err != nil {
-				return nil, err
+				return nil, "", err
 			}
-			return &candidates[i], nil
+			return &candidates[i], ssov1.OriginCreated, nil
 		}
 	}
-	return nil, nil
+	return nil, "", nil
 }
 
 // appIDIndex indexes OktaSAMLApps by the Okta app ID their annotation names.
@@ -150,8 +183,8 @@ func (r *OktaSAMLAppReconciler) refuseClaimedApp(ctx context.Context, app *ssov1
 	if err != nil || other == "" {
 		return err
 	}
-	return &errInvalidSpec{fmt.Sprintf("app %s is already managed by OktaSAMLApp %s: remove the %s annotation, or delete that object first (deletionPolicy: Orphan keeps the app)",
-		id, other, ssov1.AppIDAnnotation)}
+	return errNotOwned("app %s is already managed by OktaSAMLApp %s: remove the %s annotation, or delete that object first (deletionPolicy: Orphan releases the app)",
+		id, other, ssov1.AppIDAnnotation)
 }
 
 // createThrottled stops a reconcile that would create an app while the
@@ -170,14 +203,14 @@ func createThrottled(org *Org, app *ssov1.OktaSAMLApp) error {
 
 // createApp marks the create as pending, creates, and records the ID.
 func (r *OktaSAMLAppReconciler) createApp(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp, desired *okta.App) (*okta.App, error) {
-	if err := r.patchAnnotations(ctx, app, map[string]*string{ssov1.CreatePendingAnnotation: ptrTo(r.Now().UTC().Format(time.RFC3339))}); err != nil {
+	if err := patchAnnotations(ctx, r.Client, app, map[string]*string{ssov1.CreatePendingAnnotation: ptrTo(r.Now().UTC().Format(time.RFC3339))}); err != nil {
 		return nil, err
 	}
 	created, err := c.CreateApp(ctx, desired, app.IsActive())
 	if okta.IsNotSent(err) {
 		// Nothing reached Okta, so there is nothing to look for next time:
 		// a search would cost a call from the same scarce bucket.
-		if unmark := r.patchAnnotations(ctx, app, map[string]*string{ssov1.CreatePendingAnnotation: nil}); unmark != nil {
+		if unmark := patchAnnotations(ctx, r.Client, app, map[string]*string{ssov1.CreatePendingAnnotation: nil}); unmark != nil {
 			return nil, unmark
 		}
 	}
@@ -191,31 +224,14 @@ func (r *OktaSAMLAppReconciler) createApp(ctx context.Context, c okta.API, app *
 	return created, nil
 }
 
+// recordAppID records the app this object created: on the object (the
+// annotation, which survives a backup), then in status.
 func (r *OktaSAMLAppReconciler) recordAppID(ctx context.Context, app *ssov1.OktaSAMLApp, id string) error {
-	app.Status.AppID = id
-	return r.patchAnnotations(ctx, app, map[string]*string{ssov1.AppIDAnnotation: &id, ssov1.CreatePendingAnnotation: nil})
-}
-
-// patchAnnotations sets (or, for nil, removes) annotations at once, so the
-// marker and the ID survive a crash.
-func (r *OktaSAMLAppReconciler) patchAnnotations(ctx context.Context, app *ssov1.OktaSAMLApp, set map[string]*string) error {
-	base := app.DeepCopy()
-	annotations := app.GetAnnotations()
-	if annotations == nil {
-		annotations = map[string]string{}
+	if err := patchAnnotations(ctx, r.Client, app, map[string]*string{ssov1.AppIDAnnotation: &id, ssov1.CreatePendingAnnotation: nil}); err != nil {
+		return err
 	}
-	for k, v := range set {
-		if v == nil {
-			delete(annotations, k)
-		} else {
-			annotations[k] = *v
-		}
-	}
-	app.SetAnnotations(annotations)
-	status := app.Status
-	err := r.Patch(ctx, app, client.MergeFrom(base))
-	app.Status = status // the patch answer carries the stored status; keep ours
-	return err
+	app.Status.AppID, app.Status.Origin = id, cmp.Or(app.Status.Origin, ssov1.OriginCreated)
+	return nil
 }
 
 func ptrTo[T any](v T) *T { return &v }

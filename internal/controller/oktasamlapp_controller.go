@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -45,6 +46,10 @@ type OktaSAMLAppReconciler struct {
 	// (Concurrency when lower): each org has its own lane of Concurrency
 	// of them, so a slow org never holds up another.
 	Workers int
+	// Cluster names this cluster in the owner notes the operator writes on
+	// apps, so that an app another cluster's operator manages is never
+	// taken for this one's.
+	Cluster *ClusterID
 
 	lanes *orgLanes
 }
@@ -78,14 +83,22 @@ func (r *OktaSAMLAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-// appIDSetByHand passes an app ID a person set (adoption); the operator's
-// own write of the ID it created does not trigger another reconcile.
-var appIDSetByHand = predicate.Funcs{
-	UpdateFunc: func(e event.UpdateEvent) bool {
-		app, ok := e.ObjectNew.(*ssov1.OktaSAMLApp)
-		id := e.ObjectNew.GetAnnotations()[ssov1.AppIDAnnotation]
-		return ok && e.ObjectOld.GetAnnotations()[ssov1.AppIDAnnotation] != id && id != app.Status.AppID
-	},
+// appIDSetByHand passes an app ID or an adoption request a person set; the
+// operator's own write of the ID it created does not trigger another
+// reconcile.
+var appIDSetByHand = ownershipAnnotationsChanged(ssov1.AppIDAnnotation, func(o client.Object) string { return o.(*ssov1.OktaSAMLApp).Status.AppID })
+
+// ownershipAnnotationsChanged passes a change a person made to an object's
+// ID annotation (one status does not hold yet) or to its adoption request:
+// a refused adoption is stalled and waits for exactly that.
+func ownershipAnnotationsChanged(idAnnotation string, owned func(client.Object) string) predicate.Funcs {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			before, after := e.ObjectOld.GetAnnotations(), e.ObjectNew.GetAnnotations()
+			id := after[idAnnotation]
+			return before[idAnnotation] != id && id != owned(e.ObjectNew) || before[ssov1.AdoptAnnotation] != after[ssov1.AdoptAnnotation]
+		},
+	}
 }
 
 // deleted passes only deletions.
@@ -148,6 +161,9 @@ func (r *OktaSAMLAppReconciler) lifecycle() lifecycle {
 
 // apply runs the steps in order and returns when to look again.
 func (r *OktaSAMLAppReconciler) apply(ctx context.Context, app *ssov1.OktaSAMLApp, conds conditions) (time.Duration, error) {
+	if err := r.Cluster.Resolve(ctx); err != nil {
+		return 0, err
+	}
 	org, err := r.Orgs.Get(ctx, app.Namespace, string(app.Spec.OrgRef.SecretName))
 	if err != nil {
 		return 0, err
@@ -220,21 +236,74 @@ func (r *OktaSAMLAppReconciler) attributeValues(ctx context.Context, app *ssov1.
 	return values, nil
 }
 
-// finalize deletes the app in Okta under deletionPolicy Delete (deactivate,
-// then delete) and releases the object.
+// finalize deletes the app this object owns under deletionPolicy Delete
+// (deactivate, then delete) and releases one it adopted, or any under
+// Orphan: left in Okta with the owner note removed. An app it never owned
+// (a refused adoption, a typo in the annotation) is never touched.
 func (r *OktaSAMLAppReconciler) finalize(ctx context.Context, app *ssov1.OktaSAMLApp, conds conditions) (ctrl.Result, error) {
-	id := app.Annotations[ssov1.AppIDAnnotation]
-	// An app another object manages (a refused adoption) is never this one's to delete.
-	var other string
-	if id != "" && id != app.Status.AppID {
-		var err error
-		if other, err = r.claimedBy(ctx, app, id); err != nil {
-			return ctrl.Result{}, err
+	if err := r.Cluster.Resolve(ctx); err != nil {
+		return r.lifecycle().failed(ctx, app, conds, err, "")
+	}
+	annotated := app.Annotations[ssov1.AppIDAnnotation]
+	return finalizeInOkta(ctx, r.lifecycle(), r.Orgs, conds, oktaDeletion{
+		obj: app, orgSecret: string(app.Spec.OrgRef.SecretName), what: "app", id: cmp.Or(app.Status.AppID, annotated),
+		untouched: app.Spec.Suspend || (app.Status.AppID == "" && annotated == ""),
+		finish:    func(ctx context.Context, c okta.API) (finalized, error) { return r.finishApp(ctx, c, app) },
+	})
+}
+
+// finishApp deletes or releases the owned app. An ID the status does not
+// hold yet (a crash between recording it on the object and in status) is
+// owned only if the app's owner note names this object.
+func (r *OktaSAMLAppReconciler) finishApp(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp) (finalized, error) {
+	id, origin := app.Status.AppID, cmp.Or(app.Status.Origin, ssov1.OriginCreated)
+	if id == "" {
+		id = app.Annotations[ssov1.AppIDAnnotation]
+		actual, err := c.GetApp(ctx, id)
+		if okta.IsNotFound(err) {
+			return finalized{}, nil
+		}
+		if err != nil {
+			return finalized{}, err
+		}
+		noted, _, ok := parseOwner(adminNote(actual))
+		if !ok || !sameObject(noted, r.owner(app, "")) {
+			return finalized{"LeftInOkta", "App " + id + " was never this object's; it was left untouched"}, nil
+		}
+		origin = noted.origin
+	}
+	adopt, _ := readAdoptRequest(app.Annotations) // an unreadable request keeps the app
+	if keepOnDelete(origin, app.Spec.DeletionPolicy, adopt) {
+		return r.releaseApp(ctx, c, app, id)
+	}
+	if err := deleteApp(ctx, c, id); err != nil {
+		return finalized{}, err
+	}
+	return finalized{ssov1.DeletingReason, "Deactivated and deleted app " + id + " in Okta"}, nil
+}
+
+// releaseApp leaves the app in Okta and takes this object's owner line out
+// of its admin note, so that it is free to be adopted again.
+func (r *OktaSAMLAppReconciler) releaseApp(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp, id string) (finalized, error) {
+	actual, err := c.GetApp(ctx, id)
+	if okta.IsNotFound(err) {
+		return finalized{}, nil
+	}
+	if err != nil {
+		return finalized{}, err
+	}
+	if noted, rest, ok := parseOwner(adminNote(actual)); ok && sameObject(noted, r.owner(app, "")) {
+		actual.Settings.Notes.Admin = nil
+		if rest != "" {
+			actual.Settings.Notes.Admin = &rest
+		}
+		if _, err := c.UpdateApp(ctx, actual); err != nil {
+			return finalized{}, fmt.Errorf("removing the owner note of app %s: %w", id, err)
 		}
 	}
-	return finalizeInOkta(ctx, r.lifecycle(), r.Orgs, conds, oktaDeletion{
-		obj: app, orgSecret: string(app.Spec.OrgRef.SecretName), what: "app", id: id,
-		keep:       app.Spec.DeletionPolicy == ssov1.DeletionPolicyOrphan || id == "" || app.Spec.Suspend || other != "",
-		deleteWith: func(ctx context.Context, c okta.API) error { return deleteApp(ctx, c, id) },
-	})
+	why := "deletionPolicy is Orphan"
+	if app.Spec.DeletionPolicy != ssov1.DeletionPolicyOrphan {
+		why = fmt.Sprintf("it was adopted, and the %s annotation does not say Delete", ssov1.AdoptAnnotation)
+	}
+	return finalized{ssov1.ReleasedReason, fmt.Sprintf("Left app %s in Okta (%s); its owner note was removed", id, why)}, nil
 }

@@ -195,12 +195,12 @@ var _ = Describe("OktaSAMLApp", func() {
 		Expect(err).NotTo(HaveOccurred(), "the app is still in Okta, as the event says")
 	})
 
-	It("adopts an existing Okta app named in the app-id annotation", func() {
+	It("adopts an existing Okta app named in the app-id annotation when asked to", func() {
 		app := newApp(watchedNS)
 		existing, err := oktaAPI.CreateApp(ctx, &okta.App{Label: "Made by hand", SignOnMode: okta.SignOnModeSAML2,
 			Settings: okta.AppSettings{SignOn: &okta.SAMLSignOn{SSOAcsURL: "https://old.example.com/acs", Audience: "old"}}}, true)
 		Expect(err).NotTo(HaveOccurred())
-		app.Annotations = map[string]string{ssov1.AppIDAnnotation: existing.ID}
+		app.Annotations = map[string]string{ssov1.AppIDAnnotation: existing.ID, ssov1.AdoptAnnotation: "true"}
 		Expect(k8s.Create(ctx, app)).To(Succeed())
 		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
 		Expect(get(ctx, app).Status.AppID).To(Equal(existing.ID))
@@ -333,6 +333,6 @@ func pemBody(b64 string) string {
 // directReconcilerWith reconciles on the test's own call with the given
 // client, for failure injection.
 func directReconcilerWith(c client.Client) *controller.OktaSAMLAppReconciler {
-	return &controller.OktaSAMLAppReconciler{Client: c, Recorder: recorder, Now: clock.Now,
+	return &controller.OktaSAMLAppReconciler{Client: c, Recorder: recorder, Now: clock.Now, Cluster: &controller.ClusterID{Name: clusterID},
 		Orgs: &controller.SecretOrgs{Reader: c, Now: clock.Now, Configure: fastRetries}}
 }

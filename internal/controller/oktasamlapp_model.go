@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"strings"
 
@@ -18,12 +17,6 @@ var attributeNamespaces = map[ssov1.AttributeNameFormat]string{
 	"Unspecified":  "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified",
 	"URIReference": "urn:oasis:names:tc:SAML:2.0:attrname-format:uri",
 	"Basic":        "urn:oasis:names:tc:SAML:2.0:attrname-format:basic",
-}
-
-// ownerNote marks an app in Okta as this object's, so that an app created
-// just before a crash is found and adopted instead of created twice.
-func ownerNote(app *ssov1.OktaSAMLApp) string {
-	return fmt.Sprintf("Managed by okta-sso-operator as %s/%s (uid %s); change it in Git, not here.", app.Namespace, app.Name, app.UID)
 }
 
 func orDefault[S ~string](v, def S) S {
@@ -42,7 +35,8 @@ func boolOr(p *bool, def bool) bool {
 
 // desiredApp is the Okta app the spec asks for. secretValues holds the
 // values of attribute statements taken from Secrets, by attribute name.
-// hub holds the settings a referenced hub IdP publishes (Org2Org).
+// hub holds the settings a referenced hub IdP publishes (Org2Org). The
+// owner note is set by ensureApp, which knows how the app came to be owned.
 func desiredApp(app *ssov1.OktaSAMLApp, secretValues map[string]string, spCert *x509.Certificate, hub map[string]any) *okta.App {
 	spec := app.Spec
 	hidden := spec.Visibility.HideOnDashboard || !boolOr(spec.IDPInitiated.Enabled, true)
@@ -51,12 +45,11 @@ func desiredApp(app *ssov1.OktaSAMLApp, secretValues map[string]string, spCert *
 	if template == "${source.login}" || template == "${source.email}" {
 		templateType = "BUILT_IN"
 	}
-	note := ownerNote(app)
 	out := &okta.App{
 		Name: spec.Preconfigured, Label: spec.Label, SignOnMode: okta.SignOnModeSAML2,
 		Visibility:  &okta.AppVisibility{Hide: okta.AppHide{IOS: hidden, Web: hidden}},
 		Credentials: okta.AppCredentials{UserNameTemplate: &okta.UserNameTemplate{Template: template, Type: templateType}},
-		Settings:    okta.AppSettings{App: map[string]any{}, Notes: &okta.AppNotes{Admin: &note}},
+		Settings:    okta.AppSettings{App: map[string]any{}}, // the owner note: ensureApp
 	}
 	if spec.Preconfigured != "" {
 		if spec.AppSettings != nil {

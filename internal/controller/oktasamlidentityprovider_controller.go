@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"encoding/base64"
@@ -37,6 +38,8 @@ type OktaSAMLIdentityProviderReconciler struct {
 	Recorder  record.EventRecorder
 	Orgs      Orgs
 	Now       func() time.Time
+	// Cluster names this cluster in the owner notes of the spoke's tiles.
+	Cluster *ClusterID
 }
 
 // SetupWithManager watches the IdPs, the apps they read (the spoke app they
@@ -62,12 +65,17 @@ func (r *OktaSAMLIdentityProviderReconciler) SetupWithManager(mgr ctrl.Manager) 
 	}
 	byApp := requestsByIndex(r, &ssov1.OktaSAMLIdentityProviderList{}, idpAppsIndex)
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&ssov1.OktaSAMLIdentityProvider{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged))).
+		For(&ssov1.OktaSAMLIdentityProvider{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged, idpIDSetByHand))).
 		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(byApp), builder.WithPredicates(appReadinessChanged)).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(byOwningApp(byApp)), builder.OnlyMetadata).
 		Named("oktasamlidentityprovider").
 		Complete(r)
 }
+
+// idpIDSetByHand passes an IdP ID or an adoption request a person set.
+var idpIDSetByHand = ownershipAnnotationsChanged(ssov1.IdPIDAnnotation, func(o client.Object) string {
+	return o.(*ssov1.OktaSAMLIdentityProvider).Status.IdPID
+})
 
 // byOwningApp maps a connection Secret to what its app's watchers map the
 // app to.
@@ -94,6 +102,9 @@ func (r *OktaSAMLIdentityProviderReconciler) lifecycle() lifecycle {
 // apply: the spoke's trust, the key the hub verifies it with, the IdP, its
 // status in Okta, then what it publishes.
 func (r *OktaSAMLIdentityProviderReconciler) apply(ctx context.Context, p *ssov1.OktaSAMLIdentityProvider, conds conditions) (time.Duration, error) {
+	if err := r.Cluster.Resolve(ctx); err != nil {
+		return 0, err
+	}
 	org, err := r.Orgs.Get(ctx, p.Namespace, string(p.Spec.OrgRef.SecretName))
 	if err != nil {
 		return 0, err
@@ -226,26 +237,15 @@ func trustKey(ctx context.Context, c okta.API, p *ssov1.OktaSAMLIdentityProvider
 	return created.Kid, nil
 }
 
-// ensureIdP finds the IdP (by the ID in status, else by name: a run that
-// stopped after creating it), creates it when missing, and puts back what
-// differs from the spec.
+// ensureIdP finds the IdP this object owns (findIdP), creates it when
+// there is none, and puts back what differs from the spec.
 func (r *OktaSAMLIdentityProviderReconciler) ensureIdP(ctx context.Context, c okta.API, p *ssov1.OktaSAMLIdentityProvider, want okta.IdentityProvider) (okta.IdentityProvider, error) {
-	current, err := findIdP(ctx, c, p, want["name"].(string))
+	current, err := r.findIdP(ctx, c, p, want.Name())
 	if err != nil {
 		return nil, err
 	}
 	if current == nil {
-		created, err := c.CreateIdentityProvider(ctx, want)
-		if err != nil {
-			return nil, idpRefused(err)
-		}
-		p.Status.IdPID = created.ID()
-		verb := "Created"
-		if p.Status.ObservedGeneration > 0 {
-			verb = ssov1.RecreatedReason
-		}
-		r.Recorder.Event(p, corev1.EventTypeNormal, verb, "Created identity provider "+created.ID()+" in the hub org")
-		return created, nil
+		return r.createIdP(ctx, c, p, want)
 	}
 	if !idpDiffers(current, want) {
 		return current, nil
@@ -258,23 +258,121 @@ func (r *OktaSAMLIdentityProviderReconciler) ensureIdP(ctx context.Context, c ok
 	return updated, nil
 }
 
-func findIdP(ctx context.Context, c okta.API, p *ssov1.OktaSAMLIdentityProvider, name string) (okta.IdentityProvider, error) {
+// oktaClockSkew is how far Okta's clock may be behind ours when an IdP
+// created just before a crash is recognised by its creation time.
+const oktaClockSkew = 5 * time.Minute
+
+// findIdP returns the IdP this object owns: one the idp-id annotation names
+// that status does not hold yet, only if attachIdP allows it (an adoption);
+// else the one in status (none when it was deleted by hand: it is created
+// again); else, with a create started and not recorded (a crash), the IdP
+// of this name Okta created since then. No other IdP is looked up by name:
+// one made by hand with the same name is never touched.
+func (r *OktaSAMLIdentityProviderReconciler) findIdP(ctx context.Context, c okta.API, p *ssov1.OktaSAMLIdentityProvider, name string) (okta.IdentityProvider, error) {
+	if id := p.Annotations[ssov1.IdPIDAnnotation]; id != "" && id != p.Status.IdPID {
+		return r.adoptIdP(ctx, c, p, id)
+	}
 	if id := p.Status.IdPID; id != "" {
 		idp, err := c.GetIdentityProvider(ctx, id)
-		if err == nil || !okta.IsNotFound(err) {
-			return idp, err
+		if okta.IsNotFound(err) {
+			return nil, nil
 		}
+		return idp, err
+	}
+	started := p.Status.CreateStartedAt
+	if started == nil {
+		return nil, nil
 	}
 	found, err := c.ListIdentityProviders(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	for _, idp := range found {
-		if idp["name"] == name {
+		if idp.Name() == name && idp.Created().After(started.Add(-oktaClockSkew)) {
+			if err := r.recordIdP(ctx, p, idp); err != nil {
+				return nil, err
+			}
 			return idp, nil
 		}
 	}
 	return nil, nil
+}
+
+// adoptIdP takes on the IdP the annotation names, if attachIdP allows it.
+func (r *OktaSAMLIdentityProviderReconciler) adoptIdP(ctx context.Context, c okta.API, p *ssov1.OktaSAMLIdentityProvider, id string) (okta.IdentityProvider, error) {
+	idp, err := c.GetIdentityProvider(ctx, id)
+	if okta.IsNotFound(err) {
+		return nil, &errInvalidSpec{fmt.Sprintf("identity provider %s, named by the %s annotation, is not in the hub org: check the ID and spec.orgRef (nothing was created)", id, ssov1.IdPIDAnnotation)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	adopt, err := readAdoptRequest(p.Annotations)
+	if err != nil {
+		return nil, err
+	}
+	if err := attachIdP(idp, adopt); err != nil {
+		return nil, err
+	}
+	p.Status.IdPID, p.Status.Origin = id, ssov1.OriginAdopted
+	r.Recorder.Event(p, corev1.EventTypeNormal, "Adopted", fmt.Sprintf("Adopted identity provider %s (%q), made by hand, as the %s annotation asks", id, idp.Name(), ssov1.AdoptAnnotation))
+	return idp, nil
+}
+
+// createIdP records that a create is starting (in status, which only the
+// operator writes: an annotation could be forged), creates the IdP, and
+// records its ID in status and the idp-id annotation at once.
+func (r *OktaSAMLIdentityProviderReconciler) createIdP(ctx context.Context, c okta.API, p *ssov1.OktaSAMLIdentityProvider, want okta.IdentityProvider) (okta.IdentityProvider, error) {
+	started := metav1.NewTime(r.Now())
+	if err := r.patchStatusNow(ctx, p, func(s *ssov1.OktaSAMLIdentityProviderStatus) { s.CreateStartedAt = &started }); err != nil {
+		return nil, err
+	}
+	created, err := c.CreateIdentityProvider(ctx, want)
+	if err != nil {
+		if refused(err) || okta.IsNotSent(err) { // nothing was made: nothing to look for
+			p.Status.CreateStartedAt = nil
+		}
+		return nil, idpRefused(err)
+	}
+	if err := r.recordIdP(ctx, p, created); err != nil {
+		return nil, err
+	}
+	verb := "Created"
+	if p.Status.ObservedGeneration > 0 {
+		verb = ssov1.RecreatedReason
+	}
+	r.Recorder.Event(p, corev1.EventTypeNormal, verb, "Created identity provider "+created.ID()+" in the hub org")
+	return created, nil
+}
+
+// recordIdP records a created IdP as this object's: status first (the
+// record ownership rests on), with the outputs that belong to that IdP so
+// that no reader sees a new ID beside an old ACS URL, then the annotation
+// (which survives a backup).
+func (r *OktaSAMLIdentityProviderReconciler) recordIdP(ctx context.Context, p *ssov1.OktaSAMLIdentityProvider, idp okta.IdentityProvider) error {
+	if err := r.patchStatusNow(ctx, p, func(s *ssov1.OktaSAMLIdentityProviderStatus) {
+		s.IdPID, s.Origin, s.CreateStartedAt = idp.ID(), ssov1.OriginCreated, nil
+		s.ACSURL, s.Audience = idp.ACSURL(), idp.Audience()
+	}); err != nil {
+		return err
+	}
+	id := idp.ID()
+	return patchAnnotations(ctx, r.Client, p, map[string]*string{ssov1.IdPIDAnnotation: &id})
+}
+
+// patchStatusNow writes a change to status at once, not at the end of the
+// reconcile: ownership must be on record before the next Okta call. It
+// patches a copy, so p keeps the rest of the status built so far.
+func (r *OktaSAMLIdentityProviderReconciler) patchStatusNow(ctx context.Context, p *ssov1.OktaSAMLIdentityProvider, change func(*ssov1.OktaSAMLIdentityProviderStatus)) error {
+	patched := p.DeepCopy()
+	base := patched.DeepCopy()
+	change(&patched.Status)
+	if err := r.Status().Patch(ctx, patched, client.MergeFrom(base)); err != nil {
+		return err
+	}
+	change(&p.Status)
+	p.SetResourceVersion(patched.ResourceVersion)
+	return nil
 }
 
 // idpRefused makes Okta's refusal of the IdP an InvalidSpec with its causes.
@@ -301,31 +399,46 @@ func setIdPActive(ctx context.Context, c okta.API, idp okta.IdentityProvider, ac
 	return nil
 }
 
-// finalize deletes the spoke's tiles, the IdP, then its key, under
-// deletionPolicy Delete.
+// finalize deletes the spoke's tiles and the IdP this object owns under
+// deletionPolicy Delete; an adopted IdP stays in the hub unless the adopt
+// annotation says Delete. An IdP never owned is never touched.
 func (r *OktaSAMLIdentityProviderReconciler) finalize(ctx context.Context, p *ssov1.OktaSAMLIdentityProvider, conds conditions) (ctrl.Result, error) {
+	if err := r.Cluster.Resolve(ctx); err != nil {
+		return r.lifecycle().failed(ctx, p, conds, err, "")
+	}
 	if p.Spec.DeletionPolicy != ssov1.DeletionPolicyOrphan && !p.Spec.Suspend && len(p.Status.SharedApps) > 0 {
 		if err := r.removeTiles(ctx, p); err != nil {
 			return r.lifecycle().failed(ctx, p, conds, err, "deleting the spoke's tiles")
 		}
 	}
 	id := p.Status.IdPID
+	adopt, _ := readAdoptRequest(p.Annotations) // an unreadable request keeps the IdP
+	keep := keepOnDelete(cmp.Or(p.Status.Origin, ssov1.OriginCreated), p.Spec.DeletionPolicy, adopt)
 	return finalizeInOkta(ctx, r.lifecycle(), r.Orgs, conds, oktaDeletion{
 		obj: p, orgSecret: string(p.Spec.OrgRef.SecretName), what: "identity provider", id: id,
-		keep: p.Spec.DeletionPolicy == ssov1.DeletionPolicyOrphan || id == "" || p.Spec.Suspend,
-		deleteWith: func(ctx context.Context, c okta.API) error {
-			if err := c.DeactivateIdentityProvider(ctx, id); err != nil && !okta.IsNotFound(err) {
-				return err
+		untouched: id == "" || p.Spec.Suspend,
+		finish: func(ctx context.Context, c okta.API) (finalized, error) {
+			if keep {
+				return finalized{ssov1.ReleasedReason, "Left identity provider " + id + " in the hub org"}, nil
 			}
-			if err := c.DeleteIdentityProvider(ctx, id); err != nil {
-				return err
-			}
-			if t := p.Status.TrustedCertificate; t != nil {
-				if err := c.DeleteIdPKey(ctx, t.KeyID); err != nil && !refused(err) {
-					return err
-				}
-			}
-			return nil
+			return finalized{ssov1.DeletingReason, "Deactivated and deleted identity provider " + id + " in the hub org"}, deleteIdP(ctx, c, id, p.Status.TrustedCertificate)
 		},
 	})
+}
+
+// deleteIdP deactivates and deletes the IdP, then the key it trusted (a key
+// another IdP still uses is refused by Okta, and kept).
+func deleteIdP(ctx context.Context, c okta.API, id string, trusted *ssov1.TrustedCertificate) error {
+	if err := c.DeactivateIdentityProvider(ctx, id); err != nil && !okta.IsNotFound(err) {
+		return err
+	}
+	if err := c.DeleteIdentityProvider(ctx, id); err != nil {
+		return err
+	}
+	if trusted != nil {
+		if err := c.DeleteIdPKey(ctx, trusted.KeyID); err != nil && !refused(err) {
+			return err
+		}
+	}
+	return nil
 }

@@ -162,7 +162,7 @@ var _ = Describe("OktaSAMLIdentityProvider and an Org2Org app", func() {
 		Expect(k8s.Create(ctx, idp)).To(Succeed())
 		Expect(k8s.Create(ctx, app)).To(Succeed())
 		apps, _ := countingReconciler()
-		idps := &controller.OktaSAMLIdentityProviderReconciler{Client: k8s, APIReader: k8s, Recorder: recorder, Now: clock.Now,
+		idps := &controller.OktaSAMLIdentityProviderReconciler{Client: k8s, APIReader: k8s, Recorder: recorder, Now: clock.Now, Cluster: &controller.ClusterID{Name: clusterID},
 			Orgs: &controller.SecretOrgs{Reader: k8s, Now: clock.Now, Configure: fastRetries}}
 		reconcile := func(r interface {
 			Reconcile(context.Context, ctrl.Request) (ctrl.Result, error)
@@ -197,7 +197,7 @@ var _ = Describe("OktaSAMLIdentityProvider and an Org2Org app", func() {
 		reconcile(idps, idp) // the IdP catches up: same key, the old one deleted
 		Expect(getIdP(idp).Status.TrustedCertificate.KeyID).To(Equal(kid))
 
-		By("an IdP whose status is lost (restored from a backup) does not take the hub's values from the app")
+		By("an IdP whose status is lost (restored from a backup) does not take the hub's values from the app, and is owned again only when adopted")
 		before, err := spokeAPI.GetApp(ctx, get(ctx, app).Status.AppID)
 		Expect(err).NotTo(HaveOccurred())
 		lost := getIdP(idp)
@@ -208,7 +208,11 @@ var _ = Describe("OktaSAMLIdentityProvider and an Org2Org app", func() {
 		after, err := spokeAPI.GetApp(ctx, get(ctx, app).Status.AppID)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(after.Settings.App).To(Equal(before.Settings.App), "sign-ins that work keep working")
-		reconcile(idps, idp) // found again by name, its outputs published again
+		reconcile(idps, idp) // Okta keeps no owner on an IdP: the ID annotation alone is not enough
+		Expect(conditionState(getIdP(idp).Status.Conditions, ssov1.ReadyCondition)).To(Equal("False/" + ssov1.NotOwnedReason))
+		annotateIdP(ctx, idp, ssov1.AdoptAnnotation, "Delete") // a person vouches for it
+		reconcile(idps, idp)                                   // adopted, its outputs published again
+		Expect(getIdP(idp).Status.Origin).To(Equal(ssov1.OriginAdopted))
 		reconcile(apps, app)
 		Expect(readyReason(ctx, app)).To(Equal(ready))
 		Expect(k8s.Delete(ctx, idp)).To(Succeed())
@@ -255,6 +259,8 @@ var _ = Describe("OktaSAMLIdentityProvider and an Org2Org app", func() {
 		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: watchedNS, Name: get(ctx, app).Status.ConnectionSecretName}, spokeSecret)).To(Succeed())
 		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: watchedNS, Name: get(ctx, wiki).Status.ConnectionSecretName}, wikiSecret)).To(Succeed())
 		Expect(bookmark.Name).To(Equal("bookmark"))
+		Expect(bookmark.Settings.Notes.Admin).To(HaveValue(HavePrefix("Managed by okta-sso-operator: OktaSAMLIdentityProvider "+watchedNS+"/"+idp.Name+" in cluster "+clusterID)),
+			"the tile carries its owner note: only such bookmark apps are ever removed")
 		Expect(bookmark.Label).To(Equal(wiki.Spec.Label))
 		Expect(bookmark.Settings.App["url"]).To(Equal(string(spokeSecret.Data["idp-sso-url"]) + "?RelayState=" + url.QueryEscape(string(wikiSecret.Data["idp-initiated-url"]))))
 		Expect(tile.URL).To(Equal(bookmark.Settings.App["url"]))

@@ -18,8 +18,9 @@ import (
 // spec.sharedApps entry is a bookmark app in the spoke org whose URL is the
 // spoke app's SSO URL with the hub app's embed link as RelayState, assigned
 // to the groups the spoke's Org2Org app is assigned to, so whoever may go to
-// the hub sees the tile. The operator owns these apps: it corrects them and
-// deletes those no longer listed.
+// the hub sees the tile. The operator owns these apps, and each carries its
+// owner note naming this IdP object: it corrects them and deletes those no
+// longer listed, and never a bookmark app without that note.
 
 // shareApps keeps the spoke's tiles. Status always holds every tile that
 // exists, whatever step failed, so none is forgotten (and left behind).
@@ -54,7 +55,7 @@ func (r *OktaSAMLIdentityProviderReconciler) shareApps(ctx context.Context, p *s
 		if err != nil {
 			return err
 		}
-		id, err := ensureBookmark(ctx, org.Client, tiles[name].BookmarkAppID, want, groups)
+		id, err := ensureBookmark(ctx, org.Client, tiles[name].BookmarkAppID, want, r.tileOwner(p), groups)
 		if err != nil {
 			return err
 		}
@@ -64,7 +65,7 @@ func (r *OktaSAMLIdentityProviderReconciler) shareApps(ctx context.Context, p *s
 		if listed[name] {
 			continue
 		}
-		if err := deleteApp(ctx, org.Client, t.BookmarkAppID); err != nil {
+		if err := r.deleteTile(ctx, org.Client, p, t.BookmarkAppID); err != nil {
 			return err
 		}
 		delete(tiles, name)
@@ -89,14 +90,37 @@ func (r *OktaSAMLIdentityProviderReconciler) tile(ctx context.Context, p *ssov1.
 		return nil, &errDependency{fmt.Sprintf("sharedApps: the hub app %s has not published its embed link yet: %v", shared.Name, err)}
 	}
 	return &okta.App{Name: "bookmark", Label: orDefault(shared.Label, hubApp.Spec.Label), SignOnMode: okta.SignOnModeBookmark,
-		Settings: okta.AppSettings{App: map[string]any{"url": spoke.ssoURL + "?RelayState=" + url.QueryEscape(string(values[0])), "requestIntegration": false}}}, nil
+		Settings: okta.AppSettings{App: map[string]any{"url": spoke.ssoURL + "?RelayState=" + url.QueryEscape(string(values[0])), "requestIntegration": false},
+			Notes: &okta.AppNotes{Admin: ptrTo(r.tileOwner(p).line())}}}, nil
 }
 
-// ensureBookmark finds the tile (by the ID in status, else by label and
-// URL: a run that stopped after creating it), creates or corrects it, and
-// assigns it to exactly the Org2Org app's groups.
-func ensureBookmark(ctx context.Context, c okta.API, id string, want *okta.App, groups []okta.AppGroupAssignment) (string, error) {
-	current, err := findBookmark(ctx, c, id, want)
+// tileOwner is this IdP object as its tiles' owner note names it.
+func (r *OktaSAMLIdentityProviderReconciler) tileOwner(p *ssov1.OktaSAMLIdentityProvider) owner {
+	return owner{kind: "OktaSAMLIdentityProvider", namespace: p.Namespace, name: p.Name, cluster: r.Cluster.String(), origin: ssov1.OriginCreated}
+}
+
+// deleteTile deletes a tile whose owner note names this IdP object; one
+// without it (the note removed, the ID reused by hand) is left alone.
+func (r *OktaSAMLIdentityProviderReconciler) deleteTile(ctx context.Context, c okta.API, p *ssov1.OktaSAMLIdentityProvider, id string) error {
+	tile, err := c.GetApp(ctx, id)
+	if okta.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if noted, _, ok := parseOwner(adminNote(tile)); !ok || !sameObject(noted, r.tileOwner(p)) {
+		r.Recorder.Event(p, corev1.EventTypeWarning, "LeftInOkta", "Bookmark app "+id+" does not carry this object's owner note; it was left in the spoke org")
+		return nil
+	}
+	return deleteApp(ctx, c, id)
+}
+
+// ensureBookmark finds the tile (by the ID in status, else by label, URL and
+// owner note: a run that stopped after creating it), creates or corrects
+// it, and assigns it to exactly the Org2Org app's groups.
+func ensureBookmark(ctx context.Context, c okta.API, id string, want *okta.App, me owner, groups []okta.AppGroupAssignment) (string, error) {
+	current, err := findBookmark(ctx, c, id, want, me)
 	if err != nil {
 		return "", err
 	}
@@ -104,8 +128,8 @@ func ensureBookmark(ctx context.Context, c okta.API, id string, want *okta.App, 
 		if current, err = c.CreateApp(ctx, want, true); err != nil {
 			return "", err
 		}
-	} else if current.Label != want.Label || current.Settings.App["url"] != want.Settings.App["url"] {
-		current.Label, current.Settings.App = want.Label, want.Settings.App
+	} else if current.Label != want.Label || current.Settings.App["url"] != want.Settings.App["url"] || adminNote(current) != adminNote(want) {
+		current.Label, current.Settings.App, current.Settings.Notes = want.Label, want.Settings.App, want.Settings.Notes
 		if current, err = c.UpdateApp(ctx, current); err != nil {
 			return "", err
 		}
@@ -113,8 +137,8 @@ func ensureBookmark(ctx context.Context, c okta.API, id string, want *okta.App, 
 	return current.ID, assignSameGroups(ctx, c, current.ID, groups)
 }
 
-func findBookmark(ctx context.Context, c okta.API, id string, want *okta.App) (*okta.App, error) {
-	if id != "" {
+func findBookmark(ctx context.Context, c okta.API, id string, want *okta.App, me owner) (*okta.App, error) {
+	if id != "" { // recorded in status: only the operator writes it
 		app, err := c.GetApp(ctx, id)
 		if err == nil || !okta.IsNotFound(err) {
 			return app, err
@@ -125,7 +149,8 @@ func findBookmark(ctx context.Context, c okta.API, id string, want *okta.App) (*
 		return nil, err
 	}
 	for i := range found {
-		if found[i].Name == "bookmark" && found[i].Label == want.Label && found[i].Settings.App["url"] == want.Settings.App["url"] {
+		noted, _, ours := parseOwner(adminNote(&found[i]))
+		if ours && sameObject(noted, me) && found[i].Name == "bookmark" && found[i].Label == want.Label && found[i].Settings.App["url"] == want.Settings.App["url"] {
 			return &found[i], nil
 		}
 	}
@@ -175,7 +200,7 @@ func (r *OktaSAMLIdentityProviderReconciler) removeTiles(ctx context.Context, p 
 		return nil
 	}
 	for len(p.Status.SharedApps) > 0 {
-		if err := deleteApp(ctx, org.Client, p.Status.SharedApps[0].BookmarkAppID); err != nil {
+		if err := r.deleteTile(ctx, org.Client, p, p.Status.SharedApps[0].BookmarkAppID); err != nil {
 			return err
 		}
 		p.Status.SharedApps = p.Status.SharedApps[1:]

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -94,6 +95,33 @@ func (l lifecycle) failed(ctx context.Context, obj object, conds conditions, err
 	conds.failed(o, message)
 	log.FromContext(ctx).Info("Reconcile failed", "reason", o.reason, "error", message)
 	return o.result, o.err
+}
+
+// patchAnnotations sets (or, for nil, removes) annotations at once, so a
+// create-pending marker or a recorded ID survives a crash. It patches a
+// copy: the answer carries the stored status, and obj keeps the status this
+// reconcile has built so far.
+func patchAnnotations(ctx context.Context, c client.Client, obj client.Object, set map[string]*string) error {
+	patched := obj.DeepCopyObject().(client.Object)
+	base := patched.DeepCopyObject().(client.Object)
+	annotations := maps.Clone(patched.GetAnnotations())
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	for k, v := range set {
+		if v == nil {
+			delete(annotations, k)
+		} else {
+			annotations[k] = *v
+		}
+	}
+	patched.SetAnnotations(annotations)
+	if err := c.Patch(ctx, patched, client.MergeFrom(base)); err != nil {
+		return err
+	}
+	obj.SetAnnotations(patched.GetAnnotations())
+	obj.SetResourceVersion(patched.GetResourceVersion())
+	return nil
 }
 
 // addFinalizer puts the operator's finalizer on the object. It is a patch

@@ -46,6 +46,8 @@ const (
 	watchedNS     = "sso-suite"
 	unwatchedNS   = "sso-direct"
 	orgSecretName = "okta-org"
+	// clusterID names the suite's cluster in owner notes.
+	clusterID = "suite-cluster-1"
 )
 
 var (
@@ -148,7 +150,7 @@ var _ = BeforeSuite(func() {
 	recorder = newCapturingRecorder(mgr.GetEventRecorderFor("okta-sso-operator"))
 	orgs := &controller.SecretOrgs{Reader: mgr.GetClient(), Now: clock.Now, Configure: fastRetries}
 	Expect((&controller.OktaSAMLAppReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs, Cluster: &controller.ClusterID{Name: clusterID},
 	}).SetupWithManager(mgr)).To(Succeed())
 	Expect((&controller.SSOBindingReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs}).SetupWithManager(mgr)).To(Succeed())
 	follow := controller.NewFollowQueue()
@@ -157,7 +159,7 @@ var _ = BeforeSuite(func() {
 	// the syncs' cursors are on the suite's clock.
 	follower = &controller.LogFollower{Reader: mgr.GetClient(), Orgs: orgs, Queue: follow}
 	Expect(mgr.Add(follower)).To(Succeed())
-	Expect((&controller.OktaSAMLIdentityProviderReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&controller.OktaSAMLIdentityProviderReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs, Cluster: &controller.ClusterID{Name: clusterID}}).SetupWithManager(mgr)).To(Succeed())
 
 	ctx, cancel := context.WithCancel(context.Background())
 	stopMgr = cancel

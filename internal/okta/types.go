@@ -266,6 +266,19 @@ type IdentityProvider map[string]any
 // ID returns the IdP's Okta ID.
 func (p IdentityProvider) ID() string { s, _ := p["id"].(string); return s }
 
+// Type returns the IdP's protocol family (SAML2, OIDC, GOOGLE ...).
+func (p IdentityProvider) Type() string { s, _ := p["type"].(string); return s }
+
+// Name returns the IdP's name.
+func (p IdentityProvider) Name() string { s, _ := p["name"].(string); return s }
+
+// Created is when Okta created the IdP (zero when absent).
+func (p IdentityProvider) Created() time.Time {
+	s, _ := p["created"].(string)
+	t, _ := time.Parse(time.RFC3339, s)
+	return t
+}
+
 // Status returns ACTIVE or INACTIVE.
 func (p IdentityProvider) Status() string { s, _ := p["status"].(string); return s }
 

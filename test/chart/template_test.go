@@ -98,6 +98,12 @@ var _ = Describe("helm template", func() {
 			Expect(objs).To(HaveKey("RoleBinding team-b/okta-sso-operator-manager-rolebinding"))
 			Expect(objs).NotTo(HaveKey("ClusterRole /okta-sso-operator-manager-role"))
 			Expect(objs).NotTo(HaveKey("ClusterRoleBinding /okta-sso-operator-manager-rolebinding"))
+			Expect(objs).To(HaveKey("ClusterRole /okta-sso-operator-cluster-id"), "the kube-system namespace, read for the cluster's ID")
+			Expect(objs).To(HaveKey("ClusterRoleBinding /okta-sso-operator-cluster-id"))
+		}),
+		Entry("clusterID names the cluster: nothing reads kube-system", []string{"watchNamespaces={team-a}", "clusterID=prod-eu-1"}, func(objs map[string]*unstructured.Unstructured) {
+			Expect(args(objs)).To(ContainElement("--cluster-id=prod-eu-1"))
+			Expect(objs).NotTo(HaveKey("ClusterRole /okta-sso-operator-cluster-id"))
 		}),
 		Entry("crds.enabled false installs none", []string{"crds.enabled=false"}, func(objs map[string]*unstructured.Unstructured) {
 			for _, k := range keys(objs) {
