@@ -218,6 +218,8 @@ const (
 	accountSync   = "sso_v1alpha1_accountsync_provision.yaml"
 	matchAccounts = "sso_v1alpha1_accountsync_match.yaml"
 	hubIdP        = "sso_v1alpha1_oktasamlidentityprovider_hub.yaml"
+	clusterOrg    = "sso_v1alpha1_clusteroktaorg.yaml"
+	teamOrg       = "sso_v1alpha1_oktaorg.yaml"
 )
 
 // literalSpoke is a spoke written out instead of referenced.
@@ -233,8 +235,17 @@ var _ = DescribeTable("an invalid object is refused with a message that names th
 		Expect(err.Error()).To(ContainSubstring(field), "the message names the field")
 		Expect(err.Error()).To(ContainSubstring(message))
 	},
+	// ClusterOktaOrg and OktaOrg
+	Entry("an org with both credentials", clusterOrg, set("spec.credentials.oauth", m{"clientID": "0oa1", "privateKey": m{"name": "k", "key": "key.pem"}}), "spec.credentials", "exactly one of apiToken and oauth"),
+	Entry("an org with no credential", teamOrg, unset("spec.credentials.oauth"), "spec.credentials", "exactly one of apiToken and oauth"),
+	Entry("an org on plain http", clusterOrg, set("spec.url", "http://acme.okta.com"), "spec.url", "must be an absolute https URL"),
+	Entry("a share of no capacity", clusterOrg, set("spec.maxAPICapacityPercent", 0), "spec.maxAPICapacityPercent", "greater than or equal to 1"),
+	Entry("a log poll over an hour", teamOrg, set("spec.systemLogPollInterval", "2h"), "spec.systemLogPollInterval", "must be 0s (off) or from 1s to 1h"),
+	Entry("a client ID that is not one", teamOrg, set("spec.credentials.oauth.clientID", "0oa 1"), "spec.credentials.oauth.clientID", "should match"),
 	// OktaSAMLApp
-	Entry("org Secret missing", samlApp, unset("spec.orgRef.secretName"), "spec.orgRef.secretName", "Required value"),
+	Entry("no org named", samlApp, unset("spec.orgRef.secretName"), "spec.orgRef", "set either kind and name"),
+	Entry("an org named both ways", samlApp, set("spec.orgRef.name", "company"), "spec.orgRef", "not both"),
+	Entry("an org kind it does not know", samlApp, set("spec.orgRef", map[string]any{"kind": "Secret", "name": "okta"}), "spec.orgRef.kind", "Unsupported value"),
 	Entry("org Secret name not a DNS name", samlApp, set("spec.orgRef.secretName", "Okta_Org"), "spec.orgRef.secretName", "should match"),
 	Entry("empty label", samlApp, set("spec.label", ""), "spec.label", "at least 1 chars"),
 	Entry("sign-on policy by both name and ID", samlApp, set("spec.signOn.authenticationPolicy", map[string]any{"name": "Strict", "id": "rst1a2b3c4d5e6f7g8h9"}),

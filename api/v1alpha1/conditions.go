@@ -57,6 +57,14 @@ const (
 	// managed by another object. Nothing was written in Okta, and deleting
 	// this object deletes nothing there. Stalled=True accompanies it.
 	NotOwnedReason = "NotOwned"
+	// OrgNotAllowedReason: the object's namespace is not among the
+	// namespaces its ClusterOktaOrg's conditions allow; no Okta call was
+	// made. A cluster admin can change the org's spec.conditions.
+	OrgNotAllowedReason = "OrgNotAllowed"
+	// DeprecatedReason (an event): the object uses a form that still works
+	// in this release but will go (orgRef.secretName); the message says
+	// what to write instead.
+	DeprecatedReason = "Deprecated"
 	// ReleasedReason (an event): the object was deleted and the Okta object
 	// it adopted (or, under deletionPolicy Orphan, created) was left in
 	// Okta with the operator's owner note removed.

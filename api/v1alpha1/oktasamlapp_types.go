@@ -98,13 +98,26 @@ type OktaSAMLAppSpec struct {
 	Suspend bool `json:"suspend,omitempty"`
 }
 
-// OrgReference names the Secret holding the Okta org connection.
+// OrgReference names the Okta org: a ClusterOktaOrg or an OktaOrg in this
+// namespace ({kind, name}), or, deprecated, an org Secret in this namespace
+// ({secretName}).
+// +kubebuilder:validation:XValidation:rule="has(self.secretName) != has(self.name)",message="set either kind and name (a ClusterOktaOrg or an OktaOrg) or, deprecated, secretName; not both"
+// +kubebuilder:validation:XValidation:rule="has(self.name) == has(self.kind)",message="kind (ClusterOktaOrg or OktaOrg) and name go together"
 type OrgReference struct {
+	// Kind of the org object: ClusterOktaOrg (the platform's) or OktaOrg
+	// (one in this namespace).
+	// +optional
+	Kind OrgKind `json:"kind,omitempty"`
+	// Name of the org object.
+	// +optional
+	Name ResourceName `json:"name,omitempty"`
 	// SecretName is the Secret in this namespace with keys orgURL and either
 	// apiToken, or clientID and privateKey (and optionally scopes and
-	// maxAPICapacityPercent).
-	// +required
-	SecretName ResourceName `json:"secretName"`
+	// maxAPICapacityPercent). Deprecated: it puts the org's credential in
+	// the team's namespace; use kind and name. It keeps working for this
+	// release, with a Deprecated event.
+	// +optional
+	SecretName ResourceName `json:"secretName,omitempty"`
 }
 
 // ServiceProvider describes the SAML service provider.

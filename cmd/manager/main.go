@@ -56,6 +56,7 @@ type options struct {
 	appConcurrency  int
 	appWorkers      int
 	clusterID       string
+	clusterNS       string
 	eventHook       eventHookOptions
 }
 
@@ -85,6 +86,7 @@ func main() {
 	flag.StringVar(&o.eventHook.keyFile, "event-hook-tls-key-file", "", "The private key of --event-hook-tls-cert-file.")
 	flag.IntVar(&o.appWorkers, "app-workers", 16, "OktaSAMLApps reconciled at once, all orgs together (1 to 256): each org has its own lane of --app-concurrency of them, so a slow org never holds up another.")
 	flag.StringVar(&o.clusterID, "cluster-id", "", "Names this cluster in the owner notes the operator writes on the Okta apps it owns, so an app another cluster's operator manages is never taken for this one's; defaults to the kube-system namespace's UID.")
+	flag.StringVar(&o.clusterNS, "cluster-resource-namespace", "", "Namespace of the credential Secrets ClusterOktaOrgs name; defaults to the pod's namespace. Keep it to the platform team: whoever reads Secrets there holds the orgs' credentials.")
 	flag.Parse()
 	if o.printVersion {
 		fmt.Println("okta-sso-operator", version)
@@ -114,6 +116,7 @@ func run(o options) error {
 	klog.SetLogger(logger.WithName("client-go"))
 	setupLog := ctrl.Log.WithName("setup")
 
+	clusterNS := clusterResourceNamespace(o.clusterNS)
 	syncErrors := &lastError{}
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -131,13 +134,13 @@ func run(o options) error {
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &o.shutdownTimeout,
 		Client:                        controller.ClientOptions(),
-		Cache:                         cacheOptions(o.watchNamespace, syncErrors),
+		Cache:                         cacheOptions(o.watchNamespace, clusterNS, syncErrors),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 	cluster := &controller.ClusterID{Name: o.clusterID, Reader: mgr.GetAPIReader()}
-	orgs := &controller.SecretOrgs{Reader: mgr.GetClient()}
+	orgs := &controller.SecretOrgs{Reader: mgr.GetClient(), ClusterResourceNamespace: clusterNS}
 	recorder := mgr.GetEventRecorderFor("okta-sso-operator")
 	if err := (&controller.OktaSAMLAppReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Concurrency: o.appConcurrency, Workers: o.appWorkers, Cluster: cluster,
@@ -265,8 +268,15 @@ func (l *lastError) watchErrorHandler(ctx context.Context, r *toolscache.Reflect
 	toolscache.DefaultWatchErrorHandler(ctx, r, err)
 }
 
-func cacheOptions(namespaces string, syncErrors *lastError) cache.Options {
-	opts := controller.CacheOptions(watchedNamespaces(namespaces))
+// cacheOptions watches the given namespaces (all when empty) and, among
+// them, the one holding ClusterOktaOrgs' credential Secrets, so a rotated
+// credential is picked up at once.
+func cacheOptions(namespaces, clusterNS string, syncErrors *lastError) cache.Options {
+	watched := watchedNamespaces(namespaces)
+	if watched != nil {
+		watched[clusterNS] = cache.Config{}
+	}
+	opts := controller.CacheOptions(watched)
 	opts.DefaultWatchErrorHandler = syncErrors.watchErrorHandler
 	return opts
 }
@@ -312,6 +322,21 @@ func newLogger(level, format string) (logr.Logger, error) {
 }
 
 // watchedNamespaces turns "a,b" into the cache's namespace set; nil watches all.
+// clusterResourceNamespace is the flag's value, else the pod's namespace
+// (POD_NAMESPACE, or the service account's), else the install's default.
+func clusterResourceNamespace(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b))
+	}
+	return "okta-sso-operator-system"
+}
+
 func watchedNamespaces(list string) map[string]cache.Config {
 	var namespaces map[string]cache.Config
 	for _, ns := range strings.Split(list, ",") {

@@ -84,6 +84,32 @@ var _ = Describe("AccountSync", func() {
 	handledSync := func(s *ssov1.AccountSync) func() string {
 		return func() string { return getSync(s).Status.LastHandledReconcileAt }
 	}
+	DescribeTable("never sends an Okta org's credential to a SCIM target: InvalidSpec, no request",
+		func(credential func() ssov1.SecretKeySelector, holder string) {
+			app, _ := readyApp(ctx)
+			sync := newSync(app, ssov1.SyncModeProvision)
+			sync.Spec.Target.SCIM.AuthSecretRef = credential()
+			Expect(k8s.Create(ctx, sync)).To(Succeed())
+			DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, sync))).To(Succeed()) })
+			Eventually(synced(sync), "30s").Should(Equal("False/" + ssov1.InvalidSpecReason))
+			c := meta.FindStatusCondition(getSync(sync).Status.Conditions, ssov1.ReadyCondition)
+			Expect(c.Message).To(ContainSubstring("holds the credential of " + holder))
+			Expect(c.Message).NotTo(ContainSubstring(apiToken))
+			Expect(target.Requests(false)).To(BeEmpty(), "nothing reached the target")
+		},
+		Entry("the namespace's org Secret (the old form)", func() ssov1.SecretKeySelector {
+			return ssov1.SecretKeySelector{Name: orgSecretName, Key: "apiToken"}
+		}, "the org Secret "+orgSecretName),
+		Entry("the credential Secret of an OktaOrg in the namespace", func() ssov1.SecretKeySelector {
+			s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: watchedNS, Name: "team-okta-" + rand.String(5)}, StringData: map[string]string{"token": apiToken}}
+			Expect(k8s.Create(ctx, s)).To(Succeed())
+			o := &ssov1.OktaOrg{ObjectMeta: metav1.ObjectMeta{Namespace: watchedNS, Name: "team-org-" + rand.String(5)},
+				Spec: ssov1.OktaOrgSpec{URL: ssov1.URL(orgURL), Credentials: ssov1.OrgCredentials{APIToken: &ssov1.SecretKeySelector{Name: ssov1.ResourceName(s.Name), Key: "token"}}}}
+			Expect(k8s.Create(ctx, o)).To(Succeed())
+			return ssov1.SecretKeySelector{Name: ssov1.ResourceName(s.Name), Key: "token"}
+		}, "OktaOrg team-org-"),
+	)
+
 	// freshReconciler is a restarted manager's reconciler: nothing in memory.
 	freshReconciler := func() *controller.AccountSyncReconciler {
 		return &controller.AccountSyncReconciler{Client: k8s, Recorder: recorder, Now: clock.Now,

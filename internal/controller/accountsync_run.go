@@ -176,14 +176,13 @@ func (r *AccountSyncReconciler) finished(s *ssov1.AccountSync, org *Org, start t
 }
 
 // target builds the SCIM client from the credential Secret in the sync's
-// own namespace.
+// own namespace; an Okta org's credential is never sent to a target.
 func (r *AccountSyncReconciler) target(ctx context.Context, s *ssov1.AccountSync) (*scim.Client, error) {
-	ref := s.Spec.Target.SCIM.AuthSecretRef
-	token, err := secretValues(ctx, r, s.Namespace, string(ref.Name), string(ref.Key))
+	token, err := outboundSecret(ctx, r, r.Orgs, s.Namespace, s.Spec.Target.SCIM.AuthSecretRef, "target.scim.authSecretRef")
 	if err != nil {
 		return nil, err
 	}
-	c, err := scim.New(scim.Config{BaseURL: string(s.Spec.Target.SCIM.URL), AuthType: string(s.Spec.Target.SCIM.AuthType), Token: string(token[0])})
+	c, err := scim.New(scim.Config{BaseURL: string(s.Spec.Target.SCIM.URL), AuthType: string(s.Spec.Target.SCIM.AuthType), Token: string(token)})
 	if err != nil {
 		return nil, &errInvalidSpec{err.Error()}
 	}

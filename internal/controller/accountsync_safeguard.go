@@ -54,7 +54,7 @@ func (r *AccountSyncReconciler) sameOrg(ctx context.Context, other *ssov1.Accoun
 	if err := r.Get(ctx, client.ObjectKey{Namespace: other.Namespace, Name: string(other.Spec.AppRef.Name)}, app); err != nil {
 		return false
 	}
-	theirs, err := r.Orgs.Get(ctx, other.Namespace, string(app.Spec.OrgRef.SecretName))
+	theirs, err := r.Orgs.Get(ctx, other.Namespace, app.Spec.OrgRef)
 	return err == nil && theirs.URL == org.URL
 }
 

@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
 )
 
@@ -13,9 +14,9 @@ import (
 // needs: the object, its org Secret, what it owns there (what and id, for
 // the events), whether Okta is called at all, and what to do there.
 type oktaDeletion struct {
-	obj       object
-	orgSecret string
-	what, id  string
+	obj      object
+	orgRef   ssov1.OrgReference
+	what, id string
 	// untouched: nothing is owned in Okta, or the object is suspended.
 	untouched bool
 	// finish deletes or releases what the object owns and says which, for
@@ -34,7 +35,7 @@ func finalizeInOkta(ctx context.Context, l lifecycle, orgs Orgs, conds condition
 	if d.untouched {
 		return releaseFinalizer(ctx, l.client, d.obj)
 	}
-	org, err := orgs.Get(ctx, d.obj.GetNamespace(), d.orgSecret)
+	org, err := orgs.Get(ctx, d.obj.GetNamespace(), d.orgRef)
 	if isSecretError(err) {
 		l.recorder.Event(d.obj, corev1.EventTypeWarning, "LeftInOkta",
 			"The "+d.what+" "+d.id+" was not deleted in Okta because the org Secret is gone: "+err.Error())

@@ -71,13 +71,17 @@ func (r *OktaSAMLAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ssov1.OktaSAMLApp{}, appIDIndex, annotatedAppID); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	if err := indexByOrgObject(mgr, &ssov1.OktaSAMLApp{}, func(o client.Object) ssov1.OrgReference { return o.(*ssov1.OktaSAMLApp).Spec.OrgRef }); err != nil {
+		return err
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&ssov1.OktaSAMLApp{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged, appIDSetByHand))).
 		Owns(&corev1.Secret{}, builder.OnlyMetadata).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(requestsByIndex(r, &ssov1.OktaSAMLAppList{}, secretRefIndex)), builder.OnlyMetadata).
 		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(r.appsClaimingTheSameApp), builder.WithPredicates(deleted)).
 		Watches(&ssov1.OktaSAMLIdentityProvider{}, handler.EnqueueRequestsFromMapFunc(requestsByIndex(r, &ssov1.OktaSAMLAppList{}, appIdPIndex)), builder.WithPredicates(idpPublished)).
-		WatchesRawSource(r.lanes.source()).
+		WatchesRawSource(r.lanes.source())
+	return watchOrgs(b, r, &ssov1.OktaSAMLAppList{}, r.Orgs.ClusterNamespace()).
 		Named("oktasamlapp").
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, r.Concurrency, 1)}).
 		Complete(r)
@@ -129,7 +133,10 @@ func (r *OktaSAMLAppReconciler) appsClaimingTheSameApp(ctx context.Context, o cl
 // secretRefs lists the Secrets an app reads.
 func secretRefs(obj client.Object) []string {
 	app := obj.(*ssov1.OktaSAMLApp)
-	refs := []string{string(app.Spec.OrgRef.SecretName)}
+	var refs []string
+	if app.Spec.OrgRef.SecretName != "" {
+		refs = append(refs, string(app.Spec.OrgRef.SecretName))
+	}
 	for _, st := range app.Spec.SignOn.AttributeStatements {
 		if st.ValueFrom != nil {
 			refs = append(refs, string(st.ValueFrom.SecretKeyRef.Name))
@@ -146,7 +153,7 @@ func secretRefs(obj client.Object) []string {
 func (r *OktaSAMLAppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	app := &ssov1.OktaSAMLApp{}
 	if err := r.Get(ctx, req.NamespacedName, app); err == nil && r.lanes != nil {
-		release, admitted := r.lanes.enter(app.Namespace+"/"+string(app.Spec.OrgRef.SecretName), req.NamespacedName)
+		release, admitted := r.lanes.enter(orgKey(app.Namespace, app.Spec.OrgRef), req.NamespacedName)
 		if !admitted {
 			return ctrl.Result{}, nil // put back on the queue when the org's lane has room
 		}
@@ -164,7 +171,8 @@ func (r *OktaSAMLAppReconciler) apply(ctx context.Context, app *ssov1.OktaSAMLAp
 	if err := r.Cluster.Resolve(ctx); err != nil {
 		return 0, err
 	}
-	org, err := r.Orgs.Get(ctx, app.Namespace, string(app.Spec.OrgRef.SecretName))
+	warnDeprecatedOrgRef(r.Recorder, app, app.Spec.OrgRef)
+	org, err := r.Orgs.Get(ctx, app.Namespace, app.Spec.OrgRef)
 	if err != nil {
 		return 0, err
 	}
@@ -219,19 +227,19 @@ func (r *OktaSAMLAppReconciler) setReady(app *ssov1.OktaSAMLApp, oktaApp *okta.A
 	}
 }
 
-// attributeValues reads the secret attribute values, by attribute name.
+// attributeValues reads the secret attribute values, by attribute name; an
+// Okta org's credential is never put into assertions.
 func (r *OktaSAMLAppReconciler) attributeValues(ctx context.Context, app *ssov1.OktaSAMLApp) (map[string]string, error) {
 	values := map[string]string{}
 	for _, st := range app.Spec.SignOn.AttributeStatements {
 		if st.ValueFrom == nil {
 			continue
 		}
-		ref := st.ValueFrom.SecretKeyRef
-		v, err := secretValues(ctx, r, app.Namespace, string(ref.Name), string(ref.Key))
+		v, err := outboundSecret(ctx, r, r.Orgs, app.Namespace, st.ValueFrom.SecretKeyRef, "attribute "+st.Name)
 		if err != nil {
-			return nil, fmt.Errorf("attribute %s: %w", st.Name, err)
+			return nil, err
 		}
-		values[st.Name] = string(v[0])
+		values[st.Name] = string(v)
 	}
 	return values, nil
 }
@@ -246,7 +254,7 @@ func (r *OktaSAMLAppReconciler) finalize(ctx context.Context, app *ssov1.OktaSAM
 	}
 	annotated := app.Annotations[ssov1.AppIDAnnotation]
 	return finalizeInOkta(ctx, r.lifecycle(), r.Orgs, conds, oktaDeletion{
-		obj: app, orgSecret: string(app.Spec.OrgRef.SecretName), what: "app", id: cmp.Or(app.Status.AppID, annotated),
+		obj: app, orgRef: app.Spec.OrgRef, what: "app", id: cmp.Or(app.Status.AppID, annotated),
 		untouched: app.Spec.Suspend || (app.Status.AppID == "" && annotated == ""),
 		finish:    func(ctx context.Context, c okta.API) (finalized, error) { return r.finishApp(ctx, c, app) },
 	})

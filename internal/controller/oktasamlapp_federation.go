@@ -109,7 +109,7 @@ func retrust(ctx context.Context, orgs Orgs, p *ssov1.OktaSAMLIdentityProvider, 
 	if err != nil {
 		return err
 	}
-	org, err := orgs.Get(ctx, p.Namespace, string(p.Spec.OrgRef.SecretName))
+	org, err := orgs.Get(ctx, p.Namespace, p.Spec.OrgRef)
 	if err != nil {
 		return err
 	}

@@ -63,11 +63,17 @@ func (r *OktaSAMLIdentityProviderReconciler) SetupWithManager(mgr ctrl.Manager) 
 		}); err != nil {
 		return err
 	}
+	if err := indexByOrgObject(mgr, &ssov1.OktaSAMLIdentityProvider{}, func(o client.Object) ssov1.OrgReference {
+		return o.(*ssov1.OktaSAMLIdentityProvider).Spec.OrgRef
+	}); err != nil {
+		return err
+	}
 	byApp := requestsByIndex(r, &ssov1.OktaSAMLIdentityProviderList{}, idpAppsIndex)
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&ssov1.OktaSAMLIdentityProvider{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged, idpIDSetByHand))).
 		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(byApp), builder.WithPredicates(appReadinessChanged)).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(byOwningApp(byApp)), builder.OnlyMetadata).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(byOwningApp(byApp)), builder.OnlyMetadata)
+	return watchOrgs(b, r, &ssov1.OktaSAMLIdentityProviderList{}, r.Orgs.ClusterNamespace()).
 		Named("oktasamlidentityprovider").
 		Complete(r)
 }
@@ -105,7 +111,8 @@ func (r *OktaSAMLIdentityProviderReconciler) apply(ctx context.Context, p *ssov1
 	if err := r.Cluster.Resolve(ctx); err != nil {
 		return 0, err
 	}
-	org, err := r.Orgs.Get(ctx, p.Namespace, string(p.Spec.OrgRef.SecretName))
+	warnDeprecatedOrgRef(r.Recorder, p, p.Spec.OrgRef)
+	org, err := r.Orgs.Get(ctx, p.Namespace, p.Spec.OrgRef)
 	if err != nil {
 		return 0, err
 	}
@@ -415,7 +422,7 @@ func (r *OktaSAMLIdentityProviderReconciler) finalize(ctx context.Context, p *ss
 	adopt, _ := readAdoptRequest(p.Annotations) // an unreadable request keeps the IdP
 	keep := keepOnDelete(cmp.Or(p.Status.Origin, ssov1.OriginCreated), p.Spec.DeletionPolicy, adopt)
 	return finalizeInOkta(ctx, r.lifecycle(), r.Orgs, conds, oktaDeletion{
-		obj: p, orgSecret: string(p.Spec.OrgRef.SecretName), what: "identity provider", id: id,
+		obj: p, orgRef: p.Spec.OrgRef, what: "identity provider", id: id,
 		untouched: id == "" || p.Spec.Suspend,
 		finish: func(ctx context.Context, c okta.API) (finalized, error) {
 			if keep {

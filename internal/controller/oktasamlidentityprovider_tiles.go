@@ -39,7 +39,7 @@ func (r *OktaSAMLIdentityProviderReconciler) shareApps(ctx context.Context, p *s
 		}
 		slices.SortFunc(p.Status.SharedApps, func(a, b ssov1.SharedAppStatus) int { return strings.Compare(a.Name, b.Name) })
 	}()
-	org, err := r.Orgs.Get(ctx, p.Namespace, string(spoke.app.Spec.OrgRef.SecretName))
+	org, err := r.Orgs.Get(ctx, p.Namespace, spoke.app.Spec.OrgRef)
 	if err != nil {
 		return err
 	}
@@ -192,7 +192,7 @@ func (r *OktaSAMLIdentityProviderReconciler) removeTiles(ctx context.Context, p 
 	}
 	var org *Org
 	if err == nil {
-		org, err = r.Orgs.Get(ctx, p.Namespace, string(spokeApp.Spec.OrgRef.SecretName))
+		org, err = r.Orgs.Get(ctx, p.Namespace, spokeApp.Spec.OrgRef)
 	}
 	if err != nil {
 		r.Recorder.Event(p, corev1.EventTypeWarning, "LeftInOkta", fmt.Sprintf("%d tiles were not deleted in the spoke org, which cannot be reached: %v", len(p.Status.SharedApps), err))

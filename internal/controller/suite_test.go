@@ -48,6 +48,8 @@ const (
 	orgSecretName = "okta-org"
 	// clusterID names the suite's cluster in owner notes.
 	clusterID = "suite-cluster-1"
+	// operatorNS holds ClusterOktaOrgs' credential Secrets.
+	operatorNS = "sso-operator"
 )
 
 var (
@@ -122,7 +124,7 @@ var _ = BeforeSuite(func() {
 	Expect(ssov1.AddToScheme(scheme)).To(Succeed())
 	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
-	for _, ns := range []string{watchedNS, unwatchedNS} {
+	for _, ns := range []string{watchedNS, unwatchedNS, operatorNS} {
 		Expect(k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
 	}
 
@@ -144,11 +146,11 @@ var _ = BeforeSuite(func() {
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Client:  controller.ClientOptions(),
-		Cache:   controller.CacheOptions(map[string]cache.Config{watchedNS: {}}),
+		Cache:   controller.CacheOptions(map[string]cache.Config{watchedNS: {}, operatorNS: {}}),
 	})
 	Expect(err).NotTo(HaveOccurred())
 	recorder = newCapturingRecorder(mgr.GetEventRecorderFor("okta-sso-operator"))
-	orgs := &controller.SecretOrgs{Reader: mgr.GetClient(), Now: clock.Now, Configure: fastRetries}
+	orgs := &controller.SecretOrgs{Reader: mgr.GetClient(), ClusterResourceNamespace: operatorNS, Now: clock.Now, Configure: fastRetries}
 	Expect((&controller.OktaSAMLAppReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs, Cluster: &controller.ClusterID{Name: clusterID},
 	}).SetupWithManager(mgr)).To(Succeed())

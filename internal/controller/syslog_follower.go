@@ -145,7 +145,7 @@ func (f *LogFollower) subscribers(ctx context.Context) (map[string]*Org, map[str
 		if err := f.Reader.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: string(s.Spec.AppRef.Name)}, app); err != nil || app.Status.AppID == "" {
 			continue
 		}
-		org, err := f.orgOf(ctx, s.Namespace, string(app.Spec.OrgRef.SecretName))
+		org, err := f.orgOf(ctx, s.Namespace, app.Spec.OrgRef)
 		if err != nil {
 			continue
 		}
@@ -165,15 +165,15 @@ func (f *LogFollower) now() time.Time {
 }
 
 // orgOf reads an org Secret, or gives its reading of the last minute.
-func (f *LogFollower) orgOf(ctx context.Context, namespace, secret string) (*Org, error) {
-	key := namespace + "/" + secret
+func (f *LogFollower) orgOf(ctx context.Context, namespace string, ref ssov1.OrgReference) (*Org, error) {
+	key := orgKey(namespace, ref)
 	f.mu.Lock()
 	r, ok := f.orgs[key]
 	f.mu.Unlock()
 	if ok && f.now().Sub(r.at) < orgRecheck {
 		return r.org, nil
 	}
-	org, err := f.Orgs.Get(ctx, namespace, secret)
+	org, err := f.Orgs.Get(ctx, namespace, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -65,11 +65,32 @@ type Client struct {
 	org     string
 }
 
+// CanonicalOrgURL is an org URL's one spelling, the org's identity: scheme
+// and host in lower case, no default port, no trailing slash. So
+// https://ACME.okta.com and https://acme.okta.com:443/ share one budget.
+func CanonicalOrgURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(strings.TrimSpace(raw), "/"))
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("org URL %q: want https://<org>.okta.com (plain http only on loopback)", raw)
+	}
+	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	if port := u.Port(); (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		u.Host = u.Hostname()
+		if strings.Contains(u.Host, ":") { // an IPv6 literal keeps its brackets
+			u.Host = "[" + u.Host + "]"
+		}
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+		return nil, fmt.Errorf("org URL %q: want https://<org>.okta.com (plain http only on loopback)", raw)
+	}
+	return u, nil
+}
+
 // New makes a client for an org.
 func New(cfg Config) (*Client, error) {
-	base, err := url.Parse(strings.TrimSuffix(cfg.OrgURL, "/"))
-	if err != nil || base.Host == "" || (base.Scheme != "https" && !(base.Scheme == "http" && isLoopback(base.Hostname()))) {
-		return nil, fmt.Errorf("org URL %q: want https://<org>.okta.com (plain http only on loopback)", cfg.OrgURL)
+	base, err := CanonicalOrgURL(cfg.OrgURL)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -616,3 +616,35 @@ func TestA429HoldsUntilItsReset(t *testing.T) {
 		t.Error("still refused at the 429's reset")
 	}
 }
+
+func TestCanonicalOrgURL(t *testing.T) {
+	tests := map[string]struct{ in, want string }{
+		"as written":               {"https://acme.okta.com", "https://acme.okta.com"},
+		"upper case host":          {"https://ACME.Okta.com", "https://acme.okta.com"},
+		"default port":             {"https://acme.okta.com:443", "https://acme.okta.com"},
+		"trailing slash":           {"https://acme.okta.com/", "https://acme.okta.com"},
+		"all of them":              {"HTTPS://ACME.okta.com:443//", "https://acme.okta.com"},
+		"another port stays":       {"https://acme.okta.com:8443", "https://acme.okta.com:8443"},
+		"loopback http":            {"http://127.0.0.1:80/", "http://127.0.0.1"},
+		"loopback with a port":     {"http://localhost:8080", "http://localhost:8080"},
+		"a newline as echo writes": {"https://acme.okta.com\n", "https://acme.okta.com"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := okta.CanonicalOrgURL(tc.in)
+			if err != nil || got.String() != tc.want {
+				t.Fatalf("okta.CanonicalOrgURL(%q) = %v, %v; want %s", tc.in, got, err, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{"http://acme.okta.com", "acme okta com", "ftp://acme.okta.com", ""} {
+		if _, err := okta.CanonicalOrgURL(bad); err == nil {
+			t.Errorf("okta.CanonicalOrgURL(%q) accepted", bad)
+		}
+	}
+	a, _ := okta.New(okta.Config{OrgURL: "https://ACME.okta.com:443/", APIToken: "t"})
+	b, _ := okta.New(okta.Config{OrgURL: "https://acme.okta.com", APIToken: "t"})
+	if a.OrgURL() != b.OrgURL() || okta.BudgetFor(a.OrgURL(), 50, nil) != okta.BudgetFor(b.OrgURL(), 50, nil) {
+		t.Error("two spellings of one org have two budgets")
+	}
+}

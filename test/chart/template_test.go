@@ -46,6 +46,7 @@ var _ = Describe("helm template", func() {
 		Expect(keys(objs)).To(ConsistOf(
 			"CustomResourceDefinition /oktasamlapps.sso.oktaop.io", "CustomResourceDefinition /ssobindings.sso.oktaop.io",
 			"CustomResourceDefinition /accountsyncs.sso.oktaop.io", "CustomResourceDefinition /oktasamlidentityproviders.sso.oktaop.io",
+			"CustomResourceDefinition /clusteroktaorgs.sso.oktaop.io", "CustomResourceDefinition /oktaorgs.sso.oktaop.io",
 			"ServiceAccount okta-sso-operator-system/okta-sso-operator-controller-manager",
 			"ClusterRole /okta-sso-operator-manager-role", "ClusterRoleBinding /okta-sso-operator-manager-rolebinding",
 			"Role okta-sso-operator-system/okta-sso-operator-leader-election-role",
@@ -98,12 +99,13 @@ var _ = Describe("helm template", func() {
 			Expect(objs).To(HaveKey("RoleBinding team-b/okta-sso-operator-manager-rolebinding"))
 			Expect(objs).NotTo(HaveKey("ClusterRole /okta-sso-operator-manager-role"))
 			Expect(objs).NotTo(HaveKey("ClusterRoleBinding /okta-sso-operator-manager-rolebinding"))
-			Expect(objs).To(HaveKey("ClusterRole /okta-sso-operator-cluster-id"), "the kube-system namespace, read for the cluster's ID")
-			Expect(objs).To(HaveKey("ClusterRoleBinding /okta-sso-operator-cluster-id"))
+			Expect(objs).To(HaveKey("Role okta-sso-operator-system/okta-sso-operator-manager-role"), "the release's namespace holds ClusterOktaOrgs' credentials")
+			Expect(objs).To(HaveKey("ClusterRole /okta-sso-operator-cluster-scoped"), "ClusterOktaOrgs and namespaces")
+			Expect(objs).To(HaveKey("ClusterRoleBinding /okta-sso-operator-cluster-scoped"))
 		}),
-		Entry("clusterID names the cluster: nothing reads kube-system", []string{"watchNamespaces={team-a}", "clusterID=prod-eu-1"}, func(objs map[string]*unstructured.Unstructured) {
+		Entry("clusterID names the cluster; the release's namespace holds cluster orgs' credentials", []string{"clusterID=prod-eu-1"}, func(objs map[string]*unstructured.Unstructured) {
 			Expect(args(objs)).To(ContainElement("--cluster-id=prod-eu-1"))
-			Expect(objs).NotTo(HaveKey("ClusterRole /okta-sso-operator-cluster-id"))
+			Expect(args(objs)).To(ContainElement("--cluster-resource-namespace=okta-sso-operator-system"))
 		}),
 		Entry("crds.enabled false installs none", []string{"crds.enabled=false"}, func(objs map[string]*unstructured.Unstructured) {
 			for _, k := range keys(objs) {

@@ -1,0 +1,229 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// OrgKind names the kind of an org object an orgRef points at.
+// +kubebuilder:validation:Enum=ClusterOktaOrg;OktaOrg
+type OrgKind string
+
+// Org kinds.
+const (
+	// OrgKindCluster is a ClusterOktaOrg: the platform's, for the namespaces
+	// its conditions allow.
+	OrgKindCluster OrgKind = "ClusterOktaOrg"
+	// OrgKindNamespaced is an OktaOrg in the object's own namespace.
+	OrgKindNamespaced OrgKind = "OktaOrg"
+)
+
+// OrgCredentials is how the operator signs in to Okta: exactly one of an
+// API token and an OAuth 2.0 service app.
+// +kubebuilder:validation:XValidation:rule="has(self.apiToken) != has(self.oauth)",message="set exactly one of apiToken and oauth"
+type OrgCredentials struct {
+	// APIToken is the Secret key holding an SSWS API token.
+	// +optional
+	APIToken *SecretKeySelector `json:"apiToken,omitempty"`
+	// OAuth is an OAuth 2.0 service app (private_key_jwt).
+	// +optional
+	OAuth *OAuthCredentials `json:"oauth,omitempty"`
+}
+
+// OAuthCredentials is an Okta API service app signing its token requests
+// with a private key (private_key_jwt).
+type OAuthCredentials struct {
+	// ClientID of the service app.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=100
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_-]+$`
+	// +required
+	ClientID string `json:"clientID"`
+	// PrivateKey is the Secret key holding the PEM private key.
+	// +required
+	PrivateKey SecretKeySelector `json:"privateKey"`
+	// KeyID is the key's kid in the service app, when it has several.
+	// +kubebuilder:validation:MaxLength=100
+	// +optional
+	KeyID string `json:"keyID,omitempty"`
+	// Scopes requested; the operator's full set when empty.
+	// +kubebuilder:validation:MaxItems=50
+	// +listType=set
+	// +optional
+	Scopes []string `json:"scopes,omitempty"`
+}
+
+// OktaOrgSpec is one Okta org and how to reach it.
+type OktaOrgSpec struct {
+	// URL of the org, such as https://acme.okta.com. Its canonical form
+	// (lowercase host, no default port, no trailing slash) is the org's
+	// identity: one rate-limit budget per org, whatever the spelling.
+	// +required
+	URL URL `json:"url"`
+
+	// Credentials: an API token, or an OAuth 2.0 service app. The Secrets
+	// are in the operator's own namespace for a ClusterOktaOrg, in the
+	// object's namespace for an OktaOrg.
+	// +required
+	Credentials OrgCredentials `json:"credentials"`
+
+	// CABundle is PEM certificates to trust for the org instead of the
+	// system roots (a local org, a TLS-inspecting proxy).
+	// +kubebuilder:validation:MaxLength=65536
+	// +optional
+	CABundle string `json:"caBundle,omitempty"`
+
+	// MaxAPICapacityPercent is the share of each of Okta's rate-limit
+	// buckets the operator may use, so it never starves the org's other
+	// clients.
+	// +kubebuilder:default=50
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	MaxAPICapacityPercent int32 `json:"maxAPICapacityPercent,omitempty"`
+
+	// MaxOrgDeactivationPercent is the org-level import safeguard: the
+	// share of accounts all AccountSyncs of this org may deactivate in a
+	// rolling 24 hours.
+	// +kubebuilder:default=20
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	MaxOrgDeactivationPercent *int32 `json:"maxOrgDeactivationPercent,omitempty"`
+
+	// SystemLogPollInterval is how often the org's System Log is followed
+	// between full AccountSync runs, from 1s to 1h; 0s turns it off.
+	// +kubebuilder:default="1m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +kubebuilder:validation:XValidation:rule="duration(self) == duration('0s') || (duration(self) >= duration('1s') && duration(self) <= duration('1h'))",message="must be 0s (off) or from 1s to 1h"
+	// +optional
+	SystemLogPollInterval *metav1.Duration `json:"systemLogPollInterval,omitempty"`
+}
+
+// NamespaceCondition selects namespaces; a namespace matches when it
+// matches any of the fields set.
+type NamespaceCondition struct {
+	// Namespaces by name.
+	// +kubebuilder:validation:MaxItems=1000
+	// +listType=set
+	// +optional
+	Namespaces []string `json:"namespaces,omitempty"`
+	// NamespaceRegexes are regular expressions (RE2) matched anywhere in a
+	// namespace's name, as External Secrets does: anchor them (^team-).
+	// +kubebuilder:validation:MaxItems=100
+	// +listType=set
+	// +optional
+	NamespaceRegexes []string `json:"namespaceRegexes,omitempty"`
+	// NamespaceSelector selects namespaces by label. Teams can often label
+	// their own namespace: prefer names for a strict grant.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+}
+
+// ClusterOktaOrgSpec is an OktaOrgSpec and the namespaces that may use it.
+type ClusterOktaOrgSpec struct {
+	OktaOrgSpec `json:",inline"`
+
+	// Conditions say which namespaces may use this org: a namespace
+	// matching any entry may. None means every namespace may, as External
+	// Secrets' ClusterSecretStore does.
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	Conditions []NamespaceCondition `json:"conditions,omitempty"`
+}
+
+// AuthMethod is how the operator signs in to Okta.
+type AuthMethod string
+
+// Auth methods.
+const (
+	AuthMethodAPIToken AuthMethod = "APIToken"
+	AuthMethodOAuth    AuthMethod = "OAuth"
+)
+
+// OrgUsage counts what uses an org.
+type OrgUsage struct {
+	// Namespaces with at least one object that uses the org.
+	Namespaces int32 `json:"namespaces"`
+	// Objects (OktaSAMLApps and OktaSAMLIdentityProviders) that use it.
+	Objects int32 `json:"objects"`
+}
+
+// OktaOrgStatus is what the operator observed of the org.
+type OktaOrgStatus struct {
+	CommonStatus `json:",inline"`
+
+	// URL is the org's canonical URL: its identity.
+	// +optional
+	URL string `json:"url,omitempty"`
+	// AuthMethod is APIToken or OAuth.
+	// +optional
+	AuthMethod AuthMethod `json:"authMethod,omitempty"`
+	// LastCheckedTime is when the credential last worked.
+	// +optional
+	LastCheckedTime *metav1.Time `json:"lastCheckedTime,omitempty"`
+	// UsedBy counts the namespaces and objects that use the org.
+	// +optional
+	UsedBy *OrgUsage `json:"usedBy,omitempty"`
+}
+
+// ClusterOktaOrg is an Okta org the platform team connects once for many
+// namespaces: its credential lives in the operator's own namespace, never a
+// team's, and conditions say which namespaces may use it.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=coktaorg,categories=sso
+// +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.spec.url`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Auth",type=string,JSONPath=`.status.authMethod`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ClusterOktaOrg struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec   ClusterOktaOrgSpec `json:"spec"`
+	Status OktaOrgStatus      `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// ClusterOktaOrgList is a list of ClusterOktaOrgs.
+type ClusterOktaOrgList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ClusterOktaOrg `json:"items"`
+}
+
+// OktaOrg is an Okta org a team connects for its own namespace (a team
+// that owns its own org); its credential Secrets are in that namespace.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=oktaorg,categories=sso
+// +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.spec.url`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Auth",type=string,JSONPath=`.status.authMethod`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type OktaOrg struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec   OktaOrgSpec   `json:"spec"`
+	Status OktaOrgStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// OktaOrgList is a list of OktaOrgs.
+type OktaOrgList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []OktaOrg `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ClusterOktaOrg{}, &ClusterOktaOrgList{}, &OktaOrg{}, &OktaOrgList{})
+}

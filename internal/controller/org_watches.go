@@ -1,0 +1,110 @@
+package controller
+
+import (
+	"context"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+
+	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+)
+
+// orgObjectIndex indexes the objects that name an org object (a
+// ClusterOktaOrg or an OktaOrg) by orgKey.
+const orgObjectIndex = ".spec.orgRef.object"
+
+// indexByOrgObject registers orgObjectIndex for a kind whose orgRef ref
+// returns.
+func indexByOrgObject(mgr ctrl.Manager, obj client.Object, ref func(client.Object) ssov1.OrgReference) error {
+	return mgr.GetFieldIndexer().IndexField(context.Background(), obj, orgObjectIndex, func(o client.Object) []string {
+		if r := ref(o); r.Kind != "" {
+			return []string{orgKey(o.GetNamespace(), r)}
+		}
+		return nil
+	})
+}
+
+// watchOrgs makes a controller retry every object of list's kind that uses
+// an org at once when the org object or one of its credential Secrets
+// changes (a rotated token, a namespace added to the conditions).
+func watchOrgs(b *builder.TypedBuilder[ctrl.Request], c client.Reader, list client.ObjectList, clusterNamespace string) *builder.TypedBuilder[ctrl.Request] {
+	w := orgWatch{c: c, list: list, clusterNamespace: clusterNamespace}
+	return b.
+		Watches(&ssov1.ClusterOktaOrg{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
+			return w.users(ctx, orgKey("", ssov1.OrgReference{Kind: ssov1.OrgKindCluster, Name: ssov1.ResourceName(o.GetName())}))
+		})).
+		Watches(&ssov1.OktaOrg{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
+			return w.users(ctx, orgKey(o.GetNamespace(), ssov1.OrgReference{Kind: ssov1.OrgKindNamespaced, Name: ssov1.ResourceName(o.GetName())}))
+		})).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(w.usersOfSecret), builder.OnlyMetadata)
+}
+
+type orgWatch struct {
+	c                client.Reader
+	list             client.ObjectList
+	clusterNamespace string
+}
+
+// users are the objects whose orgRef names the org object key.
+func (w orgWatch) users(ctx context.Context, key string) []ctrl.Request {
+	found := w.list.DeepCopyObject().(client.ObjectList)
+	if err := w.c.List(ctx, found, client.MatchingFields{orgObjectIndex: key}); err != nil {
+		return nil
+	}
+	items, _ := meta.ExtractList(found)
+	reqs := make([]ctrl.Request, 0, len(items))
+	for _, item := range items {
+		if obj, ok := item.(client.Object); ok {
+			reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}})
+		}
+	}
+	return reqs
+}
+
+// usersOfSecret maps a credential Secret to the users of the org objects
+// that read it: ClusterOktaOrgs for a Secret in the operator's namespace,
+// OktaOrgs in the Secret's own namespace.
+func (w orgWatch) usersOfSecret(ctx context.Context, s client.Object) []ctrl.Request {
+	var reqs []ctrl.Request
+	if s.GetNamespace() == w.clusterNamespace {
+		var orgs ssov1.ClusterOktaOrgList
+		if err := w.c.List(ctx, &orgs); err == nil {
+			for _, o := range orgs.Items {
+				if readsSecret(o.Spec.OktaOrgSpec, s.GetName()) {
+					reqs = append(reqs, w.users(ctx, "ClusterOktaOrg/"+o.Name)...)
+				}
+			}
+		}
+	}
+	var orgs ssov1.OktaOrgList
+	if err := w.c.List(ctx, &orgs, client.InNamespace(s.GetNamespace())); err == nil {
+		for _, o := range orgs.Items {
+			if readsSecret(o.Spec, s.GetName()) {
+				reqs = append(reqs, w.users(ctx, o.Namespace+"/OktaOrg/"+o.Name)...)
+			}
+		}
+	}
+	return reqs
+}
+
+// credentialSecrets are the Secrets an org object's credential is read from.
+func credentialSecrets(spec ssov1.OktaOrgSpec) []string {
+	var names []string
+	if c := spec.Credentials.APIToken; c != nil {
+		names = append(names, string(c.Name))
+	}
+	if c := spec.Credentials.OAuth; c != nil {
+		names = append(names, string(c.PrivateKey.Name))
+	}
+	return names
+}
+
+func readsSecret(spec ssov1.OktaOrgSpec, name string) bool {
+	return slices.Contains(credentialSecrets(spec), name)
+}
