@@ -77,7 +77,7 @@ echo "Okta org at $ORG (alice@example.com in Engineering; bob@example.com in no 
 
 step "Run the manager"
 bin/manager --metrics-bind-address 127.0.0.1:0 --health-probe-bind-address 127.0.0.1:18081 \
-  --log-format text >"$work/manager.log" 2>&1 &
+  --cluster-resource-namespace okta-sso-operator-system --log-format text >"$work/manager.log" 2>&1 &
 pids+=($!)
 wait_for curl -fsS http://127.0.0.1:18081/readyz
 echo "manager ready (/readyz answered ok)"
@@ -88,9 +88,24 @@ bin/scim-server --addr 127.0.0.1:18091 --token "$SCIM_TOKEN" --user alice@exampl
 pids+=($!)
 wait_for test -s "$work/scim.url"
 
-step "The Secrets (from a secret store in a real cluster), then examples/sso in namespace sso-demo"
+step "The platform team connects the org once: its token in the operator's namespace, a ClusterOktaOrg for team namespaces"
+"$KUBECTL" create namespace okta-sso-operator-system
+"$KUBECTL" create secret generic okta-admin -n okta-sso-operator-system --from-literal=token="$TOKEN" >/dev/null
+cluster_org() { # name url secret
+  "$KUBECTL" apply -f - <<YAML
+apiVersion: sso.oktaop.io/v1alpha1
+kind: ClusterOktaOrg
+metadata: {name: $1}
+spec:
+  url: $2
+  credentials: {apiToken: {name: $3, key: token}}
+  conditions: [{namespaces: [sso-demo]}]
+YAML
+}
+cluster_org company "$ORG" okta-admin
+
+step "A team namespace with no Okta credential: its own Secrets (from a secret store in a real cluster), then examples/sso"
 "$KUBECTL" create namespace sso-demo
-"$KUBECTL" create secret generic okta-org -n sso-demo --from-literal=orgURL="$ORG" --from-literal=apiToken="$TOKEN" >/dev/null
 "$KUBECTL" create secret generic vendor-sso-token -n sso-demo --from-literal=token="A-16620-demo-token" >/dev/null
 "$KUBECTL" create secret generic backup-portal-scim -n sso-demo --from-literal=token="$SCIM_TOKEN" >/dev/null
 "$KUBECTL" apply -n sso-demo -k examples/sso
@@ -146,7 +161,8 @@ bin/okta-emulator --api-token "$SPOKE_TOKEN" --seed hack/demo/spoke-seed.yaml --
 pids+=($!)
 wait_for test -s "$work/spoke.url"
 SPOKE=$(head -1 "$work/spoke.url")
-"$KUBECTL" create secret generic okta-spoke-org -n sso-demo --from-literal=orgURL="$SPOKE" --from-literal=apiToken="$SPOKE_TOKEN" >/dev/null
+"$KUBECTL" create secret generic okta-spoke-admin -n okta-sso-operator-system --from-literal=token="$SPOKE_TOKEN" >/dev/null
+cluster_org spoke "$SPOKE" okta-spoke-admin
 "$KUBECTL" apply -n sso-demo -k examples/federation
 "$KUBECTL" wait --for=condition=Ready samlidp/spoke samlapp/hub-org ssob/hub-org-engineering ssob/backup-portal-spoke-users -n sso-demo --timeout 120s
 "$KUBECTL" get samlidp -n sso-demo -o custom-columns=NAME:.metadata.name,ACS:.status.acsURL,AUDIENCE:.status.audience,TILES:.status.sharedApps[*].bookmarkAppID
@@ -156,13 +172,28 @@ echo "dana (spoke) clicks the backup portal's tile in the spoke: $TILE"
 bin/saml-login --start "$TILE" --basic --user dana@example.com --password demo-password-123
 echo "dana in the hub, created just in time: $(curl -fsS -H "Authorization: SSWS $TOKEN" "$ORG/api/v1/users/dana@example.com" | grep -o '"login":"[^"]*"')"
 
+step "A namespace the ClusterOktaOrg does not allow is refused, with no Okta call"
+"$KUBECTL" create namespace sso-other
+"$KUBECTL" apply -n sso-other -f - <<'YAML'
+apiVersion: sso.oktaop.io/v1alpha1
+kind: OktaSAMLApp
+metadata: {name: grab}
+spec:
+  orgRef: {kind: ClusterOktaOrg, name: company}
+  label: Not allowed
+  serviceProvider: {entityID: other, acsURL: "http://127.0.0.1:1/acs"}
+YAML
+wait_for test "$("$KUBECTL" get samlapp grab -n sso-other -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}')" = OrgNotAllowed
+echo "sso-other/grab: $("$KUBECTL" get samlapp grab -n sso-other -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}')"
+"$KUBECTL" get clusteroktaorgs
+
 step "An invalid object is refused at admission"
 if "$KUBECTL" apply -n sso-demo -f - <<'YAML' 2>&1; then echo "demo: the API server accepted an invalid object" >&2; exit 1; fi
 apiVersion: sso.oktaop.io/v1alpha1
 kind: OktaSAMLApp
 metadata: {name: broken}
 spec:
-  orgRef: {secretName: okta-org}
+  orgRef: {kind: ClusterOktaOrg, name: company}
   label: Broken
   serviceProvider: {entityID: broken, acsURL: "http://sp.example.com/acs"}
 YAML

@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -227,3 +229,33 @@ type OktaOrgList struct {
 func init() {
 	SchemeBuilder.Register(&ClusterOktaOrg{}, &ClusterOktaOrgList{}, &OktaOrg{}, &OktaOrgList{})
 }
+
+// GetCommonStatus returns the status every kind has.
+func (in *ClusterOktaOrg) GetCommonStatus() *CommonStatus { return &in.Status.CommonStatus }
+
+// GetCommonStatus returns the status every kind has.
+func (in *OktaOrg) GetCommonStatus() *CommonStatus { return &in.Status.CommonStatus }
+
+// StatusSnapshot returns a copy of the whole status, to tell whether a
+// reconcile changed it.
+func (in *ClusterOktaOrg) StatusSnapshot() any { return *in.Status.DeepCopy() }
+
+// StatusSnapshot returns a copy of the whole status, to tell whether a
+// reconcile changed it.
+func (in *OktaOrg) StatusSnapshot() any { return *in.Status.DeepCopy() }
+
+// IsSuspended is false: an org is a connection, not something to pause.
+func (in *ClusterOktaOrg) IsSuspended() bool { return false }
+
+// IsSuspended is false: an org is a connection, not something to pause.
+func (in *OktaOrg) IsSuspended() bool { return false }
+
+// orgCheckInterval is how often an org's credential is tried when nothing
+// changed.
+const orgCheckInterval = 10 * time.Minute
+
+// ReconcileInterval is how often the credential is tried again.
+func (in *ClusterOktaOrg) ReconcileInterval() time.Duration { return orgCheckInterval }
+
+// ReconcileInterval is how often the credential is tried again.
+func (in *OktaOrg) ReconcileInterval() time.Duration { return orgCheckInterval }

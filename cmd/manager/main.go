@@ -171,6 +171,9 @@ func run(o options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the OktaSAMLIdentityProvider controller: %w", err)
 	}
+	if err := (&controller.OrgStatusReconciler{Client: mgr.GetClient(), Recorder: recorder, Orgs: orgs}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the org status controllers: %w", err)
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding health check: %w", err)
 	}

@@ -62,6 +62,16 @@ var _ = Describe("ClusterOktaOrg and OktaOrg", func() {
 		Expect(k8s.Create(ctx, app)).To(Succeed())
 		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
 
+		By("the org's own status: reachable, how, and by how many")
+		Eventually(func(g Gomega) {
+			got := &ssov1.ClusterOktaOrg{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(company), got)).To(Succeed())
+			g.Expect(conditionState(got.Status.Conditions, ssov1.ReadyCondition)).To(Equal(ready))
+			g.Expect(got.Status.URL).To(Equal(orgURL))
+			g.Expect(got.Status.AuthMethod).To(Equal(ssov1.AuthMethodAPIToken))
+			g.Expect(got.Status.UsedBy).To(Equal(&ssov1.OrgUsage{Namespaces: 1, Objects: 1}))
+		}, "30s").Should(Succeed())
+
 		binding := newBinding(app.Name, group("Engineering"))
 		Expect(k8s.Create(ctx, binding)).To(Succeed())
 		Eventually(bindingReady(ctx, binding), "30s").Should(Equal(ready))
@@ -95,7 +105,10 @@ var _ = Describe("ClusterOktaOrg and OktaOrg", func() {
 		Expect(k8s.Create(ctx, app)).To(Succeed())
 		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal("False/" + ssov1.OrgNotAllowedReason))
 		Expect(readyMessage(app)).To(ContainSubstring("namespace " + watchedNS + " may not use ClusterOktaOrg " + company.Name))
-		Consistently(func() int { return lone.Stats().Total }, "2s", "250ms").Should(BeZero(), "nothing was sent to Okta")
+		// The org's own credential check (a groups search) is the platform's,
+		// not the team's: the team's object sent nothing.
+		sentForTeam := func() int { st := lone.Stats(); return st.Total - st.Routes["GET /api/v1/groups"] }
+		Consistently(sentForTeam, "2s", "250ms").Should(BeZero(), "nothing was sent to Okta for the team's object")
 
 		By("the platform allows the namespace: the app is made at once")
 		Eventually(func() error {
@@ -107,7 +120,7 @@ var _ = Describe("ClusterOktaOrg and OktaOrg", func() {
 			return k8s.Update(ctx, current)
 		}).Should(Succeed())
 		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
-		Expect(lone.Stats().Total).To(BeNumerically(">", 0))
+		Expect(sentForTeam()).To(BeNumerically(">", 0))
 		Expect(k8s.Delete(ctx, app)).To(Succeed())
 		Eventually(func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(app), &ssov1.OktaSAMLApp{}) }, "30s").ShouldNot(Succeed())
 	})
@@ -119,6 +132,12 @@ var _ = Describe("ClusterOktaOrg and OktaOrg", func() {
 		Expect(k8s.Create(ctx, app)).To(Succeed())
 		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal("False/" + ssov1.AuthFailedReason))
 		Expect(readyMessage(app)).NotTo(ContainSubstring("revoked"), "the credential is never in status")
+		orgReady := func() string {
+			got := &ssov1.ClusterOktaOrg{}
+			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(company), got)).To(Succeed())
+			return conditionState(got.Status.Conditions, ssov1.ReadyCondition)
+		}
+		Eventually(orgReady, "30s").Should(Equal("False/"+ssov1.AuthFailedReason), "the org says so too")
 
 		Eventually(func() error {
 			current := &corev1.Secret{}
@@ -129,6 +148,7 @@ var _ = Describe("ClusterOktaOrg and OktaOrg", func() {
 			return k8s.Update(ctx, current)
 		}).Should(Succeed())
 		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
+		Eventually(orgReady, "30s").Should(Equal(ready))
 		Expect(k8s.Delete(ctx, app)).To(Succeed())
 		Eventually(func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(app), &ssov1.OktaSAMLApp{}) }, "30s").ShouldNot(Succeed())
 	})
@@ -142,6 +162,12 @@ var _ = Describe("ClusterOktaOrg and OktaOrg", func() {
 		app := appUsing(ssov1.OrgKindNamespaced, own.Name)
 		Expect(k8s.Create(ctx, app)).To(Succeed())
 		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
+		Eventually(func(g Gomega) {
+			got := &ssov1.OktaOrg{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(own), got)).To(Succeed())
+			g.Expect(conditionState(got.Status.Conditions, ssov1.ReadyCondition)).To(Equal(ready))
+			g.Expect(got.Status.UsedBy).To(Equal(&ssov1.OrgUsage{Namespaces: 1, Objects: 1}))
+		}, "30s").Should(Succeed())
 		Expect(k8s.Delete(ctx, app)).To(Succeed())
 		Eventually(func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(app), &ssov1.OktaSAMLApp{}) }, "30s").ShouldNot(Succeed())
 	})

@@ -13,6 +13,7 @@ package controller
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
-// +kubebuilder:rbac:groups=sso.oktaop.io,resources=clusteroktaorgs;oktaorgs,verbs=get;list;watch
+// +kubebuilder:rbac:groups=sso.oktaop.io,resources=clusteroktaorgs;oktaorgs,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=sso.oktaop.io,resources=clusteroktaorgs/status;oktaorgs/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=sso.oktaop.io,resources=clusteroktaorgs/finalizers;oktaorgs/finalizers,verbs=update
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

@@ -70,13 +70,23 @@ var _ = Describe("examples/ci, the local Okta org for users' CI", func() {
 		orgURL := "https://localhost:" + strings.Split(addr, ":")[1]
 		Eventually(emu.Out, "30s").Should(gbytes.Say(orgURL))
 
-		By("the manager, trusting the org's certificate through the org Secret's caBundle")
-		manager := startManager("--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr())
+		By("the platform's ClusterOktaOrg, trusting the org's certificate through its caBundle, its token in the operator's namespace")
+		platform := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-ci-platform-"}}
+		Expect(k8s.Create(ctx, platform)).To(Succeed())
+		Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: platform.Name, Name: "okta-admin"},
+			StringData: map[string]string{"token": e2eToken}})).To(Succeed())
+		company := &ssov1.ClusterOktaOrg{ObjectMeta: metav1.ObjectMeta{Name: "company"}, Spec: ssov1.ClusterOktaOrgSpec{OktaOrgSpec: ssov1.OktaOrgSpec{
+			URL: ssov1.URL(orgURL), CABundle: string(certPEM),
+			Credentials: ssov1.OrgCredentials{APIToken: &ssov1.SecretKeySelector{Name: "okta-admin", Key: "token"}}}}}
+		Expect(k8s.Create(ctx, company)).To(Succeed())
+		manager := startManager("--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr(), "--cluster-resource-namespace", platform.Name)
 		DeferCleanup(func() { manager.Terminate().Wait("10s") })
+		DeferCleanup(func() { // before the manager stops, so it releases the org's finalizer
+			Expect(k8s.Delete(context.Background(), company)).To(Succeed())
+			Eventually(func() error { return k8s.Get(context.Background(), client.ObjectKeyFromObject(company), company) }, "30s").ShouldNot(Succeed())
+		})
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-ci-"}}
 		Expect(k8s.Create(ctx, ns)).To(Succeed())
-		Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "okta-org"},
-			StringData: map[string]string{"orgURL": orgURL, "apiToken": e2eToken, "caBundle": string(certPEM)}})).To(Succeed())
 		Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "vendor-sso-token"},
 			StringData: map[string]string{"token": "ci-token"}})).To(Succeed())
 		out, err = exec.CommandContext(ctx, kubectl, "--kubeconfig", kubeconfigPath, "apply", "-n", ns.Name, "-f", repoRoot+"/examples/sso/vendor-app.yaml").CombinedOutput()
