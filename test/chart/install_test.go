@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -29,13 +30,16 @@ const (
 
 // asServiceAccount is a kubeconfig that impersonates the chart's
 // ServiceAccount, so what it may do is exactly what the chart grants.
-func asServiceAccount() (string, client.Client) {
+func asServiceAccount() (string, client.Client) { return as(serviceUser) }
+
+// as is a kubeconfig and a client that act as the user.
+func as(user string) (string, client.Client) {
 	cfg, err := clientcmd.Load(adminConfig)
 	Expect(err).NotTo(HaveOccurred())
 	for _, auth := range cfg.AuthInfos {
-		auth.Impersonate = serviceUser
+		auth.Impersonate = user
 	}
-	path := filepath.Join(GinkgoT().TempDir(), "as-service-account")
+	path := filepath.Join(GinkgoT().TempDir(), "as-user")
 	Expect(clientcmd.WriteToFile(*cfg, path)).To(Succeed())
 	rest, err := clientcmd.BuildConfigFromFlags("", path)
 	Expect(err).NotTo(HaveOccurred())
@@ -99,6 +103,35 @@ var _ = Describe("helm install", Ordered, func() {
 		DeferCleanup(func() { session.Terminate().Wait("15s") })
 		app := appIn(ctx, "team-a", "portal", orgURL)
 		Eventually(ready(ctx, app), "60s").Should(Succeed())
+	})
+
+	It("lets a team bound to the tenant role write its kinds in its namespace, and nothing of the platform's", func(ctx context.Context) {
+		newNamespace(ctx, "team-a")
+		newNamespace(ctx, "team-b")
+		// The API server's aggregation controller folds the tenant role into
+		// edit; envtest runs none, so the team is bound to it directly.
+		Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "team-a-sso"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: release + "-tenant-edit"},
+			Subjects: []rbacv1.Subject{{Kind: "User", Name: "alice@team-a"}}}))).To(Succeed())
+		_, alice := as("alice@team-a")
+		app := &ssov1.OktaSAMLApp{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "alices-app"}, Spec: ssov1.OktaSAMLAppSpec{
+			OrgRef: ssov1.OrgReference{Kind: ssov1.OrgKindCluster, Name: "company"}, Label: "Alice's app", DeletionPolicy: ssov1.DeletionPolicyOrphan,
+			ServiceProvider: &ssov1.ServiceProvider{EntityID: "alice", ACSURL: "https://alice.example.com/acs"}}}
+		Expect(alice.Create(ctx, app)).To(Succeed(), "an app in her namespace")
+		Expect(alice.Delete(ctx, app)).To(Succeed())
+
+		elsewhere := app.DeepCopy()
+		elsewhere.Namespace, elsewhere.ResourceVersion = "team-b", ""
+		Expect(apierrors.IsForbidden(alice.Create(ctx, elsewhere))).To(BeTrue(), "an app in another team's namespace")
+		org := &ssov1.ClusterOktaOrg{ObjectMeta: metav1.ObjectMeta{Name: "alices-org"}, Spec: ssov1.ClusterOktaOrgSpec{OktaOrgSpec: ssov1.OktaOrgSpec{
+			URL: "https://acme.okta.com", Credentials: ssov1.OrgCredentials{APIToken: &ssov1.SecretKeySelector{Name: "t", Key: "t"}}}}}
+		Expect(apierrors.IsForbidden(alice.Create(ctx, org))).To(BeTrue(), "a ClusterOktaOrg is the platform's")
+		mine := app.DeepCopy()
+		mine.ResourceVersion = ""
+		Expect(alice.Create(ctx, mine)).To(Succeed())
+		mine.Status.AppID, mine.Status.Origin = "0oaSomebodyElses", ssov1.OriginCreated
+		Expect(apierrors.IsForbidden(alice.Status().Update(ctx, mine))).To(BeTrue(), "status, where ownership is recorded, is the operator's")
+		Expect(k8s.Delete(ctx, mine)).To(Succeed())
 	})
 
 	It("with watchNamespaces, grants just those namespaces: the operator works there and cannot read a Secret elsewhere", func(ctx context.Context) {

@@ -47,6 +47,7 @@ var _ = Describe("helm template", func() {
 			"CustomResourceDefinition /oktasamlapps.sso.oktaop.io", "CustomResourceDefinition /ssobindings.sso.oktaop.io",
 			"CustomResourceDefinition /accountsyncs.sso.oktaop.io", "CustomResourceDefinition /oktasamlidentityproviders.sso.oktaop.io",
 			"CustomResourceDefinition /clusteroktaorgs.sso.oktaop.io", "CustomResourceDefinition /oktaorgs.sso.oktaop.io",
+			"ClusterRole /okta-sso-operator-tenant-edit", "ClusterRole /okta-sso-operator-tenant-view",
 			"ServiceAccount okta-sso-operator-system/okta-sso-operator-controller-manager",
 			"ClusterRole /okta-sso-operator-manager-role", "ClusterRoleBinding /okta-sso-operator-manager-rolebinding",
 			"Role okta-sso-operator-system/okta-sso-operator-leader-election-role",
