@@ -161,7 +161,11 @@ type OktaOrgStatus struct {
 	// AuthMethod is APIToken or OAuth.
 	// +optional
 	AuthMethod AuthMethod `json:"authMethod,omitempty"`
-	// LastCheckedTime is when the credential last worked.
+	// DPoP is true when the service app requires DPoP and every request
+	// carries a proof (found out by itself from Okta's answer).
+	// +optional
+	DPoP bool `json:"dpop,omitempty"`
+	// LastCheckedTime is when the credential last started working.
 	// +optional
 	LastCheckedTime *metav1.Time `json:"lastCheckedTime,omitempty"`
 	// UsedBy counts the namespaces and objects that use the org.
@@ -179,6 +183,7 @@ type OktaOrgStatus struct {
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.spec.url`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Auth",type=string,JSONPath=`.status.authMethod`
+// +kubebuilder:printcolumn:name="DPoP",type=boolean,JSONPath=`.status.dpop`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ClusterOktaOrg struct {
 	metav1.TypeMeta   `json:",inline"`
@@ -207,6 +212,7 @@ type ClusterOktaOrgList struct {
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.spec.url`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Auth",type=string,JSONPath=`.status.authMethod`
+// +kubebuilder:printcolumn:name="DPoP",type=boolean,JSONPath=`.status.dpop`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type OktaOrg struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -130,6 +130,9 @@ func (r *OrgStatusReconciler) check(ctx context.Context, org *Org, spec ssov1.Ok
 	if spec.Credentials.OAuth != nil {
 		status.AuthMethod = ssov1.AuthMethodOAuth
 	}
+	if c, ok := org.Client.(interface{ UsesDPoP() bool }); ok {
+		status.DPoP = c.UsesDPoP()
+	}
 	usage, err := r.usage(ctx, key)
 	if err != nil {
 		return 0, err

@@ -20,9 +20,15 @@ import (
 	"time"
 )
 
-// authorizer gives the Authorization header of each request.
+// authorizer puts the credential on each request.
 type authorizer interface {
-	authorization(ctx context.Context) (string, error)
+	// authorize sets Authorization and, for a DPoP-bound token, a fresh
+	// DPoP proof for this very request (every attempt gets its own).
+	authorize(ctx context.Context, req *http.Request) error
+	// answered reads an answer for what the next request needs (a new
+	// DPoP nonce) and tells whether this one should go again at once with
+	// it (use_dpop_nonce).
+	answered(resp *http.Response) bool
 	// invalidate drops a cached credential; it reports whether a new one
 	// can be fetched (so a 401 is worth one more try).
 	invalidate() bool
@@ -31,7 +37,12 @@ type authorizer interface {
 // ssws is an Okta API token.
 type ssws string
 
-func (t ssws) authorization(context.Context) (string, error) { return "SSWS " + string(t), nil }
+func (t ssws) authorize(_ context.Context, req *http.Request) error {
+	req.Header.Set("Authorization", "SSWS "+string(t))
+	return nil
+}
+
+func (ssws) answered(*http.Response) bool { return false }
 
 func (ssws) invalidate() bool { return false }
 
@@ -61,6 +72,10 @@ type oauth struct {
 	mu      sync.Mutex
 	token   string
 	expires time.Time
+	// proofs is set once Okta asked for DPoP (the service app requires
+	// it): from then on every token is DPoP-bound and every request
+	// carries a proof.
+	proofs *dpop
 }
 
 func newOAuth(c *Client, cfg OAuthConfig) (*oauth, error) {
@@ -98,18 +113,57 @@ func parsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
 	return rsaKey, nil
 }
 
-func (o *oauth) authorization(ctx context.Context) (string, error) {
+func (o *oauth) authorize(ctx context.Context, req *http.Request) error {
+	token, proofs, err := o.accessToken(ctx)
+	if err != nil {
+		return err
+	}
+	if proofs == nil {
+		req.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}
+	proof, err := proofs.proof(req.Method, req.URL, token)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "DPoP "+token)
+	req.Header.Set("DPoP", proof)
+	return nil
+}
+
+// accessToken is the cached token, or a new one, and the proof key it is
+// bound to (nil for a Bearer token).
+func (o *oauth) accessToken(ctx context.Context) (string, *dpop, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.token != "" && o.c.now().Before(o.expires) {
-		return "Bearer " + o.token, nil
+		return o.token, o.proofs, nil
 	}
 	token, ttl, err := o.fetch(ctx)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	o.token, o.expires = token, o.c.now().Add(ttl-time.Minute)
-	return "Bearer " + token, nil
+	return token, o.proofs, nil
+}
+
+func (o *oauth) answered(resp *http.Response) bool {
+	o.mu.Lock()
+	proofs := o.proofs
+	o.mu.Unlock()
+	return proofs != nil && proofs.observe(resp)
+}
+
+// UsesDPoP tells whether the client's token is DPoP-bound (the service
+// app requires it).
+func (c *Client) UsesDPoP() bool {
+	o, ok := c.auth.(*oauth)
+	if !ok {
+		return false
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.proofs != nil
 }
 
 func (o *oauth) invalidate() bool {
@@ -119,8 +173,32 @@ func (o *oauth) invalidate() bool {
 	return true
 }
 
-// fetch asks the org's token endpoint for an access token.
+// fetch asks the org's token endpoint for an access token. A service app
+// that requires DPoP says so (invalid_dpop_proof): DPoP is turned on and
+// the request made again with a proof; a proof without the server's nonce
+// is answered use_dpop_nonce with one: the request is made again with it.
+// Callers hold o.mu.
 func (o *oauth) fetch(ctx context.Context) (string, time.Duration, error) {
+	for try := 0; ; try++ {
+		token, ttl, err := o.requestToken(ctx)
+		var te *TokenError
+		if try < 3 && errors.As(err, &te) && te.StatusCode == http.StatusBadRequest {
+			switch {
+			case te.Code == "invalid_dpop_proof" && o.proofs == nil:
+				if o.proofs, err = newDPoP(o.c.now); err != nil {
+					return "", 0, err
+				}
+				continue
+			case te.Code == "use_dpop_nonce" && o.proofs != nil:
+				continue // observe kept the nonce
+			}
+		}
+		return token, ttl, err
+	}
+}
+
+// requestToken is one token request.
+func (o *oauth) requestToken(ctx context.Context) (string, time.Duration, error) {
 	endpoint := o.c.base.String() + "/oauth2/v1/token"
 	assertion, err := o.assertion(endpoint)
 	if err != nil {
@@ -144,6 +222,13 @@ func (o *oauth) fetch(ctx context.Context) (string, time.Duration, error) {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
+	if o.proofs != nil {
+		proof, err := o.proofs.proof(http.MethodPost, req.URL, "")
+		if err != nil {
+			return "", 0, err
+		}
+		req.Header.Set("DPoP", proof)
+	}
 	start := o.c.now()
 	resp, err := o.c.http.Do(req)
 	if err != nil {
@@ -153,12 +238,16 @@ func (o *oauth) fetch(ctx context.Context) (string, time.Duration, error) {
 	defer resp.Body.Close()
 	recordRequest(o.c.org, bucket, http.MethodPost, fmt.Sprint(resp.StatusCode), o.c.now().Sub(start))
 	reset := o.c.budget.observe(bucket, resp.StatusCode, resp.Header)
+	if o.proofs != nil {
+		o.proofs.observe(resp)
+	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode == http.StatusTooManyRequests {
 		return "", 0, &RateLimitedError{Bucket: bucket, RetryAt: reset}
 	}
 	var ok struct {
 		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
 		ExpiresIn   int    `json:"expires_in"`
 	}
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &ok) != nil || ok.AccessToken == "" {
@@ -168,6 +257,10 @@ func (o *oauth) fetch(ctx context.Context) (string, time.Duration, error) {
 		}
 		_ = json.Unmarshal(body, &e)
 		return "", 0, &TokenError{StatusCode: resp.StatusCode, Code: e.Error, Description: e.Description}
+	}
+	if (o.proofs != nil) != strings.EqualFold(ok.TokenType, "DPoP") {
+		return "", 0, &TokenError{StatusCode: resp.StatusCode, Code: "unexpected_token_type",
+			Description: fmt.Sprintf("the token endpoint answered token_type %q to a request %s a DPoP proof", ok.TokenType, map[bool]string{true: "with", false: "without"}[o.proofs != nil])}
 	}
 	return ok.AccessToken, time.Duration(max(ok.ExpiresIn, 120)) * time.Second, nil
 }

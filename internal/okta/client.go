@@ -205,12 +205,17 @@ func (c *Client) send(ctx context.Context, cl call) (*response, error) {
 		}
 	}
 	bucket := BucketOf(target.Path)
-	reauthorized := false
+	reauthorized, renonced := false, false
 	for attempt := 0; ; attempt++ {
 		resp, err := c.attempt(ctx, cl, target, bucket, payload)
 		switch {
 		case err == nil:
 			return resp, nil
+		case errors.Is(err, errNewNonce) && !renonced:
+			// Okta wants the DPoP proof to carry its new nonce: once more
+			// at once, with a fresh proof.
+			renonced = true
+			continue
 		case isUnauthorized(err) && !reauthorized && c.auth.invalidate():
 			// An expired or revoked access token: fetch a new one once.
 			reauthorized = true
@@ -224,6 +229,10 @@ func (c *Client) send(ctx context.Context, cl call) (*response, error) {
 		return nil, err
 	}
 }
+
+// errNewNonce is an answer asking for the request again with the DPoP
+// nonce it carried.
+var errNewNonce = errors.New("okta asked for the request again with its new DPoP nonce")
 
 // resolve turns a call's path into a URL of this org; a next link from
 // another host is refused so that the credential never leaves the org.
@@ -267,11 +276,9 @@ func (c *Client) attempt(ctx context.Context, cl call, target *url.URL, bucket s
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	authz, err := c.auth.authorization(ctx)
-	if err != nil {
+	if err := c.auth.authorize(ctx, req); err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", authz)
 
 	start := c.now()
 	resp, err := c.http.Do(req)
@@ -283,6 +290,9 @@ func (c *Client) attempt(ctx context.Context, cl call, target *url.URL, bucket s
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	recordRequest(c.org, bucket, cl.method, fmt.Sprint(resp.StatusCode), c.now().Sub(start))
 	reset := c.budget.observe(bucket, resp.StatusCode, resp.Header)
+	if c.auth.answered(resp) {
+		return nil, errNewNonce
+	}
 	if remaining, ok := c.budget.Remaining(bucket); ok {
 		recordRemaining(c.org, bucket, remaining)
 	}

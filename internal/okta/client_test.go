@@ -410,6 +410,7 @@ func TestOAuthPrivateKeyJWT(t *testing.T) {
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	e := newEnv(t, emulator.Config{}, okta.Config{OAuth: &okta.OAuthConfig{ClientID: "0oaservice", PrivateKeyPEM: keyPEM, Scopes: []string{"okta.apps.read"}}})
 	e.org.AddOAuthClient("0oaservice", &key.PublicKey, []string{"okta.apps.read"})
+	e.org.SetDPoPRequired("0oaservice", false) // a Bearer service app; DPoP: TestDPoP
 	for range 5 {
 		if _, err := e.client.ListApps(ctx, okta.AppQuery{}); err != nil {
 			t.Fatal(err)
@@ -417,6 +418,9 @@ func TestOAuthPrivateKeyJWT(t *testing.T) {
 	}
 	if got := e.org.Stats().Routes["POST /oauth2/v1/token"]; got != 1 {
 		t.Errorf("fetched %d tokens for 5 calls, want 1 (cached until expiry)", got)
+	}
+	if e.client.UsesDPoP() {
+		t.Error("DPoP in use for a service app that does not require it")
 	}
 
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
@@ -647,4 +651,109 @@ func TestCanonicalOrgURL(t *testing.T) {
 	if a.OrgURL() != b.OrgURL() || okta.BudgetFor(a.OrgURL(), 50, nil) != okta.BudgetFor(b.OrgURL(), 50, nil) {
 		t.Error("two spellings of one org have two budgets")
 	}
+}
+
+// TestDPoP: a service app that requires DPoP, as Okta's new ones do. The
+// client finds out by itself (invalid_dpop_proof), takes the nonce Okta
+// hands out (use_dpop_nonce), sends "DPoP <token>" with a fresh proof on
+// every request and every retry, and follows a new nonce mid-run.
+func TestDPoP(t *testing.T) {
+	ctx := context.Background()
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	e := newEnv(t, emulator.Config{}, okta.Config{OAuth: &okta.OAuthConfig{ClientID: "0oadpop", PrivateKeyPEM: keyPEM, Scopes: []string{"okta.apps.manage"}}})
+	e.org.AddOAuthClient("0oadpop", &key.PublicKey, []string{"okta.apps.manage"})
+	for range 3 {
+		if _, err := e.client.ListApps(ctx, okta.AppQuery{}); err != nil {
+			t.Fatalf("with DPoP required: %v", err)
+		}
+	}
+	st := e.org.Stats()
+	if !e.client.UsesDPoP() {
+		t.Error("DPoP not in use for a service app that requires it")
+	}
+	if got := st.RouteStatuses["POST /oauth2/v1/token"]; got["400"] != 2 || got["200"] != 1 {
+		t.Errorf("token requests by status %v, want 400 (no proof), 400 (no nonce), 200", got)
+	}
+
+	// A new nonce mid-run: one 401 use_dpop_nonce, answered at once with a
+	// new proof.
+	e.org.RotateDPoPNonce()
+	e.org.ResetStats()
+	if _, err := e.client.ListApps(ctx, okta.AppQuery{}); err != nil {
+		t.Fatalf("after the nonce changed: %v", err)
+	}
+	if got := e.org.Stats().RouteStatuses["GET /api/v1/apps"]; got["401"] != 1 || got["200"] != 1 {
+		t.Errorf("after a nonce change, answers %v, want one 401 then one 200", got)
+	}
+
+	// A 5xx retried: each attempt has its own proof (a replayed jti would be
+	// refused).
+	e.org.ResetStats()
+	e.org.SetFaults(emulator.Faults{Force5xx: 2, ErrorStatus: 503})
+	if _, err := e.client.GetApp(ctx, "0oaNoSuchApp12345678"); !okta.IsNotFound(err) {
+		t.Errorf("after two 503s: %v, want the app's 404", err)
+	}
+	if got := e.org.Stats().RouteStatuses["GET /api/v1/apps/{appID}"]; got["503"] != 2 || got["404"] != 1 || got["401"] != 0 {
+		t.Errorf("answers %v, want two 503s then a 404 and no refused proof", got)
+	}
+
+}
+
+// TestDPoPRefusals: the local org refuses what Okta refuses.
+func TestDPoPRefusals(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	e := newEnv(t, emulator.Config{}, okta.Config{APIToken: token})
+	e.org.AddOAuthClient("0oadpop", &key.PublicKey, []string{"okta.apps.read"})
+	seen := &recordingTransport{}
+	c, err := okta.New(okta.Config{OrgURL: e.url, Budget: okta.NewBudget(100, nil), Transport: seen,
+		OAuth: &okta.OAuthConfig{ClientID: "0oadpop", PrivateKeyPEM: keyPEM, Scopes: []string{"okta.apps.read"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListApps(context.Background(), okta.AppQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	var api *http.Request
+	for _, r := range seen.requests {
+		if r.URL.Path == "/api/v1/apps" {
+			api = r
+		}
+	}
+	if api == nil || !strings.HasPrefix(api.Header.Get("Authorization"), "DPoP ") || api.Header.Get("DPoP") == "" {
+		t.Fatalf("the API request was not a DPoP presentation: %v", api)
+	}
+	send := func(authorization, proof string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, e.url+"/api/v1/apps", nil)
+		req.Header.Set("Authorization", authorization)
+		if proof != "" {
+			req.Header.Set("DPoP", proof)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("WWW-Authenticate")
+	}
+	tokenOnly := strings.TrimPrefix(api.Header.Get("Authorization"), "DPoP ")
+	for name, tc := range map[string]struct{ authz, proof, want string }{
+		"a replayed proof (jti seen)":       {"DPoP " + tokenOnly, api.Header.Get("DPoP"), "invalid_dpop_proof"},
+		"no proof":                          {"DPoP " + tokenOnly, "", "invalid_dpop_proof"},
+		"the bound token shown as a Bearer": {"Bearer " + tokenOnly, "", ""},
+	} {
+		status, challenge := send(tc.authz, tc.proof)
+		if status != http.StatusUnauthorized || !strings.Contains(challenge, tc.want) {
+			t.Errorf("%s: %d %q, want 401 naming %q", name, status, challenge, tc.want)
+		}
+	}
+}
+
+// recordingTransport keeps every request it sends.
+type recordingTransport struct{ requests []*http.Request }
+
+func (t *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.requests = append(t.requests, r.Clone(r.Context()))
+	return http.DefaultTransport.RoundTrip(r)
 }

@@ -81,7 +81,9 @@ type Server struct {
 	oauthClients map[string]oauthClient
 	accessTokens map[string]accessToken
 	usedJTIs     map[string]time.Time
-	sessions     map[string]string // SAML session cookie → user ID
+	// dpopNonce is the DPoP nonce proofs must carry (RotateDPoPNonce).
+	dpopNonce string
+	sessions  map[string]string // SAML session cookie → user ID
 	// actor is who the System Log says made the change being made: an
 	// API token's admin, or the org itself while seeding.
 	actor   logEntity
@@ -155,6 +157,7 @@ func New(cfg Config) (*Server, error) {
 		pending:      map[string]*samlRequest{},
 	}
 	s.org = newOrg(s)
+	s.dpopNonce = s.randomString(32)
 	if _, e := s.addGroup("Everyone", "All users in your organization", "BUILT_IN"); e != nil {
 		return nil, fmt.Errorf("creating the Everyone group: %s", e.Summary)
 	}
@@ -289,6 +292,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /emulator/rate-limits", s.getRateLimits)
 	s.mux.HandleFunc("PUT /emulator/rate-limits", s.putRateLimits)
 	s.mux.HandleFunc("POST /emulator/users", s.seedUser)
+	s.mux.HandleFunc("POST /emulator/dpop-nonce", func(w http.ResponseWriter, _ *http.Request) {
+		s.RotateDPoPNonce()
+		w.WriteHeader(http.StatusNoContent)
+	})
 	s.mux.HandleFunc("GET /emulator/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 
 	s.mux.Handle("/", s.counted(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -98,7 +98,14 @@ func (s *Server) counted(next http.Handler) http.Handler {
 // access token this org issued, within its scopes.
 func (s *Server) authenticated(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch s.authorize(r) {
+		status, fault := s.authorize(r)
+		if fault != nil { // a DPoP presentation that is wrong: say how, as RFC 9449 asks
+			if fault.useNonce() {
+				w.Header().Set("DPoP-Nonce", s.currentDPoPNonce())
+			}
+			w.Header().Set("WWW-Authenticate", `DPoP algs="ES256 RS256", error="`+fault.code+`", error_description="`+fault.description+`"`)
+		}
+		switch status {
 		case http.StatusUnauthorized:
 			s.writeError(w, http.StatusUnauthorized, errInvalidToken)
 		case http.StatusForbidden:
@@ -110,30 +117,49 @@ func (s *Server) authenticated(next http.HandlerFunc) http.Handler {
 }
 
 // authorize answers 200, 401 (no valid credential) or 403 (a valid token
-// without the scope the request needs).
-func (s *Server) authorize(r *http.Request) int {
+// without the scope the request needs); for a DPoP presentation that is
+// wrong, also what is wrong with it.
+func (s *Server) authorize(r *http.Request) (int, *dpopFault) {
 	scheme, credential, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || credential == "" {
-		return http.StatusUnauthorized
+		return http.StatusUnauthorized, nil
 	}
 	switch scheme {
 	case "SSWS":
 		if s.cfg.APIToken != "" && subtle.ConstantTimeCompare([]byte(credential), []byte(s.cfg.APIToken)) == 1 {
-			return http.StatusOK
+			return http.StatusOK, nil
 		}
-	case "Bearer":
+	case "Bearer", "DPoP":
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		token, ok := s.accessTokens[credential]
 		if !ok || !s.now().Before(token.expires) {
-			return http.StatusUnauthorized
+			return http.StatusUnauthorized, nil
+		}
+		if (scheme == "DPoP") != (token.jkt != "") { // a bound token shown as Bearer, or the reverse
+			return http.StatusUnauthorized, nil
+		}
+		if token.jkt != "" {
+			jkt, fault := s.verifyProof(r.Header.Get("DPoP"), r.Method, s.baseURL+r.URL.Path, credential)
+			if fault == nil && jkt != token.jkt {
+				fault = &dpopFault{"invalid_dpop_proof", "The DPoP proof is signed with another key than the token is bound to."}
+			}
+			if fault != nil {
+				return http.StatusUnauthorized, fault
+			}
 		}
 		if !token.allows(r.Method, r.URL.Path) {
-			return http.StatusForbidden
+			return http.StatusForbidden, nil
 		}
-		return http.StatusOK
+		return http.StatusOK, nil
 	}
-	return http.StatusUnauthorized
+	return http.StatusUnauthorized, nil
+}
+
+func (s *Server) currentDPoPNonce() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dpopNonce
 }
 
 // rateLimited enforces the bucket of the request's endpoint family and sets

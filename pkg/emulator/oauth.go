@@ -17,19 +17,25 @@ import (
 type oauthClient struct {
 	publicKey *rsa.PublicKey
 	scopes    []string
+	// dpop: its tokens must be DPoP-bound (the default, as for Okta's new
+	// service apps).
+	dpop bool
 }
 
-// AddOAuthClient registers a service app's public key and granted scopes.
+// AddOAuthClient registers a service app's public key and granted scopes;
+// it requires DPoP unless SetDPoPRequired says otherwise.
 func (s *Server) AddOAuthClient(clientID string, pub *rsa.PublicKey, scopes []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.oauthClients[clientID] = oauthClient{publicKey: pub, scopes: scopes}
+	s.oauthClients[clientID] = oauthClient{publicKey: pub, scopes: scopes, dpop: true}
 }
 
-// accessToken is what an issued token allows, and until when.
+// accessToken is what an issued token allows, and until when; jkt is the
+// thumbprint of the key a DPoP-bound token is bound to.
 type accessToken struct {
 	expires time.Time
 	scopes  []string
+	jkt     string
 }
 
 // scopeFor names the scope family of an API path (okta.apps, okta.users …).
@@ -95,10 +101,19 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	issued, tokenType := accessToken{expires: s.now().Add(time.Hour), scopes: scopes}, "Bearer"
+	if client.dpop {
+		jkt, fault := s.verifyProof(r.Header.Get("DPoP"), http.MethodPost, s.baseURL+"/oauth2/v1/token", "")
+		if fault != nil {
+			s.writeDPoPFault(w, fault)
+			return
+		}
+		issued.jkt, tokenType = jkt, "DPoP"
+	}
 	token := s.randomString(64)
-	s.accessTokens[token] = accessToken{expires: s.now().Add(time.Hour), scopes: scopes}
+	s.accessTokens[token] = issued
 	writeJSON(w, http.StatusOK, map[string]any{
-		"token_type": "Bearer", "expires_in": 3600, "access_token": token, "scope": strings.Join(scopes, " "),
+		"token_type": tokenType, "expires_in": 3600, "access_token": token, "scope": strings.Join(scopes, " "),
 	})
 }
 

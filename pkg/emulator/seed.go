@@ -69,6 +69,9 @@ type SeedServiceApp struct {
 	ClientID     string   `json:"clientID"`
 	PublicKeyPEM string   `json:"publicKeyPEM"`
 	Scopes       []string `json:"scopes"`
+	// DPoPBoundAccessTokens: its tokens must be DPoP-bound, as Okta's new
+	// service apps require by default; false turns it off.
+	DPoPBoundAccessTokens *bool `json:"dpopBoundAccessTokens,omitempty"`
 }
 
 // LoadSeed reads a seed file.
@@ -111,7 +114,7 @@ func (s *Server) Seed(seed *Seed) error {
 		if err != nil {
 			return fmt.Errorf("seed service app %q: %w", a.ClientID, err)
 		}
-		s.oauthClients[a.ClientID] = oauthClient{publicKey: pub, scopes: a.Scopes}
+		s.oauthClients[a.ClientID] = oauthClient{publicKey: pub, scopes: a.Scopes, dpop: a.DPoPBoundAccessTokens == nil || *a.DPoPBoundAccessTokens}
 	}
 	return nil
 }
