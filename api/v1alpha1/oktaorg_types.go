@@ -151,6 +151,14 @@ type OrgUsage struct {
 	Objects int32 `json:"objects"`
 }
 
+// AppliedOrgLimits are the org-wide settings in force.
+type AppliedOrgLimits struct {
+	// MaxAPICapacityPercent is the share of each rate-limit bucket used.
+	MaxAPICapacityPercent int32 `json:"maxAPICapacityPercent"`
+	// MaxOrgDeactivationPercent is the org-level import safeguard.
+	MaxOrgDeactivationPercent int32 `json:"maxOrgDeactivationPercent"`
+}
+
 // OktaOrgStatus is what the operator observed of the org.
 type OktaOrgStatus struct {
 	CommonStatus `json:",inline"`
@@ -168,6 +176,11 @@ type OktaOrgStatus struct {
 	// LastCheckedTime is when the credential last started working.
 	// +optional
 	LastCheckedTime *metav1.Time `json:"lastCheckedTime,omitempty"`
+	// AppliedLimits are the org-wide settings in force: this object's, or
+	// stricter ones when another org object names the same org (one
+	// canonical URL) with tighter settings; the Ready message says so.
+	// +optional
+	AppliedLimits *AppliedOrgLimits `json:"appliedLimits,omitempty"`
 	// UsedBy counts the namespaces and objects that use the org.
 	// +optional
 	UsedBy *OrgUsage `json:"usedBy,omitempty"`

@@ -38,8 +38,12 @@ func (r *OrgStatusReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.Now = time.Now
 	}
 	cluster := &clusterOrgStatus{r}
+	allCluster := handler.EnqueueRequestsFromMapFunc(r.every(&ssov1.ClusterOktaOrgList{}))
+	allNamespaced := handler.EnqueueRequestsFromMapFunc(r.every(&ssov1.OktaOrgList{}))
 	if err := ctrl.NewControllerManagedBy(mgr).
 		For(&ssov1.ClusterOktaOrg{}).
+		Watches(&ssov1.ClusterOktaOrg{}, allCluster). // another may name the same org with stricter settings
+		Watches(&ssov1.OktaOrg{}, allCluster).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.clusterOrgsReading), builder.OnlyMetadata).
 		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(namedOrg(ssov1.OrgKindCluster, appOrgRef))).
 		Watches(&ssov1.OktaSAMLIdentityProvider{}, handler.EnqueueRequestsFromMapFunc(namedOrg(ssov1.OrgKindCluster, idpOrgRef))).
@@ -50,11 +54,30 @@ func (r *OrgStatusReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	namespaced := &namespacedOrgStatus{r}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ssov1.OktaOrg{}).
+		Watches(&ssov1.ClusterOktaOrg{}, allNamespaced).
+		Watches(&ssov1.OktaOrg{}, allNamespaced).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.namespacedOrgsReading), builder.OnlyMetadata).
 		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(namedOrg(ssov1.OrgKindNamespaced, appOrgRef))).
 		Watches(&ssov1.OktaSAMLIdentityProvider{}, handler.EnqueueRequestsFromMapFunc(namedOrg(ssov1.OrgKindNamespaced, idpOrgRef))).
 		Named("oktaorg").
 		Complete(reconcileFunc(namespaced.reconcile))
+}
+
+// every maps any org object to every object of list's kind: the applied
+// limits of each may change with any other's settings. Org objects are few.
+func (r *OrgStatusReconciler) every(list client.ObjectList) handler.MapFunc {
+	return func(ctx context.Context, _ client.Object) []ctrl.Request {
+		found := list.DeepCopyObject().(client.ObjectList)
+		if err := r.List(ctx, found); err != nil {
+			return nil
+		}
+		items, _ := meta.ExtractList(found)
+		reqs := make([]ctrl.Request, 0, len(items))
+		for _, item := range items {
+			reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(item.(client.Object))})
+		}
+		return reqs
+	}
 }
 
 // reconcileFunc is a reconciler made of a function.
@@ -138,11 +161,21 @@ func (r *OrgStatusReconciler) check(ctx context.Context, org *Org, spec ssov1.Ok
 		return 0, err
 	}
 	status.UsedBy = &usage
+	applied, _, err := appliedLimit(ctx, r, org.URL)
+	if err != nil {
+		return 0, err
+	}
+	status.AppliedLimits = &ssov1.AppliedOrgLimits{MaxAPICapacityPercent: int32(applied.capacityPercent), MaxOrgDeactivationPercent: int32(applied.deactivationPercent)}
 	if !meta.IsStatusConditionTrue(status.Conditions, ssov1.ReadyCondition) {
 		now := metav1.NewTime(r.Now())
 		status.LastCheckedTime = &now
 	}
-	conds.succeeded(ssov1.ReconcileSucceededReason, fmt.Sprintf("Okta at %s answered with this credential", org.URL))
+	message := fmt.Sprintf("Okta at %s answered with this credential", org.URL)
+	if applied != limitOf(spec) {
+		message += fmt.Sprintf("; another org object names the same org with stricter settings, which apply to both: %d%% of each rate-limit bucket, %d%% org safeguard",
+			applied.capacityPercent, applied.deactivationPercent)
+	}
+	conds.succeeded(ssov1.ReconcileSucceededReason, message)
 	return 24 * time.Hour, nil // the org kinds' interval (10m) is shorter
 }
 

@@ -84,14 +84,24 @@ type SecretOrgs struct {
 // ClusterNamespace is where ClusterOktaOrgs' credential Secrets live.
 func (o *SecretOrgs) ClusterNamespace() string { return o.ClusterResourceNamespace }
 
+// Get resolves the orgRef. An org object's org gets the stricter settings
+// of every org object that names the same org (withAppliedLimit); an org
+// Secret of the old form keeps its own.
 func (o *SecretOrgs) Get(ctx context.Context, namespace string, ref ssov1.OrgReference) (*Org, error) {
+	var org *Org
+	var err error
 	switch ref.Kind {
 	case ssov1.OrgKindCluster:
-		return o.clusterOrg(ctx, namespace, string(ref.Name))
+		org, err = o.clusterOrg(ctx, namespace, string(ref.Name))
 	case ssov1.OrgKindNamespaced:
-		return o.namespacedOrg(ctx, namespace, string(ref.Name))
+		org, err = o.namespacedOrg(ctx, namespace, string(ref.Name))
+	default:
+		return o.secretOrg(ctx, namespace, string(ref.SecretName))
 	}
-	return o.secretOrg(ctx, namespace, string(ref.SecretName))
+	if err != nil {
+		return nil, err
+	}
+	return withAppliedLimit(ctx, o.Reader, org)
 }
 
 // warnDeprecatedOrgRef says, once per generation, that an org Secret in

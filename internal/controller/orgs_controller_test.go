@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
@@ -35,7 +36,7 @@ var _ = Describe("ClusterOktaOrg and OktaOrg", func() {
 	}
 	clusterOrg := func(url, secret string, conditions ...ssov1.NamespaceCondition) *ssov1.ClusterOktaOrg {
 		o := &ssov1.ClusterOktaOrg{ObjectMeta: metav1.ObjectMeta{Name: "company-" + rand.String(5)},
-			Spec: ssov1.ClusterOktaOrgSpec{OktaOrgSpec: ssov1.OktaOrgSpec{URL: ssov1.URL(url), MaxAPICapacityPercent: 100,
+			Spec: ssov1.ClusterOktaOrgSpec{OktaOrgSpec: ssov1.OktaOrgSpec{URL: ssov1.URL(url), MaxAPICapacityPercent: 100, MaxOrgDeactivationPercent: ptr.To[int32](100),
 				Credentials: ssov1.OrgCredentials{APIToken: &ssov1.SecretKeySelector{Name: ssov1.ResourceName(secret), Key: "token"}}},
 				Conditions: conditions}}
 		Expect(k8s.Create(ctx, o)).To(Succeed())
@@ -151,6 +152,34 @@ var _ = Describe("ClusterOktaOrg and OktaOrg", func() {
 		Eventually(orgReady, "30s").Should(Equal(ready))
 		Expect(k8s.Delete(ctx, app)).To(Succeed())
 		Eventually(func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(app), &ssov1.OktaSAMLApp{}) }, "30s").ShouldNot(Succeed())
+	})
+
+	It("gives two org objects that name one org (two spellings) the stricter settings, and says so on both", func() {
+		secret := credentialSecret(operatorNS, apiToken)
+		loose := clusterOrg(orgURL, secret.Name)
+		strict := &ssov1.ClusterOktaOrg{ObjectMeta: metav1.ObjectMeta{Name: "strict-" + rand.String(5)},
+			Spec: ssov1.ClusterOktaOrgSpec{OktaOrgSpec: ssov1.OktaOrgSpec{URL: ssov1.URL(orgURL + "/"), MaxAPICapacityPercent: 30, MaxOrgDeactivationPercent: ptr.To[int32](10),
+				Credentials: ssov1.OrgCredentials{APIToken: &ssov1.SecretKeySelector{Name: ssov1.ResourceName(secret.Name), Key: "token"}}}}}
+		Expect(k8s.Create(ctx, strict)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, strict))).To(Succeed()) })
+		for _, o := range []*ssov1.ClusterOktaOrg{loose, strict} {
+			Eventually(func(g Gomega) {
+				got := &ssov1.ClusterOktaOrg{}
+				g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(o), got)).To(Succeed())
+				g.Expect(got.Status.URL).To(Equal(orgURL), "one canonical URL")
+				g.Expect(got.Status.AppliedLimits).To(Equal(&ssov1.AppliedOrgLimits{MaxAPICapacityPercent: 30, MaxOrgDeactivationPercent: 10}))
+			}, "30s").Should(Succeed(), o.Name)
+		}
+		got := &ssov1.ClusterOktaOrg{}
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(loose), got)).To(Succeed())
+		Expect(meta.FindStatusCondition(got.Status.Conditions, ssov1.ReadyCondition).Message).To(ContainSubstring("stricter settings, which apply to both: 30% of each rate-limit bucket, 10% org safeguard"))
+
+		By("the strict one gone: the loose one's own settings apply again")
+		Expect(k8s.Delete(ctx, strict)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(loose), got)).To(Succeed())
+			g.Expect(got.Status.AppliedLimits).To(Equal(&ssov1.AppliedOrgLimits{MaxAPICapacityPercent: 100, MaxOrgDeactivationPercent: 100}))
+		}, "30s").Should(Succeed())
 	})
 
 	It("lets a team that owns its own org name it with an OktaOrg in its namespace", func() {

@@ -1,0 +1,77 @@
+package controller
+
+import (
+	"cmp"
+	"context"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/internal/okta"
+)
+
+// orgLimit is what an org object says of the org-wide settings.
+type orgLimit struct {
+	capacityPercent, deactivationPercent int
+}
+
+func limitOf(spec ssov1.OktaOrgSpec) orgLimit {
+	l := orgLimit{capacityPercent: int(cmp.Or(spec.MaxAPICapacityPercent, int32(okta.DefaultCapacityPercent))), deactivationPercent: 20}
+	if spec.MaxOrgDeactivationPercent != nil {
+		l.deactivationPercent = int(*spec.MaxOrgDeactivationPercent)
+	}
+	return l
+}
+
+// stricter is the tighter of two limits, field by field.
+func (l orgLimit) stricter(o orgLimit) orgLimit {
+	return orgLimit{min(l.capacityPercent, o.capacityPercent), min(l.deactivationPercent, o.deactivationPercent)}
+}
+
+// appliedLimit is the org-wide settings in force for the org at the
+// canonical url: the stricter of every ClusterOktaOrg and OktaOrg that
+// names it, so no object can widen the org's share or its safeguard by
+// naming the org again. known is false when no org object names it.
+func appliedLimit(ctx context.Context, r client.Reader, url string) (limit orgLimit, known bool, err error) {
+	var specs []ssov1.OktaOrgSpec
+	var cluster ssov1.ClusterOktaOrgList
+	if err := r.List(ctx, &cluster); err != nil {
+		return orgLimit{}, false, err
+	}
+	for _, o := range cluster.Items {
+		specs = append(specs, o.Spec.OktaOrgSpec)
+	}
+	var namespaced ssov1.OktaOrgList
+	if err := r.List(ctx, &namespaced); err != nil {
+		return orgLimit{}, false, err
+	}
+	for _, o := range namespaced.Items {
+		specs = append(specs, o.Spec)
+	}
+	for _, spec := range specs {
+		if u, err := okta.CanonicalOrgURL(string(spec.URL)); err != nil || u.String() != url {
+			continue
+		}
+		if !known {
+			limit, known = limitOf(spec), true
+			continue
+		}
+		limit = limit.stricter(limitOf(spec))
+	}
+	return limit, known, nil
+}
+
+// withAppliedLimit is org with the stricter settings in force: its
+// budget's share set, its safeguard a copy's (cached orgs are shared).
+func withAppliedLimit(ctx context.Context, r client.Reader, org *Org) (*Org, error) {
+	limit, known, err := appliedLimit(ctx, r, org.URL)
+	if err != nil || !known {
+		return org, err
+	}
+	if c, ok := org.Client.(interface{ Budget() *okta.Budget }); ok {
+		c.Budget().SetCapacityPercent(limit.capacityPercent)
+	}
+	out := *org
+	out.MaxDeactivationPercent = limit.deactivationPercent
+	return &out, nil
+}
