@@ -151,6 +151,18 @@ type OrgUsage struct {
 	Objects int32 `json:"objects"`
 }
 
+// BucketStatus is one rate-limit bucket as Okta last reported it.
+type BucketStatus struct {
+	// Bucket is the endpoint family, such as /api/v1/apps.
+	Bucket string `json:"bucket"`
+	// Limit is requests per window.
+	Limit int32 `json:"limit"`
+	// Remaining is what was left in the window.
+	Remaining int32 `json:"remaining"`
+	// Reset is when the window ends.
+	Reset metav1.Time `json:"reset"`
+}
+
 // AppliedOrgLimits are the org-wide settings in force.
 type AppliedOrgLimits struct {
 	// MaxAPICapacityPercent is the share of each rate-limit bucket used.
@@ -169,6 +181,14 @@ type OktaOrgStatus struct {
 	// AuthMethod is APIToken or OAuth.
 	// +optional
 	AuthMethod AuthMethod `json:"authMethod,omitempty"`
+	// Scopes are the OAuth scopes the service app's token was granted.
+	// +optional
+	Scopes []string `json:"scopes,omitempty"`
+	// RateLimits are what Okta last said of each rate-limit bucket the
+	// operator has used, as of the last check; appliedLimits says which
+	// share of each the operator takes.
+	// +optional
+	RateLimits []BucketStatus `json:"rateLimits,omitempty"`
 	// DPoP is true when the service app requires DPoP and every request
 	// carries a proof (found out by itself from Okta's answer).
 	// +optional

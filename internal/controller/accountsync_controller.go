@@ -87,6 +87,7 @@ func (r *AccountSyncReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Follow != nil {
 		b = b.WatchesRawSource(r.Follow.source())
 	}
+	b = watchOrgsThroughApps(b, r, r.Orgs.ClusterNamespace(), requestsByIndex(r, &ssov1.AccountSyncList{}, syncAppIndex))
 	return b.Named("accountsync").Complete(r)
 }
 

@@ -103,9 +103,12 @@ var _ = Describe("AccountSync", func() {
 		Entry("the credential Secret of an OktaOrg in the namespace", func() ssov1.SecretKeySelector {
 			s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: watchedNS, Name: "team-okta-" + rand.String(5)}, StringData: map[string]string{"token": apiToken}}
 			Expect(k8s.Create(ctx, s)).To(Succeed())
+			// The suite's org, at full share, as the suite's org Secret has it.
 			o := &ssov1.OktaOrg{ObjectMeta: metav1.ObjectMeta{Namespace: watchedNS, Name: "team-org-" + rand.String(5)},
-				Spec: ssov1.OktaOrgSpec{URL: ssov1.URL(orgURL), Credentials: ssov1.OrgCredentials{APIToken: &ssov1.SecretKeySelector{Name: ssov1.ResourceName(s.Name), Key: "token"}}}}
+				Spec: ssov1.OktaOrgSpec{URL: ssov1.URL(orgURL), MaxAPICapacityPercent: 100, MaxOrgDeactivationPercent: ptr.To[int32](100),
+					Credentials: ssov1.OrgCredentials{APIToken: &ssov1.SecretKeySelector{Name: ssov1.ResourceName(s.Name), Key: "token"}}}}
 			Expect(k8s.Create(ctx, o)).To(Succeed())
+			DeferCleanup(func() { Expect(k8s.Delete(ctx, o)).To(Succeed()) })
 			return ssov1.SecretKeySelector{Name: ssov1.ResourceName(s.Name), Key: "token"}
 		}, "OktaOrg team-org-"),
 	)

@@ -153,8 +153,12 @@ func (r *OrgStatusReconciler) check(ctx context.Context, org *Org, spec ssov1.Ok
 	if spec.Credentials.OAuth != nil {
 		status.AuthMethod = ssov1.AuthMethodOAuth
 	}
-	if c, ok := org.Client.(interface{ UsesDPoP() bool }); ok {
-		status.DPoP = c.UsesDPoP()
+	if c, ok := org.Client.(*okta.Client); ok {
+		status.DPoP, status.Scopes = c.UsesDPoP(), c.GrantedScopes()
+		status.RateLimits = nil
+		for _, b := range c.Budget().Headroom() {
+			status.RateLimits = append(status.RateLimits, ssov1.BucketStatus{Bucket: b.Bucket, Limit: int32(b.Limit), Remaining: int32(b.Remaining), Reset: metav1.NewTime(b.Reset)})
+		}
 	}
 	usage, err := r.usage(ctx, key)
 	if err != nil {
@@ -205,7 +209,7 @@ func (c *clusterOrgStatus) reconcile(ctx context.Context, req ctrl.Request) (ctr
 
 func (c *clusterOrgStatus) apply(ctx context.Context, o *ssov1.ClusterOktaOrg, conds conditions) (time.Duration, error) {
 	key := "ClusterOktaOrg/" + o.Name
-	org, err := c.Orgs.fromSpec(ctx, "ClusterOktaOrg "+o.Name, c.Orgs.ClusterNamespace(), o.Spec.OktaOrgSpec, key+"@"+o.ResourceVersion)
+	org, err := c.Orgs.fromSpec(ctx, "ClusterOktaOrg "+o.Name, c.Orgs.ClusterNamespace(), o.Spec.OktaOrgSpec, key+"@"+specVersion(o))
 	if err != nil {
 		return 0, err
 	}
@@ -224,7 +228,7 @@ func (n *namespacedOrgStatus) reconcile(ctx context.Context, req ctrl.Request) (
 
 func (n *namespacedOrgStatus) apply(ctx context.Context, o *ssov1.OktaOrg, conds conditions) (time.Duration, error) {
 	key := o.Namespace + "/OktaOrg/" + o.Name
-	org, err := n.Orgs.fromSpec(ctx, "OktaOrg "+o.Namespace+"/"+o.Name, o.Namespace, o.Spec, key+"@"+o.ResourceVersion)
+	org, err := n.Orgs.fromSpec(ctx, "OktaOrg "+o.Namespace+"/"+o.Name, o.Namespace, o.Spec, key+"@"+specVersion(o))
 	if err != nil {
 		return 0, err
 	}

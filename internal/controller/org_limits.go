@@ -62,14 +62,23 @@ func appliedLimit(ctx context.Context, r client.Reader, url string) (limit orgLi
 }
 
 // withAppliedLimit is org with the stricter settings in force: its
-// budget's share set, its safeguard a copy's (cached orgs are shared).
-func withAppliedLimit(ctx context.Context, r client.Reader, org *Org) (*Org, error) {
+// budget's share set, and, for an org object's org (safeguard true), its
+// safeguard in a copy (cached orgs are shared). The budget is one per org,
+// so an org Secret of the old form that names an org an org object also
+// names uses the org objects' share too.
+func withAppliedLimit(ctx context.Context, r client.Reader, org *Org, safeguard bool) (*Org, error) {
 	limit, known, err := appliedLimit(ctx, r, org.URL)
-	if err != nil || !known {
-		return org, err
+	if err != nil {
+		return nil, err
+	}
+	if !known { // no org object names it (any more): the org's own share
+		limit = orgLimit{capacityPercent: org.CapacityPercent, deactivationPercent: org.MaxDeactivationPercent}
 	}
 	if c, ok := org.Client.(interface{ Budget() *okta.Budget }); ok {
 		c.Budget().SetCapacityPercent(limit.capacityPercent)
+	}
+	if !safeguard {
+		return org, nil
 	}
 	out := *org
 	out.MaxDeactivationPercent = limit.deactivationPercent

@@ -34,7 +34,17 @@ func indexByOrgObject(mgr ctrl.Manager, obj client.Object, ref func(client.Objec
 // an org at once when the org object or one of its credential Secrets
 // changes (a rotated token, a namespace added to the conditions).
 func watchOrgs(b *builder.TypedBuilder[ctrl.Request], c client.Reader, list client.ObjectList, clusterNamespace string) *builder.TypedBuilder[ctrl.Request] {
-	w := orgWatch{c: c, list: list, clusterNamespace: clusterNamespace}
+	return watchOrgsThen(b, orgWatch{c: c, list: list, clusterNamespace: clusterNamespace})
+}
+
+// watchOrgsThroughApps is watchOrgs for a kind that reaches its org through
+// the OktaSAMLApp it references (SSOBinding, AccountSync): the apps that
+// use the org, mapped to this kind's requests by then.
+func watchOrgsThroughApps(b *builder.TypedBuilder[ctrl.Request], c client.Reader, clusterNamespace string, then handler.MapFunc) *builder.TypedBuilder[ctrl.Request] {
+	return watchOrgsThen(b, orgWatch{c: c, list: &ssov1.OktaSAMLAppList{}, clusterNamespace: clusterNamespace, then: then})
+}
+
+func watchOrgsThen(b *builder.TypedBuilder[ctrl.Request], w orgWatch) *builder.TypedBuilder[ctrl.Request] {
 	return b.
 		Watches(&ssov1.ClusterOktaOrg{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
 			return w.users(ctx, orgKey("", ssov1.OrgReference{Kind: ssov1.OrgKindCluster, Name: ssov1.ResourceName(o.GetName())}))
@@ -49,6 +59,9 @@ type orgWatch struct {
 	c                client.Reader
 	list             client.ObjectList
 	clusterNamespace string
+	// then maps each object found to the watching kind's requests (nil:
+	// the objects themselves).
+	then handler.MapFunc
 }
 
 // users are the objects whose orgRef names the org object key.
@@ -60,7 +73,12 @@ func (w orgWatch) users(ctx context.Context, key string) []ctrl.Request {
 	items, _ := meta.ExtractList(found)
 	reqs := make([]ctrl.Request, 0, len(items))
 	for _, item := range items {
-		if obj, ok := item.(client.Object); ok {
+		obj, ok := item.(client.Object)
+		switch {
+		case !ok:
+		case w.then != nil:
+			reqs = append(reqs, w.then(ctx, obj)...)
+		default:
 			reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}})
 		}
 	}

@@ -48,6 +48,9 @@ type Org struct {
 	// MaxDeactivationPercent is the org-level import safeguard: the share of
 	// accounts all AccountSyncs of this org may deactivate in 24 hours.
 	MaxDeactivationPercent int
+	// CapacityPercent is the share of each rate-limit bucket its org object
+	// or Secret asks for (withAppliedLimit may apply a stricter one).
+	CapacityPercent int
 	// LogPoll is how often the org's System Log is followed for its
 	// AccountSyncs between full runs; 0 when the org Secret turns it off.
 	LogPoll time.Duration
@@ -86,7 +89,8 @@ func (o *SecretOrgs) ClusterNamespace() string { return o.ClusterResourceNamespa
 
 // Get resolves the orgRef. An org object's org gets the stricter settings
 // of every org object that names the same org (withAppliedLimit); an org
-// Secret of the old form keeps its own.
+// Secret of the old form keeps its own safeguard, and shares the org
+// objects' budget share when they name its org.
 func (o *SecretOrgs) Get(ctx context.Context, namespace string, ref ssov1.OrgReference) (*Org, error) {
 	var org *Org
 	var err error
@@ -96,12 +100,15 @@ func (o *SecretOrgs) Get(ctx context.Context, namespace string, ref ssov1.OrgRef
 	case ssov1.OrgKindNamespaced:
 		org, err = o.namespacedOrg(ctx, namespace, string(ref.Name))
 	default:
-		return o.secretOrg(ctx, namespace, string(ref.SecretName))
+		if org, err = o.secretOrg(ctx, namespace, string(ref.SecretName)); err != nil {
+			return nil, err
+		}
+		return withAppliedLimit(ctx, o.Reader, org, false)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return withAppliedLimit(ctx, o.Reader, org)
+	return withAppliedLimit(ctx, o.Reader, org, true)
 }
 
 // warnDeprecatedOrgRef says, once per generation, that an org Secret in
@@ -136,7 +143,7 @@ func (o *SecretOrgs) clusterOrg(ctx context.Context, namespace, name string) (*O
 	if err := o.allowed(ctx, co, namespace); err != nil {
 		return nil, err
 	}
-	return o.fromSpec(ctx, "ClusterOktaOrg "+name, o.ClusterResourceNamespace, co.Spec.OktaOrgSpec, "ClusterOktaOrg/"+name+"@"+co.ResourceVersion)
+	return o.fromSpec(ctx, "ClusterOktaOrg "+name, o.ClusterResourceNamespace, co.Spec.OktaOrgSpec, "ClusterOktaOrg/"+name+"@"+specVersion(co))
 }
 
 func (o *SecretOrgs) namespacedOrg(ctx context.Context, namespace, name string) (*Org, error) {
@@ -147,7 +154,14 @@ func (o *SecretOrgs) namespacedOrg(ctx context.Context, namespace, name string) 
 		}
 		return nil, err
 	}
-	return o.fromSpec(ctx, "OktaOrg "+namespace+"/"+name, namespace, oo.Spec, namespace+"/OktaOrg/"+name+"@"+oo.ResourceVersion)
+	return o.fromSpec(ctx, "OktaOrg "+namespace+"/"+name, namespace, oo.Spec, namespace+"/OktaOrg/"+name+"@"+specVersion(oo))
+}
+
+// specVersion names the version of an org object's spec: its status and
+// metadata change often (the org's own status is written on every check),
+// and a new client there would fetch a new token each time.
+func specVersion(o client.Object) string {
+	return fmt.Sprintf("%s.%d", o.GetUID(), o.GetGeneration())
 }
 
 // allowed refuses a namespace the ClusterOktaOrg's conditions do not name,
@@ -252,7 +266,8 @@ func (o *SecretOrgs) newOrg(what string, cfg okta.Config, maxDeactivations int, 
 	if err != nil {
 		return nil, &errSecret{fmt.Sprintf("%s: %v", what, err)}
 	}
-	return &Org{Client: c, URL: c.OrgURL(), CompanyID: companyID(c.OrgURL()), MaxDeactivationPercent: maxDeactivations, LogPoll: poll}, nil
+	return &Org{Client: c, URL: c.OrgURL(), CompanyID: companyID(c.OrgURL()), MaxDeactivationPercent: maxDeactivations, LogPoll: poll,
+		CapacityPercent: cmp.Or(cfg.MaxAPICapacityPercent, okta.DefaultCapacityPercent)}, nil
 }
 
 // secretOrg reads a deprecated org Secret in the namespace.

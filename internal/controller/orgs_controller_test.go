@@ -71,6 +71,7 @@ var _ = Describe("ClusterOktaOrg and OktaOrg", func() {
 			g.Expect(got.Status.URL).To(Equal(orgURL))
 			g.Expect(got.Status.AuthMethod).To(Equal(ssov1.AuthMethodAPIToken))
 			g.Expect(got.Status.UsedBy).To(Equal(&ssov1.OrgUsage{Namespaces: 1, Objects: 1}))
+			g.Expect(got.Status.RateLimits).To(ContainElement(HaveField("Bucket", "/api/v1/groups")), "the headroom of the buckets used")
 		}, "30s").Should(Succeed())
 
 		binding := newBinding(app.Name, group("Engineering"))
@@ -185,9 +186,10 @@ var _ = Describe("ClusterOktaOrg and OktaOrg", func() {
 	It("lets a team that owns its own org name it with an OktaOrg in its namespace", func() {
 		secret := credentialSecret(watchedNS, apiToken)
 		own := &ssov1.OktaOrg{ObjectMeta: metav1.ObjectMeta{Namespace: watchedNS, Name: "ours-" + rand.String(5)},
-			Spec: ssov1.OktaOrgSpec{URL: ssov1.URL(orgURL), MaxAPICapacityPercent: 100,
+			Spec: ssov1.OktaOrgSpec{URL: ssov1.URL(orgURL), MaxAPICapacityPercent: 100, MaxOrgDeactivationPercent: ptr.To[int32](100),
 				Credentials: ssov1.OrgCredentials{APIToken: &ssov1.SecretKeySelector{Name: ssov1.ResourceName(secret.Name), Key: "token"}}}}
 		Expect(k8s.Create(ctx, own)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, own))).To(Succeed()) })
 		app := appUsing(ssov1.OrgKindNamespaced, own.Name)
 		Expect(k8s.Create(ctx, app)).To(Succeed())
 		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))

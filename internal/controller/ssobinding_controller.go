@@ -55,12 +55,15 @@ func (r *SSOBindingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		func(o client.Object) []string { return []string{string(o.(*ssov1.SSOBinding).Spec.AppRef.Name)} }); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("ssobinding").
 		Watches(&ssov1.SSOBinding{}, handler.EnqueueRequestsFromMapFunc(appOfBinding),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged, deletionStarted))).
-		Watches(&ssov1.OktaSAMLApp{}, &handler.EnqueueRequestForObject{}, builder.WithPredicates(appReadinessChanged)).
-		Complete(r)
+		Watches(&ssov1.OktaSAMLApp{}, &handler.EnqueueRequestForObject{}, builder.WithPredicates(appReadinessChanged))
+	// Requests are keyed by the app: an org change wakes its apps' bindings.
+	return watchOrgsThroughApps(b, r, r.Orgs.ClusterNamespace(), func(_ context.Context, app client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(app)}}
+	}).Complete(r)
 }
 
 func appOfBinding(_ context.Context, o client.Object) []reconcile.Request {

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -76,6 +77,8 @@ type oauth struct {
 	// it): from then on every token is DPoP-bound and every request
 	// carries a proof.
 	proofs *dpop
+	// granted are the scopes the last token was granted.
+	granted []string
 }
 
 func newOAuth(c *Client, cfg OAuthConfig) (*oauth, error) {
@@ -139,11 +142,11 @@ func (o *oauth) accessToken(ctx context.Context) (string, *dpop, error) {
 	if o.token != "" && o.c.now().Before(o.expires) {
 		return o.token, o.proofs, nil
 	}
-	token, ttl, err := o.fetch(ctx)
+	token, ttl, granted, err := o.fetch(ctx)
 	if err != nil {
 		return "", nil, err
 	}
-	o.token, o.expires = token, o.c.now().Add(ttl-time.Minute)
+	o.token, o.expires, o.granted = token, o.c.now().Add(ttl-time.Minute), granted
 	return token, o.proofs, nil
 }
 
@@ -152,6 +155,18 @@ func (o *oauth) answered(resp *http.Response) bool {
 	proofs := o.proofs
 	o.mu.Unlock()
 	return proofs != nil && proofs.observe(resp)
+}
+
+// GrantedScopes are the scopes of the client's last OAuth token (none for
+// an API token).
+func (c *Client) GrantedScopes() []string {
+	o, ok := c.auth.(*oauth)
+	if !ok {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.granted)
 }
 
 // UsesDPoP tells whether the client's token is DPoP-bound (the service
@@ -178,31 +193,31 @@ func (o *oauth) invalidate() bool {
 // the request made again with a proof; a proof without the server's nonce
 // is answered use_dpop_nonce with one: the request is made again with it.
 // Callers hold o.mu.
-func (o *oauth) fetch(ctx context.Context) (string, time.Duration, error) {
+func (o *oauth) fetch(ctx context.Context) (string, time.Duration, []string, error) {
 	for try := 0; ; try++ {
-		token, ttl, err := o.requestToken(ctx)
+		token, ttl, granted, err := o.requestToken(ctx)
 		var te *TokenError
 		if try < 3 && errors.As(err, &te) && te.StatusCode == http.StatusBadRequest {
 			switch {
 			case te.Code == "invalid_dpop_proof" && o.proofs == nil:
 				if o.proofs, err = newDPoP(o.c.now); err != nil {
-					return "", 0, err
+					return "", 0, nil, err
 				}
 				continue
 			case te.Code == "use_dpop_nonce" && o.proofs != nil:
 				continue // observe kept the nonce
 			}
 		}
-		return token, ttl, err
+		return token, ttl, granted, err
 	}
 }
 
 // requestToken is one token request.
-func (o *oauth) requestToken(ctx context.Context) (string, time.Duration, error) {
+func (o *oauth) requestToken(ctx context.Context) (string, time.Duration, []string, error) {
 	endpoint := o.c.base.String() + "/oauth2/v1/token"
 	assertion, err := o.assertion(endpoint)
 	if err != nil {
-		return "", 0, err
+		return "", 0, nil, err
 	}
 	form := url.Values{
 		"grant_type":            {"client_credentials"},
@@ -212,20 +227,20 @@ func (o *oauth) requestToken(ctx context.Context) (string, time.Duration, error)
 	}
 	const bucket = "/oauth2/v1/token"
 	if err := o.c.budget.reserve(bucket); err != nil {
-		return "", 0, err
+		return "", 0, nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return "", 0, err
+		return "", 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	if o.proofs != nil {
 		proof, err := o.proofs.proof(http.MethodPost, req.URL, "")
 		if err != nil {
-			return "", 0, err
+			return "", 0, nil, err
 		}
 		req.Header.Set("DPoP", proof)
 	}
@@ -233,7 +248,7 @@ func (o *oauth) requestToken(ctx context.Context) (string, time.Duration, error)
 	resp, err := o.c.http.Do(req)
 	if err != nil {
 		recordRequest(o.c.org, bucket, http.MethodPost, "error", o.c.now().Sub(start))
-		return "", 0, &transportError{method: http.MethodPost, path: "/oauth2/v1/token", err: err}
+		return "", 0, nil, &transportError{method: http.MethodPost, path: "/oauth2/v1/token", err: err}
 	}
 	defer resp.Body.Close()
 	recordRequest(o.c.org, bucket, http.MethodPost, fmt.Sprint(resp.StatusCode), o.c.now().Sub(start))
@@ -243,12 +258,13 @@ func (o *oauth) requestToken(ctx context.Context) (string, time.Duration, error)
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode == http.StatusTooManyRequests {
-		return "", 0, &RateLimitedError{Bucket: bucket, RetryAt: reset}
+		return "", 0, nil, &RateLimitedError{Bucket: bucket, RetryAt: reset}
 	}
 	var ok struct {
 		AccessToken string `json:"access_token"`
 		TokenType   string `json:"token_type"`
 		ExpiresIn   int    `json:"expires_in"`
+		Scope       string `json:"scope"`
 	}
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &ok) != nil || ok.AccessToken == "" {
 		var e struct {
@@ -256,13 +272,13 @@ func (o *oauth) requestToken(ctx context.Context) (string, time.Duration, error)
 			Description string `json:"error_description"`
 		}
 		_ = json.Unmarshal(body, &e)
-		return "", 0, &TokenError{StatusCode: resp.StatusCode, Code: e.Error, Description: e.Description}
+		return "", 0, nil, &TokenError{StatusCode: resp.StatusCode, Code: e.Error, Description: e.Description}
 	}
 	if (o.proofs != nil) != strings.EqualFold(ok.TokenType, "DPoP") {
-		return "", 0, &TokenError{StatusCode: resp.StatusCode, Code: "unexpected_token_type",
+		return "", 0, nil, &TokenError{StatusCode: resp.StatusCode, Code: "unexpected_token_type",
 			Description: fmt.Sprintf("the token endpoint answered token_type %q to a request %s a DPoP proof", ok.TokenType, map[bool]string{true: "with", false: "without"}[o.proofs != nil])}
 	}
-	return ok.AccessToken, time.Duration(max(ok.ExpiresIn, 120)) * time.Second, nil
+	return ok.AccessToken, time.Duration(max(ok.ExpiresIn, 120)) * time.Second, strings.Fields(ok.Scope), nil
 }
 
 // assertion makes the RS256 client assertion JWT (RFC 7523).

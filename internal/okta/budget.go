@@ -2,7 +2,9 @@ package okta
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -166,4 +168,25 @@ func BudgetFor(orgURL string, capacityPercent int, now func() time.Time) *Budget
 	budget := b.(*Budget)
 	budget.SetCapacityPercent(capacityPercent)
 	return budget
+}
+
+// BucketHeadroom is what Okta last said of one bucket.
+type BucketHeadroom struct {
+	Bucket           string
+	Limit, Remaining int
+	Reset            time.Time
+}
+
+// Headroom lists the buckets Okta has told the limits of, by name.
+func (b *Budget) Headroom() []BucketHeadroom {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]BucketHeadroom, 0, len(b.buckets))
+	for name, st := range b.buckets {
+		if st.known {
+			out = append(out, BucketHeadroom{Bucket: name, Limit: st.limit, Remaining: st.remaining, Reset: st.reset})
+		}
+	}
+	slices.SortFunc(out, func(x, y BucketHeadroom) int { return strings.Compare(x.Bucket, y.Bucket) })
+	return out
 }

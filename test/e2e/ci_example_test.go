@@ -77,7 +77,8 @@ var _ = Describe("examples/ci, the local Okta org for users' CI", func() {
 			StringData: map[string]string{"token": e2eToken}})).To(Succeed())
 		company := &ssov1.ClusterOktaOrg{ObjectMeta: metav1.ObjectMeta{Name: "company"}, Spec: ssov1.ClusterOktaOrgSpec{OktaOrgSpec: ssov1.OktaOrgSpec{
 			URL: ssov1.URL(orgURL), CABundle: string(certPEM),
-			Credentials: ssov1.OrgCredentials{APIToken: &ssov1.SecretKeySelector{Name: "okta-admin", Key: "token"}}}}}
+			Credentials: ssov1.OrgCredentials{APIToken: &ssov1.SecretKeySelector{Name: "okta-admin", Key: "token"}}},
+			Conditions: []ssov1.NamespaceCondition{{NamespaceRegexes: []string{"^e2e-ci-"}}}}}
 		Expect(k8s.Create(ctx, company)).To(Succeed())
 		manager := startManager("--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr(), "--cluster-resource-namespace", platform.Name)
 		DeferCleanup(func() { manager.Terminate().Wait("10s") })
@@ -103,6 +104,17 @@ var _ = Describe("examples/ci, the local Okta org for users' CI", func() {
 				g.Expect(meta.IsStatusConditionTrue(b.Status.Conditions, ssov1.ReadyCondition)).To(BeTrue(), "%s: %v", b.Name, b.Status.Conditions)
 			}
 		}, "90s").Should(Succeed())
+
+		By("the same manifests in a namespace the org's conditions do not allow: refused, nothing made in Okta")
+		outside := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-outside-"}}
+		Expect(k8s.Create(ctx, outside)).To(Succeed())
+		out, err = exec.CommandContext(ctx, kubectl, "--kubeconfig", kubeconfigPath, "apply", "-n", outside.Name, "-f", repoRoot+"/examples/sso/vendor-app.yaml").CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+		refused := &ssov1.OktaSAMLApp{ObjectMeta: metav1.ObjectMeta{Namespace: outside.Name, Name: "vendor-app"}}
+		Eventually(func() string { return readyOf(ctx, refused) }, "60s").Should(Equal("False/" + ssov1.OrgNotAllowedReason))
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(refused), refused)).To(Succeed())
+		Expect(refused.Status.AppID).To(BeEmpty())
+		Expect(k8s.Delete(ctx, refused)).To(Succeed())
 	})
 })
 

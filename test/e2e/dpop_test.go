@@ -87,6 +87,7 @@ var _ = Describe("OAuth with DPoP through the built binaries", func() {
 			s := orgStatus(required)(g)
 			g.Expect(s.AuthMethod).To(Equal(ssov1.AuthMethodOAuth))
 			g.Expect(s.DPoP).To(BeTrue(), "the service app requires DPoP")
+			g.Expect(s.Scopes).To(ContainElement("okta.apps.manage"))
 		}, "30s").Should(Succeed())
 		Eventually(func(g Gomega) { g.Expect(orgStatus(bearer)(g).DPoP).To(BeFalse()) }, "30s").Should(Succeed())
 
@@ -110,11 +111,12 @@ var _ = Describe("OAuth with DPoP through the built binaries", func() {
 		}, "60s").Should(Succeed())
 		stats := emulatorStats(orgURL)
 		Expect(stats.RouteStatuses["PUT /api/v1/apps/{appID}"]).To(HaveKeyWithValue("200", BeNumerically(">=", 1)))
+		Expect(stats.RouteStatuses["POST /oauth2/v1/token"]["200"]).To(Equal(2), "one token for each service app: the orgs' status writes make no new client")
 		refusedForNonce := 0
 		for _, byStatus := range stats.RouteStatuses {
 			refusedForNonce += byStatus["401"]
 		}
-		Expect(refusedForNonce).To(BeNumerically(">=", 1), "a request with the old nonce was refused, then sent again with the new one")
+		Expect(refusedForNonce).To(BeNumerically(">=", 1), "a request with the old nonce was refused, then sent again with the new one: %v", stats.RouteStatuses)
 
 		for _, app := range []*ssov1.OktaSAMLApp{withDPoP, withBearer} {
 			Expect(k8s.Delete(ctx, app)).To(Succeed())
