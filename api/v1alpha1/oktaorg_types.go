@@ -163,6 +163,20 @@ type BucketStatus struct {
 	Reset metav1.Time `json:"reset"`
 }
 
+// SystemLogStatus is where the follower of the org's System Log stands.
+type SystemLogStatus struct {
+	// LastPollTime is when the log was last read.
+	// +optional
+	LastPollTime *metav1.Time `json:"lastPollTime,omitempty"`
+	// NewestEventTime is the publication time of the newest event read: the
+	// follower's position in the log.
+	// +optional
+	NewestEventTime *metav1.Time `json:"newestEventTime,omitempty"`
+	// LastError is why the last poll failed, if it did.
+	// +optional
+	LastError string `json:"lastError,omitempty"`
+}
+
 // AppliedOrgLimits are the org-wide settings in force.
 type AppliedOrgLimits struct {
 	// MaxAPICapacityPercent is the share of each rate-limit bucket used.
@@ -201,6 +215,10 @@ type OktaOrgStatus struct {
 	// canonical URL) with tighter settings; the Ready message says so.
 	// +optional
 	AppliedLimits *AppliedOrgLimits `json:"appliedLimits,omitempty"`
+	// SystemLog is where the follower of the org's System Log stands, as
+	// of the last check, while AccountSyncs follow it.
+	// +optional
+	SystemLog *SystemLogStatus `json:"systemLog,omitempty"`
 	// UsedBy counts the namespaces and objects that use the org.
 	// +optional
 	UsedBy *OrgUsage `json:"usedBy,omitempty"`

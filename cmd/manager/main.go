@@ -171,7 +171,7 @@ func run(o options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the OktaSAMLIdentityProvider controller: %w", err)
 	}
-	if err := (&controller.OrgStatusReconciler{Client: mgr.GetClient(), Recorder: recorder, Orgs: orgs}).SetupWithManager(mgr); err != nil {
+	if err := (&controller.OrgStatusReconciler{Client: mgr.GetClient(), Recorder: recorder, Orgs: orgs, Follower: follower}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the org status controllers: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

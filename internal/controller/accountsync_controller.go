@@ -18,6 +18,7 @@ import (
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/accountsync"
+	oktaorg "github.com/oktaop/okta-sso-operator/internal/org"
 )
 
 const (
@@ -87,7 +88,7 @@ func (r *AccountSyncReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Follow != nil {
 		b = b.WatchesRawSource(r.Follow.source())
 	}
-	b = watchOrgsThroughApps(b, r, r.Orgs.ClusterNamespace(), requestsByIndex(r, &ssov1.AccountSyncList{}, syncAppIndex))
+	b = oktaorg.WatchThroughApps(b, r, r.Orgs.ClusterNamespace(), requestsByIndex(r, &ssov1.AccountSyncList{}, syncAppIndex))
 	return b.Named("accountsync").Complete(r)
 }
 

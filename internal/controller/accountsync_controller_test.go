@@ -231,6 +231,50 @@ var _ = Describe("AccountSync", func() {
 		}
 	})
 
+	It("runs for a team namespace with no Okta credential, through the platform's ClusterOktaOrg", func() {
+		admin := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: "sync-admin-" + rand.String(5)}, StringData: map[string]string{"token": apiToken}}
+		Expect(k8s.Create(ctx, admin)).To(Succeed())
+		company := &ssov1.ClusterOktaOrg{ObjectMeta: metav1.ObjectMeta{Name: "sync-company-" + rand.String(5)},
+			Spec: ssov1.ClusterOktaOrgSpec{OktaOrgSpec: ssov1.OktaOrgSpec{URL: ssov1.URL(orgURL), MaxAPICapacityPercent: 100, MaxOrgDeactivationPercent: ptr.To[int32](100),
+				Credentials: ssov1.OrgCredentials{APIToken: &ssov1.SecretKeySelector{Name: ssov1.ResourceName(admin.Name), Key: "token"}}}}}
+		Expect(k8s.Create(ctx, company)).To(Succeed())
+		DeferCleanup(func() { Expect(k8s.Delete(ctx, company)).To(Succeed()) })
+		app := newApp(watchedNS)
+		app.Spec.OrgRef = ssov1.OrgReference{Kind: ssov1.OrgKindCluster, Name: ssov1.ResourceName(company.Name)}
+		app.Spec.SignOn.AttributeStatements = nil
+		Expect(k8s.Create(ctx, app)).To(Succeed())
+		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
+		groupName, groupID := newOktaGroup("through-org")
+		cy := "cy-" + rand.String(4) + "@example.com"
+		oktaREST("POST", "/emulator/users", emulator.SeedUser{Login: cy, FirstName: "Cy", LastName: "Doe", Groups: []string{groupName}})
+		_, err := oktaAPI.AssignGroup(ctx, get(ctx, app).Status.AppID, groupID, okta.AppGroupAssignment{})
+		Expect(err).NotTo(HaveOccurred())
+
+		s := newSync(app, ssov1.SyncModeProvision)
+		Expect(k8s.Create(ctx, s)).To(Succeed())
+		Eventually(synced(s), "30s").Should(Equal("True/" + ssov1.ReconcileSucceededReason))
+		Expect(getSync(s).Status.Summary.Created).To(Equal(int32(1)))
+		Expect(target.Users()).To(ContainElement(HaveKeyWithValue("userName", cy)))
+
+		By("the org's status says where its System Log follower stands")
+		follower.PollNow(ctx)
+		Eventually(func(g Gomega) {
+			got := &ssov1.ClusterOktaOrg{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(company), got)).To(Succeed())
+			if got.Annotations[ssov1.ReconcileRequestAnnotation] != "after-poll" {
+				if got.Annotations == nil {
+					got.Annotations = map[string]string{}
+				}
+				got.Annotations[ssov1.ReconcileRequestAnnotation] = "after-poll"
+				g.Expect(k8s.Update(ctx, got)).To(Succeed())
+			}
+			g.Expect(got.Status.SystemLog).NotTo(BeNil())
+			g.Expect(got.Status.SystemLog.LastPollTime).NotTo(BeNil())
+			g.Expect(got.Status.SystemLog.NewestEventTime).NotTo(BeNil(), "the assignment was logged")
+			g.Expect(got.Status.SystemLog.LastError).To(BeEmpty())
+		}, "30s").Should(Succeed())
+	})
+
 	It("pushes an Okta group with its members among the app's users, and patches membership as it changes", func() {
 		ann, bob := "ann-"+rand.String(4)+"@example.com", "bob-"+rand.String(4)+"@example.com"
 		app, appID, ids := appWithUsers(ann, bob)

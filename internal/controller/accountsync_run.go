@@ -14,6 +14,7 @@ import (
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/accountsync"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
+	oktaorg "github.com/oktaop/okta-sso-operator/internal/org"
 	"github.com/oktaop/okta-sso-operator/internal/scim"
 )
 
@@ -178,7 +179,7 @@ func (r *AccountSyncReconciler) finished(s *ssov1.AccountSync, org *Org, start t
 // target builds the SCIM client from the credential Secret in the sync's
 // own namespace; an Okta org's credential is never sent to a target.
 func (r *AccountSyncReconciler) target(ctx context.Context, s *ssov1.AccountSync) (*scim.Client, error) {
-	token, err := outboundSecret(ctx, r, r.Orgs, s.Namespace, s.Spec.Target.SCIM.AuthSecretRef, "target.scim.authSecretRef")
+	token, err := oktaorg.OutboundSecret(ctx, r, r.Orgs, s.Namespace, s.Spec.Target.SCIM.AuthSecretRef, "target.scim.authSecretRef")
 	if err != nil {
 		return nil, err
 	}

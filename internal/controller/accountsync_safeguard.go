@@ -42,8 +42,8 @@ func (r *AccountSyncReconciler) orgSafeguard(ctx context.Context, s *ssov1.Accou
 	if total*100 <= org.MaxDeactivationPercent*accounts {
 		return nil, nil
 	}
-	msg := fmt.Sprintf("Applying this would bring the deactivations of the org's AccountSyncs in 24 hours to %d of %d accounts, over the org Secret's %s (%d%%): nothing was changed. Check the org's assignments in Okta; to go on, set the %s annotation",
-		total, accounts, maxOrgDeactivations, org.MaxDeactivationPercent, ssov1.ReconcileRequestAnnotation)
+	msg := fmt.Sprintf("Applying this would bring the deactivations of the org's AccountSyncs in 24 hours to %d of %d accounts, over the org's maxOrgDeactivationPercent (%d%%): nothing was changed. Check the org's assignments in Okta; to go on, set the %s annotation",
+		total, accounts, org.MaxDeactivationPercent, ssov1.ReconcileRequestAnnotation)
 	return &errCondition{reason: ssov1.SafeguardTrippedReason, msg: msg, stalled: true}, nil
 }
 

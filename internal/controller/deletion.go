@@ -11,7 +11,7 @@ import (
 )
 
 // oktaDeletion is what finalizing an object that owns something in Okta
-// needs: the object, its org Secret, what it owns there (what and id, for
+// needs: the object, its orgRef, what it owns there (what and id, for
 // the events), whether Okta is called at all, and what to do there.
 type oktaDeletion struct {
 	obj      object
@@ -28,17 +28,19 @@ type oktaDeletion struct {
 type finalized struct{ reason, message string }
 
 // finalizeInOkta deletes or releases what an object owns in Okta (unless
-// Okta is left untouched) and releases the object. When the org Secret is gone first (a whole
-// namespace being deleted), Okta cannot be reached and waiting would hang
-// the namespace: the object is released with a LeftInOkta warning.
+// Okta is left untouched) and releases the object. When the org cannot be
+// reached any more (its Secret or org object gone first, a whole namespace
+// being deleted; the namespace taken out of a ClusterOktaOrg's conditions),
+// waiting would hang the object and its namespace: it is released with a
+// LeftInOkta warning naming what is left.
 func finalizeInOkta(ctx context.Context, l lifecycle, orgs Orgs, conds conditions, d oktaDeletion) (ctrl.Result, error) {
 	if d.untouched {
 		return releaseFinalizer(ctx, l.client, d.obj)
 	}
 	org, err := orgs.Get(ctx, d.obj.GetNamespace(), d.orgRef)
-	if isSecretError(err) {
+	if isSecretError(err) || isDependencyError(err) || isOrgNotAllowed(err) {
 		l.recorder.Event(d.obj, corev1.EventTypeWarning, "LeftInOkta",
-			"The "+d.what+" "+d.id+" was not deleted in Okta because the org Secret is gone: "+err.Error())
+			"The "+d.what+" "+d.id+" was not deleted in Okta because its org cannot be reached: "+err.Error())
 		return releaseFinalizer(ctx, l.client, d.obj)
 	}
 	var done finalized

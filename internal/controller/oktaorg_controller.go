@@ -17,6 +17,7 @@ import (
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
+	oktaorg "github.com/oktaop/okta-sso-operator/internal/org"
 )
 
 // OrgStatusReconciler answers, on the org objects themselves, "is Okta
@@ -29,6 +30,8 @@ type OrgStatusReconciler struct {
 	Recorder record.EventRecorder
 	Orgs     *SecretOrgs
 	Now      func() time.Time
+	// Follower, when set, says where the System Log follower stands.
+	Follower *LogFollower
 }
 
 // SetupWithManager runs one controller per org kind. Each watches its
@@ -118,7 +121,7 @@ func (r *OrgStatusReconciler) clusterOrgsReading(ctx context.Context, s client.O
 	}
 	var reqs []ctrl.Request
 	for _, o := range orgs.Items {
-		if readsSecret(o.Spec.OktaOrgSpec, s.GetName()) {
+		if oktaorg.ReadsSecret(o.Spec.OktaOrgSpec, s.GetName()) {
 			reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&o)})
 		}
 	}
@@ -132,7 +135,7 @@ func (r *OrgStatusReconciler) namespacedOrgsReading(ctx context.Context, s clien
 	}
 	var reqs []ctrl.Request
 	for _, o := range orgs.Items {
-		if readsSecret(o.Spec, s.GetName()) {
+		if oktaorg.ReadsSecret(o.Spec, s.GetName()) {
 			reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&o)})
 		}
 	}
@@ -165,22 +168,41 @@ func (r *OrgStatusReconciler) check(ctx context.Context, org *Org, spec ssov1.Ok
 		return 0, err
 	}
 	status.UsedBy = &usage
-	applied, _, err := appliedLimit(ctx, r, org.URL)
+	applied, _, err := oktaorg.Applied(ctx, r, org.URL)
 	if err != nil {
 		return 0, err
 	}
-	status.AppliedLimits = &ssov1.AppliedOrgLimits{MaxAPICapacityPercent: int32(applied.capacityPercent), MaxOrgDeactivationPercent: int32(applied.deactivationPercent)}
+	status.AppliedLimits = &ssov1.AppliedOrgLimits{MaxAPICapacityPercent: int32(applied.CapacityPercent), MaxOrgDeactivationPercent: int32(applied.DeactivationPercent)}
+	status.SystemLog = nil
+	if st, ok := r.followState(org.URL); ok {
+		status.SystemLog = &ssov1.SystemLogStatus{LastPollTime: timeOrNil(st.LastPoll), NewestEventTime: timeOrNil(st.Newest), LastError: st.Error}
+	}
 	if !meta.IsStatusConditionTrue(status.Conditions, ssov1.ReadyCondition) {
 		now := metav1.NewTime(r.Now())
 		status.LastCheckedTime = &now
 	}
 	message := fmt.Sprintf("Okta at %s answered with this credential", org.URL)
-	if applied != limitOf(spec) {
+	if applied != oktaorg.LimitOf(spec) {
 		message += fmt.Sprintf("; another org object names the same org with stricter settings, which apply to both: %d%% of each rate-limit bucket, %d%% org safeguard",
-			applied.capacityPercent, applied.deactivationPercent)
+			applied.CapacityPercent, applied.DeactivationPercent)
 	}
 	conds.succeeded(ssov1.ReconcileSucceededReason, message)
 	return 24 * time.Hour, nil // the org kinds' interval (10m) is shorter
+}
+
+func (r *OrgStatusReconciler) followState(url string) (FollowState, bool) {
+	if r.Follower == nil {
+		return FollowState{}, false
+	}
+	return r.Follower.State(url)
+}
+
+func timeOrNil(t time.Time) *metav1.Time {
+	if t.IsZero() {
+		return nil
+	}
+	mt := metav1.NewTime(t)
+	return &mt
 }
 
 // usage counts the OktaSAMLApps and OktaSAMLIdentityProviders that name the
@@ -189,7 +211,7 @@ func (r *OrgStatusReconciler) usage(ctx context.Context, key string) (ssov1.OrgU
 	namespaces := map[string]bool{}
 	var objects int32
 	for _, list := range []client.ObjectList{&ssov1.OktaSAMLAppList{}, &ssov1.OktaSAMLIdentityProviderList{}} {
-		if err := r.List(ctx, list, client.MatchingFields{orgObjectIndex: key}); err != nil {
+		if err := r.List(ctx, list, client.MatchingFields{oktaorg.ObjectIndex: key}); err != nil {
 			return ssov1.OrgUsage{}, err
 		}
 		items, _ := meta.ExtractList(list)
@@ -209,7 +231,7 @@ func (c *clusterOrgStatus) reconcile(ctx context.Context, req ctrl.Request) (ctr
 
 func (c *clusterOrgStatus) apply(ctx context.Context, o *ssov1.ClusterOktaOrg, conds conditions) (time.Duration, error) {
 	key := "ClusterOktaOrg/" + o.Name
-	org, err := c.Orgs.fromSpec(ctx, "ClusterOktaOrg "+o.Name, c.Orgs.ClusterNamespace(), o.Spec.OktaOrgSpec, key+"@"+specVersion(o))
+	org, err := c.Orgs.FromSpec(ctx, "ClusterOktaOrg "+o.Name, c.Orgs.ClusterNamespace(), o.Spec.OktaOrgSpec, key+"@"+oktaorg.SpecVersion(o))
 	if err != nil {
 		return 0, err
 	}
@@ -228,7 +250,7 @@ func (n *namespacedOrgStatus) reconcile(ctx context.Context, req ctrl.Request) (
 
 func (n *namespacedOrgStatus) apply(ctx context.Context, o *ssov1.OktaOrg, conds conditions) (time.Duration, error) {
 	key := o.Namespace + "/OktaOrg/" + o.Name
-	org, err := n.Orgs.fromSpec(ctx, "OktaOrg "+o.Namespace+"/"+o.Name, o.Namespace, o.Spec, key+"@"+specVersion(o))
+	org, err := n.Orgs.FromSpec(ctx, "OktaOrg "+o.Namespace+"/"+o.Name, o.Namespace, o.Spec, key+"@"+oktaorg.SpecVersion(o))
 	if err != nil {
 		return 0, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
+	oktaorg "github.com/oktaop/okta-sso-operator/internal/org"
 )
 
 const (
@@ -71,7 +72,7 @@ func (r *OktaSAMLAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ssov1.OktaSAMLApp{}, appIDIndex, annotatedAppID); err != nil {
 		return err
 	}
-	if err := indexByOrgObject(mgr, &ssov1.OktaSAMLApp{}, func(o client.Object) ssov1.OrgReference { return o.(*ssov1.OktaSAMLApp).Spec.OrgRef }); err != nil {
+	if err := oktaorg.IndexByObject(mgr, &ssov1.OktaSAMLApp{}, func(o client.Object) ssov1.OrgReference { return o.(*ssov1.OktaSAMLApp).Spec.OrgRef }); err != nil {
 		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
@@ -81,7 +82,7 @@ func (r *OktaSAMLAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(r.appsClaimingTheSameApp), builder.WithPredicates(deleted)).
 		Watches(&ssov1.OktaSAMLIdentityProvider{}, handler.EnqueueRequestsFromMapFunc(requestsByIndex(r, &ssov1.OktaSAMLAppList{}, appIdPIndex)), builder.WithPredicates(idpPublished)).
 		WatchesRawSource(r.lanes.source())
-	return watchOrgs(b, r, &ssov1.OktaSAMLAppList{}, r.Orgs.ClusterNamespace()).
+	return oktaorg.Watch(b, r, &ssov1.OktaSAMLAppList{}, r.Orgs.ClusterNamespace()).
 		Named("oktasamlapp").
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, r.Concurrency, 1)}).
 		Complete(r)
@@ -153,7 +154,7 @@ func secretRefs(obj client.Object) []string {
 func (r *OktaSAMLAppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	app := &ssov1.OktaSAMLApp{}
 	if err := r.Get(ctx, req.NamespacedName, app); err == nil && r.lanes != nil {
-		release, admitted := r.lanes.enter(orgKey(app.Namespace, app.Spec.OrgRef), req.NamespacedName)
+		release, admitted := r.lanes.enter(oktaorg.Key(app.Namespace, app.Spec.OrgRef), req.NamespacedName)
 		if !admitted {
 			return ctrl.Result{}, nil // put back on the queue when the org's lane has room
 		}
@@ -171,7 +172,7 @@ func (r *OktaSAMLAppReconciler) apply(ctx context.Context, app *ssov1.OktaSAMLAp
 	if err := r.Cluster.Resolve(ctx); err != nil {
 		return 0, err
 	}
-	warnDeprecatedOrgRef(r.Recorder, app, app.Spec.OrgRef)
+	oktaorg.WarnDeprecated(r.Recorder, app, app.Spec.OrgRef)
 	org, err := r.Orgs.Get(ctx, app.Namespace, app.Spec.OrgRef)
 	if err != nil {
 		return 0, err
@@ -235,7 +236,7 @@ func (r *OktaSAMLAppReconciler) attributeValues(ctx context.Context, app *ssov1.
 		if st.ValueFrom == nil {
 			continue
 		}
-		v, err := outboundSecret(ctx, r, r.Orgs, app.Namespace, st.ValueFrom.SecretKeyRef, "attribute "+st.Name)
+		v, err := oktaorg.OutboundSecret(ctx, r, r.Orgs, app.Namespace, st.ValueFrom.SecretKeyRef, "attribute "+st.Name)
 		if err != nil {
 			return nil, err
 		}

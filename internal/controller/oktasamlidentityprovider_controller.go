@@ -21,6 +21,7 @@ import (
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
+	oktaorg "github.com/oktaop/okta-sso-operator/internal/org"
 )
 
 // idpAppsIndex indexes OktaSAMLIdentityProviders by the apps they read: the
@@ -63,7 +64,7 @@ func (r *OktaSAMLIdentityProviderReconciler) SetupWithManager(mgr ctrl.Manager) 
 		}); err != nil {
 		return err
 	}
-	if err := indexByOrgObject(mgr, &ssov1.OktaSAMLIdentityProvider{}, func(o client.Object) ssov1.OrgReference {
+	if err := oktaorg.IndexByObject(mgr, &ssov1.OktaSAMLIdentityProvider{}, func(o client.Object) ssov1.OrgReference {
 		return o.(*ssov1.OktaSAMLIdentityProvider).Spec.OrgRef
 	}); err != nil {
 		return err
@@ -73,7 +74,7 @@ func (r *OktaSAMLIdentityProviderReconciler) SetupWithManager(mgr ctrl.Manager) 
 		For(&ssov1.OktaSAMLIdentityProvider{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged, idpIDSetByHand))).
 		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(byApp), builder.WithPredicates(appReadinessChanged)).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(byOwningApp(byApp)), builder.OnlyMetadata)
-	return watchOrgs(b, r, &ssov1.OktaSAMLIdentityProviderList{}, r.Orgs.ClusterNamespace()).
+	return oktaorg.Watch(b, r, &ssov1.OktaSAMLIdentityProviderList{}, r.Orgs.ClusterNamespace()).
 		Named("oktasamlidentityprovider").
 		Complete(r)
 }
@@ -111,7 +112,7 @@ func (r *OktaSAMLIdentityProviderReconciler) apply(ctx context.Context, p *ssov1
 	if err := r.Cluster.Resolve(ctx); err != nil {
 		return 0, err
 	}
-	warnDeprecatedOrgRef(r.Recorder, p, p.Spec.OrgRef)
+	oktaorg.WarnDeprecated(r.Recorder, p, p.Spec.OrgRef)
 	org, err := r.Orgs.Get(ctx, p.Namespace, p.Spec.OrgRef)
 	if err != nil {
 		return 0, err

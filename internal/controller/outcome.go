@@ -14,6 +14,7 @@ import (
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
+	oktaorg "github.com/oktaop/okta-sso-operator/internal/org"
 )
 
 // outcome is how a failed reconcile shows and when it is retried, per the
@@ -55,6 +56,8 @@ func classify(err error, now time.Time, interval time.Duration) outcome {
 		return o
 	case isDependencyError(err):
 		return outcome{reason: ssov1.DependencyNotReadyReason, result: ctrl.Result{RequeueAfter: jitter(interval, 0.1)}}
+	case isOrgNotAllowed(err): // the org object is watched: a change to its conditions retries at once
+		return outcome{reason: ssov1.OrgNotAllowedReason, result: ctrl.Result{RequeueAfter: jitter(interval, 0.1)}}
 	case isInvalidSpec(err):
 		return outcome{reason: ssov1.InvalidSpecReason, stalled: true, err: reconcile.TerminalError(err)}
 	}
@@ -102,16 +105,24 @@ func (e *errDependency) Error() string { return e.msg }
 
 func isSecretError(err error) bool {
 	var e *errSecret
-	return errors.As(err, &e)
+	var o *oktaorg.SecretError
+	return errors.As(err, &e) || errors.As(err, &o)
 }
 
 func isInvalidSpec(err error) bool {
 	var e *errInvalidSpec
-	return errors.As(err, &e)
+	var o *oktaorg.InvalidError
+	return errors.As(err, &e) || errors.As(err, &o)
 }
 
 func isDependencyError(err error) bool {
 	var e *errDependency
+	var o *oktaorg.DependencyError
+	return errors.As(err, &e) || errors.As(err, &o)
+}
+
+func isOrgNotAllowed(err error) bool {
+	var e *oktaorg.NotAllowedError
 	return errors.As(err, &e)
 }
 

@@ -22,6 +22,7 @@ import (
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/assign"
+	oktaorg "github.com/oktaop/okta-sso-operator/internal/org"
 )
 
 // bindingAppIndex indexes SSOBindings by the app they target.
@@ -61,7 +62,7 @@ func (r *SSOBindingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged, deletionStarted))).
 		Watches(&ssov1.OktaSAMLApp{}, &handler.EnqueueRequestForObject{}, builder.WithPredicates(appReadinessChanged))
 	// Requests are keyed by the app: an org change wakes its apps' bindings.
-	return watchOrgsThroughApps(b, r, r.Orgs.ClusterNamespace(), func(_ context.Context, app client.Object) []reconcile.Request {
+	return oktaorg.WatchThroughApps(b, r, r.Orgs.ClusterNamespace(), func(_ context.Context, app client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(app)}}
 	}).Complete(r)
 }

@@ -163,7 +163,7 @@ var _ = BeforeSuite(func() {
 	Expect(mgr.Add(follower)).To(Succeed())
 	Expect((&controller.OktaSAMLIdentityProviderReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs, Cluster: &controller.ClusterID{Name: clusterID}}).SetupWithManager(mgr)).To(Succeed())
 
-	Expect((&controller.OrgStatusReconciler{Client: mgr.GetClient(), Recorder: recorder, Now: clock.Now, Orgs: orgs}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&controller.OrgStatusReconciler{Client: mgr.GetClient(), Recorder: recorder, Now: clock.Now, Orgs: orgs, Follower: follower}).SetupWithManager(mgr)).To(Succeed())
 
 	ctx, cancel := context.WithCancel(context.Background())
 	stopMgr = cancel

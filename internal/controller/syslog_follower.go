@@ -13,6 +13,7 @@ import (
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/accountsync"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
+	oktaorg "github.com/oktaop/okta-sso-operator/internal/org"
 )
 
 // LogFollower reads each Okta org's System Log, once a poll period per org
@@ -27,6 +28,7 @@ type LogFollower struct {
 
 	mu       sync.Mutex
 	nextPoll map[string]time.Time                        // by org URL
+	states   map[string]FollowState                      // by org URL
 	routed   map[types.NamespacedName]accountsync.Cursor // how far each sync was handed events
 	orgs     map[string]resolvedOrg                      // by namespace/org Secret
 }
@@ -104,13 +106,52 @@ func (f *LogFollower) pollDue(ctx context.Context) {
 			continue
 		}
 		f.setNextPoll(url, now.Add(org.LogPoll))
-		if err := f.poll(ctx, org, subs[url]); err != nil {
+		newest, err := f.poll(ctx, org, subs[url])
+		f.recordState(url, now, newest, err)
+		if err != nil {
 			if retryAt, limited := okta.IsRateLimited(err); limited {
 				f.setNextPoll(url, retryAt)
 			}
 			log.Info("reading the System Log failed; the next poll tries again", "org", url, "error", err.Error())
 		}
 	}
+}
+
+// FollowState is where the follower stands for one org, for the org's
+// status.
+type FollowState struct {
+	// LastPoll is when the org's System Log was last read.
+	LastPoll time.Time
+	// Newest is the publication time of the newest event read so far.
+	Newest time.Time
+	// Error is why the last poll failed ("" when it did not).
+	Error string
+}
+
+// State is where the follower stands for the org at the canonical URL, and
+// whether it follows that org at all.
+func (f *LogFollower) State(url string) (FollowState, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, ok := f.states[url]
+	return st, ok
+}
+
+func (f *LogFollower) recordState(url string, at, newest time.Time, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.states == nil {
+		f.states = map[string]FollowState{}
+	}
+	st := f.states[url]
+	st.LastPoll, st.Error = at, ""
+	if newest.After(st.Newest) {
+		st.Newest = newest
+	}
+	if err != nil {
+		st.Error = err.Error()
+	}
+	f.states[url] = st
 }
 
 func (f *LogFollower) setNextPoll(url string, at time.Time) {
@@ -166,7 +207,7 @@ func (f *LogFollower) now() time.Time {
 
 // orgOf reads an org Secret, or gives its reading of the last minute.
 func (f *LogFollower) orgOf(ctx context.Context, namespace string, ref ssov1.OrgReference) (*Org, error) {
-	key := orgKey(namespace, ref)
+	key := oktaorg.Key(namespace, ref)
 	f.mu.Lock()
 	r, ok := f.orgs[key]
 	f.mu.Unlock()
@@ -207,7 +248,7 @@ func followCursor(s *ssov1.AccountSync) (accountsync.Cursor, bool) {
 
 // poll reads the org's new events from the earliest cursor of its syncs and
 // hands each sync what concerns it.
-func (f *LogFollower) poll(ctx context.Context, org *Org, subs []subscriber) error {
+func (f *LogFollower) poll(ctx context.Context, org *Org, subs []subscriber) (newest time.Time, err error) {
 	for i := range subs {
 		subs[i].cursor = f.handedTo(subs[i].key, subs[i].recorded)
 	}
@@ -222,7 +263,7 @@ func (f *LogFollower) poll(ctx context.Context, org *Org, subs []subscriber) err
 	for range maxLogPages {
 		page, err := org.Client.LogEvents(ctx, q)
 		if err != nil {
-			return err
+			return newest, err
 		}
 		events = append(events, page.Events...)
 		// A page short of the limit is the end for now: a polling query's
@@ -233,6 +274,9 @@ func (f *LogFollower) poll(ctx context.Context, org *Org, subs []subscriber) err
 		q = okta.LogQuery{Cursor: page.Next}
 	}
 	sort.SliceStable(events, func(i, j int) bool { return events[i].Published.Before(events[j].Published) })
+	if len(events) > 0 {
+		newest = events[len(events)-1].Published
+	}
 	for _, s := range subs {
 		followed := accountsync.Follow(events, s.appID, s.cursor)
 		if len(followed.Users) == 0 && !f.cursorStale(s, followed.Cursor) {
@@ -242,7 +286,7 @@ func (f *LogFollower) poll(ctx context.Context, org *Org, subs []subscriber) err
 		f.Queue.add(s.key, followed)
 		f.remember(s.key, followed.Cursor)
 	}
-	return nil
+	return newest, nil
 }
 
 // handedTo is the later of where the sync's status is and what this

@@ -1,4 +1,4 @@
-package controller
+package org
 
 import (
 	"context"
@@ -15,42 +15,42 @@ import (
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 )
 
-// orgObjectIndex indexes the objects that name an org object (a
+// ObjectIndex indexes the objects that name an org object (a
 // ClusterOktaOrg or an OktaOrg) by orgKey.
-const orgObjectIndex = ".spec.orgRef.object"
+const ObjectIndex = ".spec.orgRef.object"
 
-// indexByOrgObject registers orgObjectIndex for a kind whose orgRef ref
+// IndexByObject registers ObjectIndex for a kind whose orgRef ref
 // returns.
-func indexByOrgObject(mgr ctrl.Manager, obj client.Object, ref func(client.Object) ssov1.OrgReference) error {
-	return mgr.GetFieldIndexer().IndexField(context.Background(), obj, orgObjectIndex, func(o client.Object) []string {
+func IndexByObject(mgr ctrl.Manager, obj client.Object, ref func(client.Object) ssov1.OrgReference) error {
+	return mgr.GetFieldIndexer().IndexField(context.Background(), obj, ObjectIndex, func(o client.Object) []string {
 		if r := ref(o); r.Kind != "" {
-			return []string{orgKey(o.GetNamespace(), r)}
+			return []string{Key(o.GetNamespace(), r)}
 		}
 		return nil
 	})
 }
 
-// watchOrgs makes a controller retry every object of list's kind that uses
+// Watch makes a controller retry every object of list's kind that uses
 // an org at once when the org object or one of its credential Secrets
 // changes (a rotated token, a namespace added to the conditions).
-func watchOrgs(b *builder.TypedBuilder[ctrl.Request], c client.Reader, list client.ObjectList, clusterNamespace string) *builder.TypedBuilder[ctrl.Request] {
-	return watchOrgsThen(b, orgWatch{c: c, list: list, clusterNamespace: clusterNamespace})
+func Watch(b *builder.TypedBuilder[ctrl.Request], c client.Reader, list client.ObjectList, clusterNamespace string) *builder.TypedBuilder[ctrl.Request] {
+	return watchThen(b, orgWatch{c: c, list: list, clusterNamespace: clusterNamespace})
 }
 
-// watchOrgsThroughApps is watchOrgs for a kind that reaches its org through
+// WatchThroughApps is Watch for a kind that reaches its org through
 // the OktaSAMLApp it references (SSOBinding, AccountSync): the apps that
 // use the org, mapped to this kind's requests by then.
-func watchOrgsThroughApps(b *builder.TypedBuilder[ctrl.Request], c client.Reader, clusterNamespace string, then handler.MapFunc) *builder.TypedBuilder[ctrl.Request] {
-	return watchOrgsThen(b, orgWatch{c: c, list: &ssov1.OktaSAMLAppList{}, clusterNamespace: clusterNamespace, then: then})
+func WatchThroughApps(b *builder.TypedBuilder[ctrl.Request], c client.Reader, clusterNamespace string, then handler.MapFunc) *builder.TypedBuilder[ctrl.Request] {
+	return watchThen(b, orgWatch{c: c, list: &ssov1.OktaSAMLAppList{}, clusterNamespace: clusterNamespace, then: then})
 }
 
-func watchOrgsThen(b *builder.TypedBuilder[ctrl.Request], w orgWatch) *builder.TypedBuilder[ctrl.Request] {
+func watchThen(b *builder.TypedBuilder[ctrl.Request], w orgWatch) *builder.TypedBuilder[ctrl.Request] {
 	return b.
 		Watches(&ssov1.ClusterOktaOrg{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
-			return w.users(ctx, orgKey("", ssov1.OrgReference{Kind: ssov1.OrgKindCluster, Name: ssov1.ResourceName(o.GetName())}))
+			return w.users(ctx, Key("", ssov1.OrgReference{Kind: ssov1.OrgKindCluster, Name: ssov1.ResourceName(o.GetName())}))
 		})).
 		Watches(&ssov1.OktaOrg{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
-			return w.users(ctx, orgKey(o.GetNamespace(), ssov1.OrgReference{Kind: ssov1.OrgKindNamespaced, Name: ssov1.ResourceName(o.GetName())}))
+			return w.users(ctx, Key(o.GetNamespace(), ssov1.OrgReference{Kind: ssov1.OrgKindNamespaced, Name: ssov1.ResourceName(o.GetName())}))
 		})).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(w.usersOfSecret), builder.OnlyMetadata)
 }
@@ -67,7 +67,7 @@ type orgWatch struct {
 // users are the objects whose orgRef names the org object key.
 func (w orgWatch) users(ctx context.Context, key string) []ctrl.Request {
 	found := w.list.DeepCopyObject().(client.ObjectList)
-	if err := w.c.List(ctx, found, client.MatchingFields{orgObjectIndex: key}); err != nil {
+	if err := w.c.List(ctx, found, client.MatchingFields{ObjectIndex: key}); err != nil {
 		return nil
 	}
 	items, _ := meta.ExtractList(found)
@@ -94,7 +94,7 @@ func (w orgWatch) usersOfSecret(ctx context.Context, s client.Object) []ctrl.Req
 		var orgs ssov1.ClusterOktaOrgList
 		if err := w.c.List(ctx, &orgs); err == nil {
 			for _, o := range orgs.Items {
-				if readsSecret(o.Spec.OktaOrgSpec, s.GetName()) {
+				if ReadsSecret(o.Spec.OktaOrgSpec, s.GetName()) {
 					reqs = append(reqs, w.users(ctx, "ClusterOktaOrg/"+o.Name)...)
 				}
 			}
@@ -103,7 +103,7 @@ func (w orgWatch) usersOfSecret(ctx context.Context, s client.Object) []ctrl.Req
 	var orgs ssov1.OktaOrgList
 	if err := w.c.List(ctx, &orgs, client.InNamespace(s.GetNamespace())); err == nil {
 		for _, o := range orgs.Items {
-			if readsSecret(o.Spec, s.GetName()) {
+			if ReadsSecret(o.Spec, s.GetName()) {
 				reqs = append(reqs, w.users(ctx, o.Namespace+"/OktaOrg/"+o.Name)...)
 			}
 		}
@@ -123,6 +123,6 @@ func credentialSecrets(spec ssov1.OktaOrgSpec) []string {
 	return names
 }
 
-func readsSecret(spec ssov1.OktaOrgSpec, name string) bool {
+func ReadsSecret(spec ssov1.OktaOrgSpec, name string) bool {
 	return slices.Contains(credentialSecrets(spec), name)
 }

@@ -1,4 +1,4 @@
-package controller
+package org
 
 import (
 	"cmp"
@@ -10,40 +10,40 @@ import (
 	"github.com/oktaop/okta-sso-operator/internal/okta"
 )
 
-// orgLimit is what an org object says of the org-wide settings.
-type orgLimit struct {
-	capacityPercent, deactivationPercent int
+// Limit is what an org object says of the org-wide settings.
+type Limit struct {
+	CapacityPercent, DeactivationPercent int
 }
 
-func limitOf(spec ssov1.OktaOrgSpec) orgLimit {
-	l := orgLimit{capacityPercent: int(cmp.Or(spec.MaxAPICapacityPercent, int32(okta.DefaultCapacityPercent))), deactivationPercent: 20}
+func LimitOf(spec ssov1.OktaOrgSpec) Limit {
+	l := Limit{CapacityPercent: int(cmp.Or(spec.MaxAPICapacityPercent, int32(okta.DefaultCapacityPercent))), DeactivationPercent: 20}
 	if spec.MaxOrgDeactivationPercent != nil {
-		l.deactivationPercent = int(*spec.MaxOrgDeactivationPercent)
+		l.DeactivationPercent = int(*spec.MaxOrgDeactivationPercent)
 	}
 	return l
 }
 
 // stricter is the tighter of two limits, field by field.
-func (l orgLimit) stricter(o orgLimit) orgLimit {
-	return orgLimit{min(l.capacityPercent, o.capacityPercent), min(l.deactivationPercent, o.deactivationPercent)}
+func (l Limit) stricter(o Limit) Limit {
+	return Limit{min(l.CapacityPercent, o.CapacityPercent), min(l.DeactivationPercent, o.DeactivationPercent)}
 }
 
-// appliedLimit is the org-wide settings in force for the org at the
+// Applied is the org-wide settings in force for the org at the
 // canonical url: the stricter of every ClusterOktaOrg and OktaOrg that
 // names it, so no object can widen the org's share or its safeguard by
 // naming the org again. known is false when no org object names it.
-func appliedLimit(ctx context.Context, r client.Reader, url string) (limit orgLimit, known bool, err error) {
+func Applied(ctx context.Context, r client.Reader, url string) (limit Limit, known bool, err error) {
 	var specs []ssov1.OktaOrgSpec
 	var cluster ssov1.ClusterOktaOrgList
 	if err := r.List(ctx, &cluster); err != nil {
-		return orgLimit{}, false, err
+		return Limit{}, false, err
 	}
 	for _, o := range cluster.Items {
 		specs = append(specs, o.Spec.OktaOrgSpec)
 	}
 	var namespaced ssov1.OktaOrgList
 	if err := r.List(ctx, &namespaced); err != nil {
-		return orgLimit{}, false, err
+		return Limit{}, false, err
 	}
 	for _, o := range namespaced.Items {
 		specs = append(specs, o.Spec)
@@ -53,10 +53,10 @@ func appliedLimit(ctx context.Context, r client.Reader, url string) (limit orgLi
 			continue
 		}
 		if !known {
-			limit, known = limitOf(spec), true
+			limit, known = LimitOf(spec), true
 			continue
 		}
-		limit = limit.stricter(limitOf(spec))
+		limit = limit.stricter(LimitOf(spec))
 	}
 	return limit, known, nil
 }
@@ -66,21 +66,21 @@ func appliedLimit(ctx context.Context, r client.Reader, url string) (limit orgLi
 // safeguard in a copy (cached orgs are shared). The budget is one per org,
 // so an org Secret of the old form that names an org an org object also
 // names uses the org objects' share too.
-func withAppliedLimit(ctx context.Context, r client.Reader, org *Org, safeguard bool) (*Org, error) {
-	limit, known, err := appliedLimit(ctx, r, org.URL)
+func withApplied(ctx context.Context, r client.Reader, org *Org, safeguard bool) (*Org, error) {
+	limit, known, err := Applied(ctx, r, org.URL)
 	if err != nil {
 		return nil, err
 	}
 	if !known { // no org object names it (any more): the org's own share
-		limit = orgLimit{capacityPercent: org.CapacityPercent, deactivationPercent: org.MaxDeactivationPercent}
+		limit = Limit{CapacityPercent: org.CapacityPercent, DeactivationPercent: org.MaxDeactivationPercent}
 	}
 	if c, ok := org.Client.(interface{ Budget() *okta.Budget }); ok {
-		c.Budget().SetCapacityPercent(limit.capacityPercent)
+		c.Budget().SetCapacityPercent(limit.CapacityPercent)
 	}
 	if !safeguard {
 		return org, nil
 	}
 	out := *org
-	out.MaxDeactivationPercent = limit.deactivationPercent
+	out.MaxDeactivationPercent = limit.DeactivationPercent
 	return &out, nil
 }
