@@ -140,6 +140,10 @@ var _ = Describe("ClusterOktaOrg and OktaOrg", func() {
 			return conditionState(got.Status.Conditions, ssov1.ReadyCondition)
 		}
 		Eventually(orgReady, "30s").Should(Equal("False/"+ssov1.AuthFailedReason), "the org says so too")
+		binding := newBinding(app.Name, group("Engineering"))
+		Expect(k8s.Create(ctx, binding)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, binding))).To(Succeed()) })
+		Eventually(bindingReady(ctx, binding), "30s").Should(Equal("False/"+ssov1.DependencyNotReadyReason), "its app has no Okta app yet")
 
 		Eventually(func() error {
 			current := &corev1.Secret{}
@@ -151,6 +155,8 @@ var _ = Describe("ClusterOktaOrg and OktaOrg", func() {
 		}).Should(Succeed())
 		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
 		Eventually(orgReady, "30s").Should(Equal(ready))
+		Eventually(bindingReady(ctx, binding), "30s").Should(Equal(ready), "the binding follows at once, not at its next backoff")
+		Expect(k8s.Delete(ctx, binding)).To(Succeed())
 		Expect(k8s.Delete(ctx, app)).To(Succeed())
 		Eventually(func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(app), &ssov1.OktaSAMLApp{}) }, "30s").ShouldNot(Succeed())
 	})

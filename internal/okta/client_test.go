@@ -757,3 +757,32 @@ func (t *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 	t.requests = append(t.requests, r.Clone(r.Context()))
 	return http.DefaultTransport.RoundTrip(r)
 }
+
+// TestDPoPAfterA429: the request sent again after a 429's reset carries a
+// proof of its own (a replayed jti would be refused), on the org's clock.
+func TestDPoPAfterA429(t *testing.T) {
+	ctx := context.Background()
+	clock := &fakeClock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	e := newEnv(t, emulator.Config{Now: clock.Now}, okta.Config{Now: clock.Now,
+		OAuth: &okta.OAuthConfig{ClientID: "0oadpop", PrivateKeyPEM: keyPEM, Scopes: []string{"okta.apps.read"}}})
+	e.org.AddOAuthClient("0oadpop", &key.PublicKey, []string{"okta.apps.read"})
+	if _, err := e.client.ListApps(ctx, okta.AppQuery{}); err != nil { // the token, with DPoP
+		t.Fatal(err)
+	}
+	e.org.SetFaults(emulator.Faults{Force429: 1})
+	_, err := e.client.ListApps(ctx, okta.AppQuery{})
+	retryAt, limited := okta.IsRateLimited(err)
+	if !limited {
+		t.Fatalf("want the 429 first, got %v", err)
+	}
+	clock.advanceTo(retryAt)
+	e.org.ResetStats()
+	if _, err := e.client.ListApps(ctx, okta.AppQuery{}); err != nil {
+		t.Fatalf("after the 429's reset: %v", err)
+	}
+	if got := e.org.Stats().RouteStatuses["GET /api/v1/apps"]; got["200"] != 1 || got["401"] != 0 {
+		t.Errorf("after the reset, answers %v: want one 200 and no refused proof", got)
+	}
+}
