@@ -6,7 +6,7 @@ import "context"
 // does when they are due.
 func (f *LogFollower) PollNow(ctx context.Context) {
 	f.mu.Lock()
-	f.nextPoll = nil
+	f.lastPoll, f.notBefore = nil, nil
 	f.mu.Unlock()
 	f.pollDue(ctx)
 }

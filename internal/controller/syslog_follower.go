@@ -26,11 +26,15 @@ type LogFollower struct {
 	Now    func() time.Time
 	Queue  *FollowQueue
 
-	mu       sync.Mutex
-	nextPoll map[string]time.Time                        // by org URL
-	states   map[string]FollowState                      // by org URL
-	routed   map[types.NamespacedName]accountsync.Cursor // how far each sync was handed events
-	orgs     map[string]resolvedOrg                      // by namespace/org Secret
+	mu sync.Mutex
+	// lastPoll is when each org was last polled, and notBefore until when
+	// it must not be (a rate limit's reset): an org is due a period after
+	// its last poll, so a shorter period (a new org object asking for one)
+	// takes effect at once.
+	lastPoll, notBefore map[string]time.Time                        // by org URL
+	states              map[string]FollowState                      // by org URL
+	routed              map[types.NamespacedName]accountsync.Cursor // how far each sync was handed events
+	orgs                map[string]resolvedOrg                      // by namespace/org Secret
 }
 
 // resolvedOrg is an org Secret read, kept for orgRecheck: the follower looks
@@ -96,21 +100,20 @@ func (f *LogFollower) pollDue(ctx context.Context) {
 			continue
 		}
 		f.mu.Lock()
-		due := !now.Before(f.nextPoll[url])
+		due := !now.Before(f.lastPoll[url].Add(org.LogPoll)) && !now.Before(f.notBefore[url])
 		f.mu.Unlock()
 		if !due {
 			continue
 		}
 		if until, throttled := org.Client.Throttled("/api/v1/logs"); throttled {
-			f.setNextPoll(url, until)
+			f.setNotBefore(url, until)
 			continue
 		}
-		f.setNextPoll(url, now.Add(org.LogPoll))
 		newest, err := f.poll(ctx, org, subs[url])
 		f.recordState(url, now, newest, err)
 		if err != nil {
 			if retryAt, limited := okta.IsRateLimited(err); limited {
-				f.setNextPoll(url, retryAt)
+				f.setNotBefore(url, retryAt)
 			}
 			log.Info("reading the System Log failed; the next poll tries again", "org", url, "error", err.Error())
 		}
@@ -143,6 +146,10 @@ func (f *LogFollower) recordState(url string, at, newest time.Time, err error) {
 	if f.states == nil {
 		f.states = map[string]FollowState{}
 	}
+	if f.lastPoll == nil {
+		f.lastPoll = map[string]time.Time{}
+	}
+	f.lastPoll[url] = at
 	st := f.states[url]
 	st.LastPoll, st.Error = at, ""
 	if newest.After(st.Newest) {
@@ -154,13 +161,13 @@ func (f *LogFollower) recordState(url string, at, newest time.Time, err error) {
 	f.states[url] = st
 }
 
-func (f *LogFollower) setNextPoll(url string, at time.Time) {
+func (f *LogFollower) setNotBefore(url string, at time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.nextPoll == nil {
-		f.nextPoll = map[string]time.Time{}
+	if f.notBefore == nil {
+		f.notBefore = map[string]time.Time{}
 	}
-	f.nextPoll[url] = at
+	f.notBefore[url] = at
 }
 
 // shorterPoll tells whether poll period a is shorter than b, 0 (off) being
