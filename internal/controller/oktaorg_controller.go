@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -12,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -30,6 +32,12 @@ type OrgStatusReconciler struct {
 	Recorder record.EventRecorder
 	Orgs     *SecretOrgs
 	Now      func() time.Time
+
+	mu sync.Mutex
+	// checked is when each client last answered: a reconcile for the usage
+	// counts alone costs no Okta call within the interval. A changed spec
+	// or credential is a new client, checked at once.
+	checked map[okta.API]time.Time
 	// Follower, when set, says where the System Log follower stands.
 	Follower *LogFollower
 }
@@ -43,25 +51,28 @@ func (r *OrgStatusReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	cluster := &clusterOrgStatus{r}
 	allCluster := handler.EnqueueRequestsFromMapFunc(r.every(&ssov1.ClusterOktaOrgList{}))
 	allNamespaced := handler.EnqueueRequestsFromMapFunc(r.every(&ssov1.OktaOrgList{}))
+	// Spec changes only: the org's own status writes must not wake it (nor
+	// every other org), and an app's status churn says nothing of its org.
+	specOnly := builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged))
 	if err := ctrl.NewControllerManagedBy(mgr).
-		For(&ssov1.ClusterOktaOrg{}).
-		Watches(&ssov1.ClusterOktaOrg{}, allCluster). // another may name the same org with stricter settings
-		Watches(&ssov1.OktaOrg{}, allCluster).
+		For(&ssov1.ClusterOktaOrg{}, specOnly).
+		Watches(&ssov1.ClusterOktaOrg{}, allCluster, specOnly). // another may name the same org with stricter settings
+		Watches(&ssov1.OktaOrg{}, allCluster, specOnly).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.clusterOrgsReading), builder.OnlyMetadata).
-		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(namedOrg(ssov1.OrgKindCluster, appOrgRef))).
-		Watches(&ssov1.OktaSAMLIdentityProvider{}, handler.EnqueueRequestsFromMapFunc(namedOrg(ssov1.OrgKindCluster, idpOrgRef))).
+		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(namedOrg(ssov1.OrgKindCluster, appOrgRef)), specOnly).
+		Watches(&ssov1.OktaSAMLIdentityProvider{}, handler.EnqueueRequestsFromMapFunc(namedOrg(ssov1.OrgKindCluster, idpOrgRef)), specOnly).
 		Named("clusteroktaorg").
 		Complete(reconcileFunc(cluster.reconcile)); err != nil {
 		return err
 	}
 	namespaced := &namespacedOrgStatus{r}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&ssov1.OktaOrg{}).
-		Watches(&ssov1.ClusterOktaOrg{}, allNamespaced).
-		Watches(&ssov1.OktaOrg{}, allNamespaced).
+		For(&ssov1.OktaOrg{}, specOnly).
+		Watches(&ssov1.ClusterOktaOrg{}, allNamespaced, specOnly).
+		Watches(&ssov1.OktaOrg{}, allNamespaced, specOnly).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.namespacedOrgsReading), builder.OnlyMetadata).
-		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(namedOrg(ssov1.OrgKindNamespaced, appOrgRef))).
-		Watches(&ssov1.OktaSAMLIdentityProvider{}, handler.EnqueueRequestsFromMapFunc(namedOrg(ssov1.OrgKindNamespaced, idpOrgRef))).
+		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(namedOrg(ssov1.OrgKindNamespaced, appOrgRef)), specOnly).
+		Watches(&ssov1.OktaSAMLIdentityProvider{}, handler.EnqueueRequestsFromMapFunc(namedOrg(ssov1.OrgKindNamespaced, idpOrgRef)), specOnly).
 		Named("oktaorg").
 		Complete(reconcileFunc(namespaced.reconcile))
 }
@@ -148,7 +159,7 @@ func (r *OrgStatusReconciler) lifecycle() lifecycle {
 
 // check tries the credential and fills the status every org kind shares.
 func (r *OrgStatusReconciler) check(ctx context.Context, org *Org, spec ssov1.OktaOrgSpec, key string, status *ssov1.OktaOrgStatus, conds conditions) (time.Duration, error) {
-	if _, err := org.Client.FindGroupByName(ctx, "Everyone"); err != nil && !okta.IsNotFound(err) {
+	if err := r.credentialWorks(ctx, org.Client); err != nil {
 		return 0, err
 	}
 	status.URL = org.URL
@@ -188,6 +199,27 @@ func (r *OrgStatusReconciler) check(ctx context.Context, org *Org, spec ssov1.Ok
 	}
 	conds.succeeded(ssov1.ReconcileSucceededReason, message)
 	return 24 * time.Hour, nil // the org kinds' interval (10m) is shorter
+}
+
+// credentialWorks makes one cheap authenticated call (a groups search),
+// unless this client answered one within the check interval.
+func (r *OrgStatusReconciler) credentialWorks(ctx context.Context, c okta.API) error {
+	r.mu.Lock()
+	last, ok := r.checked[c]
+	r.mu.Unlock()
+	if ok && r.Now().Sub(last) < 9*time.Minute {
+		return nil
+	}
+	if _, err := c.FindGroupByName(ctx, "Everyone"); err != nil && !okta.IsNotFound(err) {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.checked == nil {
+		r.checked = map[okta.API]time.Time{}
+	}
+	r.checked[c] = r.Now()
+	return nil
 }
 
 func (r *OrgStatusReconciler) followState(url string) (FollowState, bool) {

@@ -111,6 +111,8 @@ var _ = Describe("ClusterOktaOrg and OktaOrg", func() {
 		// not the team's: the team's object sent nothing.
 		sentForTeam := func() int { st := lone.Stats(); return st.Total - st.Routes["GET /api/v1/groups"] }
 		Consistently(sentForTeam, "2s", "250ms").Should(BeZero(), "nothing was sent to Okta for the team's object")
+		Expect(lone.Stats().Routes["GET /api/v1/groups"]).To(Equal(1),
+			"the org's own check is one call: its status writes do not wake it again, nor does the app's status")
 
 		By("the platform allows the namespace: the app is made at once")
 		Eventually(func() error {
