@@ -183,6 +183,34 @@ var _ = Describe("ClusterOktaOrg and OktaOrg", func() {
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(loose), got)).To(Succeed())
 		Expect(meta.FindStatusCondition(got.Status.Conditions, ssov1.ReadyCondition).Message).To(ContainSubstring("stricter settings, which apply to both: 30% of each rate-limit bucket, 10% org safeguard"))
 
+		By("a team's OktaOrg naming the same org with a 1% share and no working credential narrows nothing")
+		squatter := &ssov1.OktaOrg{ObjectMeta: metav1.ObjectMeta{Namespace: watchedNS, Name: "squat-" + rand.String(5)},
+			Spec: ssov1.OktaOrgSpec{URL: ssov1.URL(orgURL), MaxAPICapacityPercent: 1, MaxOrgDeactivationPercent: ptr.To[int32](0),
+				Credentials: ssov1.OrgCredentials{APIToken: &ssov1.SecretKeySelector{Name: "no-such-secret", Key: "token"}}}}
+		Expect(k8s.Create(ctx, squatter)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, squatter))).To(Succeed()) })
+		Eventually(func(g Gomega) {
+			got := &ssov1.OktaOrg{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(squatter), got)).To(Succeed())
+			g.Expect(conditionState(got.Status.Conditions, ssov1.ReadyCondition)).To(Equal("False/" + ssov1.SecretNotFoundReason))
+		}, "30s").Should(Succeed())
+		annotateClusterOrg := func(o *ssov1.ClusterOktaOrg, value string) {
+			Eventually(func() error {
+				current := &ssov1.ClusterOktaOrg{}
+				if err := k8s.Get(ctx, client.ObjectKeyFromObject(o), current); err != nil {
+					return err
+				}
+				current.Annotations = map[string]string{ssov1.ReconcileRequestAnnotation: value}
+				return k8s.Update(ctx, current)
+			}).Should(Succeed())
+		}
+		annotateClusterOrg(loose, "after-squatter")
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(loose), got)).To(Succeed())
+			g.Expect(got.Status.LastHandledReconcileAt).To(Equal("after-squatter"))
+			g.Expect(got.Status.AppliedLimits).To(Equal(&ssov1.AppliedOrgLimits{MaxAPICapacityPercent: 30, MaxOrgDeactivationPercent: 10}), "the platform's strict one, not the squatter's")
+		}, "30s").Should(Succeed())
+
 		By("the strict one gone: the loose one's own settings apply again")
 		Expect(k8s.Delete(ctx, strict)).To(Succeed())
 		Eventually(func(g Gomega) {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
@@ -46,7 +47,12 @@ func Applied(ctx context.Context, r client.Reader, url string) (limit Limit, kno
 		return Limit{}, false, err
 	}
 	for _, o := range namespaced.Items {
-		specs = append(specs, o.Spec)
+		// A team's OktaOrg counts only once its credential has worked: an
+		// OktaOrg with no real credential must not narrow the share of an
+		// org the platform connects for everyone.
+		if meta.IsStatusConditionTrue(o.Status.Conditions, ssov1.ReadyCondition) {
+			specs = append(specs, o.Spec)
+		}
 	}
 	for _, spec := range specs {
 		if u, err := okta.CanonicalOrgURL(string(spec.URL)); err != nil || u.String() != url {
