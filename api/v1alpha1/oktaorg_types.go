@@ -92,14 +92,28 @@ type OktaOrgSpec struct {
 	// +optional
 	MaxOrgDeactivationPercent *int32 `json:"maxOrgDeactivationPercent,omitempty"`
 
-	// SystemLogPollInterval is how often the org's System Log is followed
-	// between full AccountSync runs, from 1s to 1h; 0s turns it off.
+	// SystemLogPollInterval is how often the org's System Log is followed,
+	// for AccountSyncs between full runs and for changes made in Okta to
+	// the apps, assignments and identity providers the operator keeps; from
+	// 1s to 1h; 0s turns it off.
 	// +kubebuilder:default="1m"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
 	// +kubebuilder:validation:XValidation:rule="duration(self) == duration('0s') || (duration(self) >= duration('1s') && duration(self) <= duration('1h'))",message="must be 0s (off) or from 1s to 1h"
 	// +optional
 	SystemLogPollInterval *metav1.Duration `json:"systemLogPollInterval,omitempty"`
+
+	// DriftSweepInterval is how often every object of the org is read in
+	// full while the System Log is followed: a safety net, spread evenly
+	// over the period, behind the log, which finds changes made in Okta
+	// within a poll. With following off (systemLogPollInterval 0s) each
+	// object is read every spec.interval instead. From 1h to 168h.
+	// +kubebuilder:default="24h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1h') && duration(self) <= duration('168h')",message="must be from 1h to 168h"
+	// +optional
+	DriftSweepInterval *metav1.Duration `json:"driftSweepInterval,omitempty"`
 }
 
 // NamespaceCondition selects namespaces; a namespace matches when it
@@ -216,7 +230,8 @@ type OktaOrgStatus struct {
 	// +optional
 	AppliedLimits *AppliedOrgLimits `json:"appliedLimits,omitempty"`
 	// SystemLog is where the follower of the org's System Log stands, as
-	// of the last check, while AccountSyncs follow it.
+	// of the last check, while it is followed (for AccountSyncs and for
+	// drift detection).
 	// +optional
 	SystemLog *SystemLogStatus `json:"systemLog,omitempty"`
 	// UsedBy counts the namespaces and objects that use the org.

@@ -142,19 +142,20 @@ func run(o options) error {
 	cluster := &controller.ClusterID{Name: o.clusterID, Reader: mgr.GetAPIReader()}
 	orgs := &controller.SecretOrgs{Reader: mgr.GetClient(), ClusterResourceNamespace: clusterNS}
 	recorder := mgr.GetEventRecorderFor("okta-sso-operator")
+	drift := controller.NewDriftWatch()
 	if err := (&controller.OktaSAMLAppReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Concurrency: o.appConcurrency, Workers: o.appWorkers, Cluster: cluster,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Concurrency: o.appConcurrency, Workers: o.appWorkers, Cluster: cluster, Drift: drift,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the OktaSAMLApp controller: %w", err)
 	}
-	if err := (&controller.SSOBindingReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs}).SetupWithManager(mgr); err != nil {
+	if err := (&controller.SSOBindingReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Drift: drift}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the SSOBinding controller: %w", err)
 	}
 	follow := controller.NewFollowQueue()
 	if err := (&controller.AccountSyncReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Follow: follow}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the AccountSync controller: %w", err)
 	}
-	follower := &controller.LogFollower{Reader: mgr.GetClient(), Orgs: orgs, Queue: follow}
+	follower := &controller.LogFollower{Reader: mgr.GetClient(), Orgs: orgs, Queue: follow, Drift: drift}
 	if err := mgr.Add(follower); err != nil {
 		return fmt.Errorf("setting up the System Log follower: %w", err)
 	}
@@ -167,7 +168,7 @@ func run(o options) error {
 		}
 	}
 	if err := (&controller.OktaSAMLIdentityProviderReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Cluster: cluster,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Cluster: cluster, Drift: drift,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the OktaSAMLIdentityProvider controller: %w", err)
 	}

@@ -16,11 +16,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -39,6 +41,9 @@ func (l limitFlags) Set(v string) error {
 	limit, err := strconv.Atoi(n)
 	if !ok || err != nil || limit < 1 {
 		return fmt.Errorf("want BUCKET=REQUESTS_PER_MINUTE, such as /api/v1/apps=100")
+	}
+	if _, known := emulator.DefaultRateLimits[bucket]; !known {
+		return fmt.Errorf("unknown bucket %q; Okta's buckets are %s", bucket, strings.Join(slices.Sorted(maps.Keys(emulator.DefaultRateLimits)), ", "))
 	}
 	l[bucket] = limit
 	return nil

@@ -36,6 +36,13 @@ func TestBinary(t *testing.T) {
 		}
 	})
 
+	t.Run("refuses a bucket Okta does not have", func(t *testing.T) {
+		out, err := exec.Command(bin, "--api-token", "tok", "--rate-limit", "default=5").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), `unknown bucket "default"`) || !strings.Contains(string(out), "/api/v1/apps/{id}") {
+			t.Errorf("got %v: %s", err, out)
+		}
+	})
+
 	t.Run("refuses a rate-limit window out of range", func(t *testing.T) {
 		out, err := exec.Command(bin, "--api-token", "tok", "--rate-limit-window", "10ms").CombinedOutput()
 		if err == nil || !strings.Contains(string(out), "--rate-limit-window must be between 1s and 1h") {
@@ -50,7 +57,7 @@ func TestBinary(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--api-token", "tok", "--tls", "--tls-ca-file", caFile,
-			"--seed", seed, "--rate-limit", "/api/v1/users/{id}=42")
+			"--seed", seed, "--rate-limit", "/api/v1/users/{idOrLogin}=42")
 		stdout, _ := cmd.StdoutPipe()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

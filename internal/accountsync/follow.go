@@ -1,9 +1,6 @@
 package accountsync
 
 import (
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/oktaop/okta-sso-operator/internal/okta"
@@ -23,46 +20,10 @@ var FollowedEventTypes = []string{
 }
 
 // FollowFilter is the System Log filter for FollowedEventTypes.
-func FollowFilter() string {
-	terms := make([]string, len(FollowedEventTypes))
-	for i, t := range FollowedEventTypes {
-		terms[i] = "eventType eq " + strconv.Quote(t)
-	}
-	return strings.Join(terms, " or ")
-}
+func FollowFilter() string { return okta.EventTypeFilter(FollowedEventTypes...) }
 
-// Cursor is a place in the System Log: after the events published at
-// Published whose IDs are in IDs.
-type Cursor struct {
-	Published time.Time
-	IDs       map[string]bool
-}
-
-// Precedes tells whether the event comes after the cursor.
-func (c Cursor) Precedes(e okta.LogEvent) bool {
-	return e.Published.After(c.Published) || (e.Published.Equal(c.Published) && !c.IDs[e.UUID])
-}
-
-// advance moves the cursor to just after the event.
-func (c *Cursor) advance(e okta.LogEvent) {
-	if !e.Published.Equal(c.Published) {
-		c.Published, c.IDs = e.Published, map[string]bool{}
-	}
-	if c.IDs == nil {
-		c.IDs = map[string]bool{}
-	}
-	c.IDs[e.UUID] = true
-}
-
-// SortedIDs are the cursor's event IDs in order, for status.
-func (c Cursor) SortedIDs() []string {
-	ids := make([]string, 0, len(c.IDs))
-	for id := range c.IDs {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
-}
+// Cursor is a place in the System Log (okta.LogCursor).
+type Cursor = okta.LogCursor
 
 // Followed is what the events after a cursor ask of one sync: the users to
 // plan again, each with whether they may have left the app (so their
@@ -83,7 +44,7 @@ func Follow(events []okta.LogEvent, appID string, from Cursor) Followed {
 		if !from.Precedes(e) {
 			continue
 		}
-		f.Cursor.advance(e)
+		f.Cursor.Advance(e)
 		f.LastEvent = e.Published
 		user, ok := e.TargetOf("User")
 		if !ok {

@@ -15,6 +15,7 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/oktaop/okta-sso-operator/internal/accountsync"
+	"github.com/oktaop/okta-sso-operator/internal/drift"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
 )
 
@@ -139,16 +140,25 @@ func (h *EventHook) deliver(w http.ResponseWriter, r *http.Request, host string)
 }
 
 // hand gives the syncs of the org whose host is host the users the events
-// name, without moving their cursors, and returns how many syncs got work.
+// name, and wakes the objects someone else changed in Okta, without moving
+// any cursor; it returns how many syncs got work.
 func (f *LogFollower) hand(ctx context.Context, host string, events []okta.LogEvent) (int, error) {
 	orgs, subs, err := f.subscribers(ctx)
 	if err != nil {
 		return 0, err
 	}
+	kept, err := f.keptObjects(ctx, orgs)
+	if err != nil {
+		return 0, err
+	}
 	handed := 0
-	for orgURL := range orgs {
+	for orgURL, org := range orgs {
 		if u, err := url.Parse(orgURL); err != nil || !strings.EqualFold(u.Host, host) {
 			continue
+		}
+		if k := kept[orgURL]; k != nil {
+			touched, _ := drift.Read(events, okta.LogCursor{}, org.Client.MadeChange)
+			f.wakeTouched(ctx, k, touched)
 		}
 		for _, s := range subs[orgURL] {
 			followed := accountsync.Follow(events, s.appID, accountsync.Cursor{})

@@ -14,3 +14,7 @@ func (f *LogFollower) PollNow(ctx context.Context) {
 // OktaClockSkew is how far before a create's start an IdP found after a
 // crash may have been created.
 const OktaClockSkew = oktaClockSkew
+
+// Follows tells whether changes in the org reach the operator through its
+// System Log.
+func (d *DriftWatch) Follows(org *Org) bool { return d.follows(org) }

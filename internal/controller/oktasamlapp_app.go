@@ -195,8 +195,8 @@ func createThrottled(org *Org, app *ssov1.OktaSAMLApp) error {
 	if app.Annotations[ssov1.AppIDAnnotation] != "" || pending {
 		return nil
 	}
-	if until, throttled := org.Client.Throttled("/api/v1/apps"); throttled {
-		return &okta.RateLimitedError{Bucket: "/api/v1/apps", RetryAt: until, Local: true}
+	if until, throttled := org.Client.Throttled(okta.BucketApps); throttled {
+		return &okta.RateLimitedError{Bucket: okta.BucketApps, RetryAt: until, Local: true}
 	}
 	return nil
 }

@@ -51,6 +51,10 @@ type OktaSAMLAppReconciler struct {
 	// apps, so that an app another cluster's operator manages is never
 	// taken for this one's.
 	Cluster *ClusterID
+	// Drift, when set, wakes objects changed in Okta by someone else and
+	// makes the periodic read the org's safety sweep while its log is
+	// followed.
+	Drift *DriftWatch
 
 	lanes *orgLanes
 }
@@ -82,6 +86,9 @@ func (r *OktaSAMLAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(r.appsClaimingTheSameApp), builder.WithPredicates(deleted)).
 		Watches(&ssov1.OktaSAMLIdentityProvider{}, handler.EnqueueRequestsFromMapFunc(requestsByIndex(r, &ssov1.OktaSAMLAppList{}, appIdPIndex)), builder.WithPredicates(idpPublished)).
 		WatchesRawSource(r.lanes.source())
+	if r.Drift != nil {
+		b = b.WatchesRawSource(r.Drift.apps.source())
+	}
 	return oktaorg.Watch(b, r, &ssov1.OktaSAMLAppList{}, r.Orgs.ClusterNamespace()).
 		Named("oktasamlapp").
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, r.Concurrency, 1)}).
@@ -214,7 +221,7 @@ func (r *OktaSAMLAppReconciler) apply(ctx context.Context, app *ssov1.OktaSAMLAp
 		return 0, waitingForHub
 	}
 	r.setReady(app, oktaApp, conds)
-	return min(rotateIn, spRenew), nil
+	return min(rotateIn, spRenew, r.Drift.recheckAfter(org, string(app.UID), app.ReconcileInterval(), r.Now())), nil
 }
 
 func (r *OktaSAMLAppReconciler) setReady(app *ssov1.OktaSAMLApp, oktaApp *okta.App, conds conditions) {

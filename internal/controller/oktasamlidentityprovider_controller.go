@@ -41,6 +41,10 @@ type OktaSAMLIdentityProviderReconciler struct {
 	Now       func() time.Time
 	// Cluster names this cluster in the owner notes of the spoke's tiles.
 	Cluster *ClusterID
+	// Drift, when set, wakes objects changed in Okta by someone else and
+	// makes the periodic read the org's safety sweep while its log is
+	// followed.
+	Drift *DriftWatch
 }
 
 // SetupWithManager watches the IdPs, the apps they read (the spoke app they
@@ -74,6 +78,9 @@ func (r *OktaSAMLIdentityProviderReconciler) SetupWithManager(mgr ctrl.Manager) 
 		For(&ssov1.OktaSAMLIdentityProvider{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged, idpIDSetByHand))).
 		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(byApp), builder.WithPredicates(appReadinessChanged)).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(byOwningApp(byApp)), builder.OnlyMetadata)
+	if r.Drift != nil {
+		b = b.WatchesRawSource(r.Drift.idps.source())
+	}
 	return oktaorg.Watch(b, r, &ssov1.OktaSAMLIdentityProviderList{}, r.Orgs.ClusterNamespace()).
 		Named("oktasamlidentityprovider").
 		Complete(r)
@@ -151,7 +158,7 @@ func (r *OktaSAMLIdentityProviderReconciler) apply(ctx context.Context, p *ssov1
 		return 0, err
 	}
 	conds.succeeded(ssov1.ReconcileSucceededReason, fmt.Sprintf("The hub trusts %s; the ACS URL and audience for its Org2Org app are in status", spoke.issuer))
-	return p.ReconcileInterval(), nil
+	return r.Drift.recheckAfter(org, string(p.UID), p.ReconcileInterval(), r.Now()), nil
 }
 
 // spoke is the spoke's issuer, SSO URL and certificate: written in the spec,

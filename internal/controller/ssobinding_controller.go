@@ -41,6 +41,10 @@ type SSOBindingReconciler struct {
 	Recorder  record.EventRecorder
 	Orgs      Orgs
 	Now       func() time.Time
+	// Drift, when set, wakes the bindings whose app or groups someone else
+	// changed in Okta, and makes the periodic pass the org's safety sweep
+	// while its log is followed.
+	Drift *DriftWatch
 
 	subjects subjectResolver
 	refused  refusedRemovals
@@ -61,6 +65,9 @@ func (r *SSOBindingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&ssov1.SSOBinding{}, handler.EnqueueRequestsFromMapFunc(appOfBinding),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged, deletionStarted))).
 		Watches(&ssov1.OktaSAMLApp{}, &handler.EnqueueRequestForObject{}, builder.WithPredicates(appReadinessChanged))
+	if r.Drift != nil {
+		b = b.WatchesRawSource(r.Drift.bindings.source())
+	}
 	// Requests are keyed by the app: an org change wakes its apps' bindings.
 	return oktaorg.WatchThroughApps(b, r, r.Orgs.ClusterNamespace(), func(_ context.Context, app client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(app)}}
@@ -122,6 +129,8 @@ func (r *SSOBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 // and status, kept until the statuses are patched at the end.
 type bindingPass struct {
 	r        *SSOBindingReconciler
+	app      *ssov1.OktaSAMLApp
+	org      *Org
 	bindings []*ssov1.SSOBinding
 	before   []*ssov1.SSOBinding
 	// per binding (by key): what it could not resolve, and the first error
@@ -197,6 +206,7 @@ func (p *bindingPass) addFinalizers(ctx context.Context) error {
 // run resolves the subjects, reads the app's assignments, merges, applies
 // and reports.
 func (p *bindingPass) run(ctx context.Context, app *ssov1.OktaSAMLApp, org *Org) (ctrl.Result, error) {
+	p.app, p.org = app, org
 	inputs, err := p.resolve(ctx, org)
 	if err != nil {
 		return p.failAll(ctx, err)
@@ -351,7 +361,7 @@ func (p *bindingPass) report(ctx context.Context, plan assign.Plan, applied appl
 			if token, ok := ssov1.ReconcileRequestedAt(b.Annotations); ok {
 				b.Status.LastHandledReconcileAt = token
 			}
-			o.result = ctrl.Result{RequeueAfter: jitter(interval, 0.1)}
+			o.result = ctrl.Result{RequeueAfter: p.recheckAfter(interval)}
 		}
 		if o.stalled { // terminal for this binding, but the app's other bindings keep their interval
 			o.err = nil
@@ -360,6 +370,16 @@ func (p *bindingPass) report(ctx context.Context, plan assign.Plan, applied appl
 		result, retErr = mergeResults(result, retErr, o.result, o.err)
 	}
 	return result, retErr
+}
+
+// recheckAfter is when the app's bindings, all in sync, are read again: at
+// the pass's own place in the org's safety sweep (one read of the app's
+// assignments for all its bindings), or after the interval.
+func (p *bindingPass) recheckAfter(interval time.Duration) time.Duration {
+	if p.app == nil {
+		return jitter(interval, 0.1)
+	}
+	return p.r.Drift.recheckAfter(p.org, string(p.app.UID)+"/bindings", interval, p.r.Now())
 }
 
 // mergeResults keeps the first error, else the soonest requeue.

@@ -81,8 +81,19 @@ func reconcileObject[T object](ctx context.Context, l lifecycle, req ctrl.Reques
 	if token, ok := ssov1.ReconcileRequestedAt(obj.GetAnnotations()); ok {
 		status.LastHandledReconcileAt = token
 	}
+	if _, swept := any(kind).(sweptKind); swept {
+		return ctrl.Result{RequeueAfter: requeue}, nil
+	}
 	return ctrl.Result{RequeueAfter: jitter(min(requeue, obj.ReconcileInterval()), 0.1)}, nil
 }
+
+// sweptKind is a kind whose apply says itself when to read Okta again: at
+// its place in the org's safety sweep while drift reaches it through the
+// System Log, or after its interval.
+type sweptKind interface{ sweptByDrift() }
+
+func (*OktaSAMLAppReconciler) sweptByDrift()              {}
+func (*OktaSAMLIdentityProviderReconciler) sweptByDrift() {}
 
 // failed reports err as conditions (and, through them, an event) and says
 // when to retry; doing names what failed when the error alone does not.

@@ -64,6 +64,7 @@ var (
 	logs    = &syncBuffer{}
 	// follower is the manager's System Log follower (the event hook feeds it).
 	follower *controller.LogFollower
+	drift    *controller.DriftWatch
 	stopMgr  context.CancelFunc
 	recorder *capturingRecorder
 )
@@ -151,17 +152,18 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	recorder = newCapturingRecorder(mgr.GetEventRecorderFor("okta-sso-operator"))
 	orgs := &controller.SecretOrgs{Reader: mgr.GetClient(), ClusterResourceNamespace: operatorNS, Now: clock.Now, Configure: fastRetries}
+	drift = controller.NewDriftWatch()
 	Expect((&controller.OktaSAMLAppReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs, Cluster: &controller.ClusterID{Name: clusterID},
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs, Cluster: &controller.ClusterID{Name: clusterID}, Drift: drift,
 	}).SetupWithManager(mgr)).To(Succeed())
-	Expect((&controller.SSOBindingReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&controller.SSOBindingReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs, Drift: drift}).SetupWithManager(mgr)).To(Succeed())
 	follow := controller.NewFollowQueue()
 	Expect((&controller.AccountSyncReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs, Follow: follow}).SetupWithManager(mgr)).To(Succeed())
 	// The follower schedules its polls in real time; the org's events and
 	// the syncs' cursors are on the suite's clock.
-	follower = &controller.LogFollower{Reader: mgr.GetClient(), Orgs: orgs, Queue: follow}
+	follower = &controller.LogFollower{Reader: mgr.GetClient(), Orgs: orgs, Queue: follow, Drift: drift, EventClock: clock.Now, GapAfter: 3 * time.Second}
 	Expect(mgr.Add(follower)).To(Succeed())
-	Expect((&controller.OktaSAMLIdentityProviderReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs, Cluster: &controller.ClusterID{Name: clusterID}}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&controller.OktaSAMLIdentityProviderReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs, Cluster: &controller.ClusterID{Name: clusterID}, Drift: drift}).SetupWithManager(mgr)).To(Succeed())
 
 	Expect((&controller.OrgStatusReconciler{Client: mgr.GetClient(), Recorder: recorder, Now: clock.Now, Orgs: orgs, Follower: follower}).SetupWithManager(mgr)).To(Succeed())
 
@@ -251,10 +253,36 @@ func shapeAppUserListing(next http.Handler) http.Handler {
 // They cover every bucket the operator uses: a real limit left in place
 // (the System Log's 120, polled every second while follow specs' syncs
 // exist) would run out within two minutes and stay spent.
-var generousLimits = map[string]int{"default": 1 << 20, "/api/v1/apps": 1 << 20, "/api/v1/apps/{id}": 1 << 20,
-	"/api/v1/groups": 1 << 20, "/api/v1/groups/{id}": 1 << 20, "/api/v1/users": 1 << 20, "/api/v1/users/{id}": 1 << 20,
-	"/api/v1/logs": 1 << 20, "/api/v1/idps": 1 << 20, "/api/v1/idps/{id}": 1 << 20, "/api/v1/idps/credentials": 1 << 20,
-	"/oauth2/v1/token": 1 << 20}
+var generousLimits = emulator.UnlimitedRateLimits()
 
-// fastRetries keeps failure tests quick; the budget still applies.
-func fastRetries(c *okta.Config) { c.RetryBaseDelay = time.Millisecond }
+// fastRetries keeps failure tests quick; the budget still applies. Every
+// client's requests are counted by path (requestsTo).
+func fastRetries(c *okta.Config) {
+	c.RetryBaseDelay = time.Millisecond
+	c.Transport = countedTransport
+}
+
+// countedTransport counts the operator's requests by "METHOD /path", so a
+// spec can count the calls about one object while other specs' objects
+// live on.
+var countedTransport = &pathCounter{next: http.DefaultTransport, counts: map[string]int{}}
+
+type pathCounter struct {
+	next   http.RoundTripper
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (p *pathCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	p.mu.Lock()
+	p.counts[r.Method+" "+r.URL.Path]++
+	p.mu.Unlock()
+	return p.next.RoundTrip(r)
+}
+
+// requestsTo is how many requests the operator has sent to "METHOD /path".
+func requestsTo(methodAndPath string) int {
+	countedTransport.mu.Lock()
+	defer countedTransport.mu.Unlock()
+	return countedTransport.counts[methodAndPath]
+}

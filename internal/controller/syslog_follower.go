@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,19 +13,29 @@ import (
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/accountsync"
+	"github.com/oktaop/okta-sso-operator/internal/drift"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
 	oktaorg "github.com/oktaop/okta-sso-operator/internal/org"
 )
 
 // LogFollower reads each Okta org's System Log, once a poll period per org
-// whatever the number of its AccountSyncs, and hands each sync the users
-// the new events concern (followQueue); the AccountSync controller runs an
-// incremental pass over them. It runs on the leader only.
+// whatever the number of its objects. It hands each AccountSync the users
+// the new events concern (followQueue), for an incremental pass, and, with
+// Drift set, wakes the apps, bindings and identity providers someone else
+// changed in Okta (syslog_drift.go). It runs on the leader only.
 type LogFollower struct {
 	Reader client.Reader
 	Orgs   Orgs
 	Now    func() time.Time
 	Queue  *FollowQueue
+	Drift  *DriftWatch
+	// EventClock is the clock of the orgs' events, where drift reading of
+	// a newly followed org starts (Now when unset; a test's org may run on
+	// a clock of its own).
+	EventClock func() time.Time
+	// GapAfter is how long an org's log may go unread before its objects
+	// fall back to being read every interval (gapAfter when 0).
+	GapAfter time.Duration
 
 	mu sync.Mutex
 	// lastPoll is when each org was last polled, and notBefore until when
@@ -35,6 +46,7 @@ type LogFollower struct {
 	states              map[string]FollowState                      // by org URL
 	routed              map[types.NamespacedName]accountsync.Cursor // how far each sync was handed events
 	orgs                map[string]resolvedOrg                      // by namespace/org Secret
+	drift               driftState
 }
 
 // resolvedOrg is an org Secret read, kept for orgRecheck: the follower looks
@@ -94,6 +106,11 @@ func (f *LogFollower) pollDue(ctx context.Context) {
 		log.Error(err, "listing AccountSyncs")
 		return
 	}
+	kept, err := f.keptObjects(ctx, orgs)
+	if err != nil {
+		log.Error(err, "listing the objects kept in Okta")
+		return
+	}
 	now := f.now()
 	for url, org := range orgs {
 		if org.LogPoll == 0 {
@@ -105,12 +122,13 @@ func (f *LogFollower) pollDue(ctx context.Context) {
 		if !due {
 			continue
 		}
-		if until, throttled := org.Client.Throttled("/api/v1/logs"); throttled {
+		if until, throttled := org.Client.Throttled(okta.BucketLogs); throttled {
 			f.setNotBefore(url, until)
 			continue
 		}
-		newest, err := f.poll(ctx, org, subs[url])
+		newest, err := f.poll(ctx, org, subs[url], kept[url])
 		f.recordState(url, now, newest, err)
+		f.checkGap(url, org, kept[url], now, err)
 		if err != nil {
 			if retryAt, limited := okta.IsRateLimited(err); limited {
 				f.setNotBefore(url, retryAt)
@@ -254,19 +272,29 @@ func followCursor(s *ssov1.AccountSync) (accountsync.Cursor, bool) {
 }
 
 // poll reads the org's new events from the earliest cursor of its syncs and
-// hands each sync what concerns it.
-func (f *LogFollower) poll(ctx context.Context, org *Org, subs []subscriber) (newest time.Time, err error) {
+// its drift cursor, hands each sync what concerns it and wakes the objects
+// someone else changed.
+func (f *LogFollower) poll(ctx context.Context, org *Org, subs []subscriber, kept *keptInOrg) (newest time.Time, err error) {
+	var since time.Time
+	var filters []string
 	for i := range subs {
 		subs[i].cursor = f.handedTo(subs[i].key, subs[i].recorded)
-	}
-	since := subs[0].cursor.Published
-	for _, s := range subs[1:] {
-		if s.cursor.Published.Before(since) {
-			since = s.cursor.Published
+		if i == 0 || subs[i].cursor.Published.Before(since) {
+			since = subs[i].cursor.Published
 		}
 	}
+	if len(subs) > 0 {
+		filters = append(filters, accountsync.FollowFilter())
+	}
+	driftFrom, followsDrift := f.driftCursor(org.URL, kept)
+	if followsDrift {
+		if len(subs) == 0 || driftFrom.Published.Before(since) {
+			since = driftFrom.Published
+		}
+		filters = append(filters, drift.Filter())
+	}
 	var events []okta.LogEvent
-	q := okta.LogQuery{Since: since, Filter: accountsync.FollowFilter(), Limit: logPageSize}
+	q := okta.LogQuery{Since: since, Filter: strings.Join(filters, " or "), Limit: logPageSize}
 	for range maxLogPages {
 		page, err := org.Client.LogEvents(ctx, q)
 		if err != nil {
@@ -283,6 +311,11 @@ func (f *LogFollower) poll(ctx context.Context, org *Org, subs []subscriber) (ne
 	sort.SliceStable(events, func(i, j int) bool { return events[i].Published.Before(events[j].Published) })
 	if len(events) > 0 {
 		newest = events[len(events)-1].Published
+	}
+	if followsDrift {
+		touched, cursor := drift.Read(events, driftFrom, org.Client.MadeChange)
+		f.setDriftCursor(org.URL, cursor)
+		f.wakeTouched(ctx, kept, touched)
 	}
 	for _, s := range subs {
 		followed := accountsync.Follow(events, s.appID, s.cursor)

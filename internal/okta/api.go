@@ -21,10 +21,13 @@ type API interface {
 	DeactivateApp(ctx context.Context, appID string) error
 	DeleteApp(ctx context.Context, appID string) error
 
-	// Throttled tells whether the org's budget would refuse a request to
-	// path now, and until when, so a caller can wait before doing any work
-	// that leads to it.
-	Throttled(path string) (time.Time, bool)
+	// Throttled tells whether the org's budget would refuse a request in
+	// bucket (one of the Bucket names) now, and until when, so a caller can
+	// wait before doing any work that leads to it.
+	Throttled(bucket string) (time.Time, bool)
+	// MadeChange tells whether the operator made the change with this
+	// request ID (a System Log event's transaction.id) in the org.
+	MadeChange(requestID string) bool
 
 	ListAccessPolicies(ctx context.Context) ([]Policy, error)
 	AssignAccessPolicy(ctx context.Context, appID, policyID string) error
@@ -200,7 +203,7 @@ func ignoreNotFound(err error) error {
 	return err
 }
 
-func (c *Client) Throttled(path string) (time.Time, bool) { return c.budget.Refuses(BucketOf(path)) }
+func (c *Client) Throttled(bucket string) (time.Time, bool) { return c.budget.Refuses(bucket) }
 
 // ListAccessPolicies lists the org's app sign-on policies.
 func (c *Client) ListAccessPolicies(ctx context.Context) ([]Policy, error) {

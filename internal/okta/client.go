@@ -58,6 +58,7 @@ type Client struct {
 	http    *http.Client
 	auth    authorizer
 	budget  *Budget
+	writes  *ownWrites
 	now     func() time.Time
 	timeout time.Duration
 	retries int
@@ -123,6 +124,7 @@ func New(cfg Config) (*Client, error) {
 	if c.budget == nil {
 		c.budget = BudgetFor(base.String(), cfg.MaxAPICapacityPercent, cfg.Now)
 	}
+	c.writes = ownWritesFor(base.String())
 	switch {
 	case cfg.APIToken != "" && cfg.OAuth != nil:
 		return nil, errors.New("set an API token or OAuth client credentials, not both")
@@ -204,7 +206,7 @@ func (c *Client) send(ctx context.Context, cl call) (*response, error) {
 			return nil, fmt.Errorf("okta %s %s: encoding the request: %w", cl.method, target.Path, err)
 		}
 	}
-	bucket := BucketOf(target.Path)
+	bucket := BucketOf(cl.method, target.Path)
 	reauthorized, renonced := false, false
 	for attempt := 0; ; attempt++ {
 		resp, err := c.attempt(ctx, cl, target, bucket, payload)
@@ -290,6 +292,9 @@ func (c *Client) attempt(ctx context.Context, cl call, target *url.URL, bucket s
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	recordRequest(c.org, bucket, cl.method, fmt.Sprint(resp.StatusCode), c.now().Sub(start))
 	reset := c.budget.observe(bucket, resp.StatusCode, resp.Header)
+	if cl.method != http.MethodGet && resp.StatusCode < 300 {
+		c.writes.add(resp.Header.Get("X-Okta-Request-Id"), c.now())
+	}
 	if c.auth.answered(resp) {
 		return nil, errNewNonce
 	}

@@ -786,3 +786,48 @@ func TestDPoPAfterA429(t *testing.T) {
 		t.Errorf("after the reset, answers %v: want one 200 and no refused proof", got)
 	}
 }
+
+// TestMadeChange: the client knows its own changes in the System Log by
+// their transaction ID (the request's X-Okta-Request-Id), and a change made
+// by anyone else is not its own.
+func TestMadeChange(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, emulator.Config{}, okta.Config{})
+	since := time.Now().Add(-time.Minute)
+	app, err := e.client.CreateApp(ctx, samlApp("Wiki"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Label = "Wiki (renamed)"
+	if _, err := e.client.UpdateApp(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.url+"/api/v1/apps/"+app.ID+"/lifecycle/deactivate", nil)
+	req.Header.Set("Authorization", "SSWS "+token) // an administrator, by hand
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	page, err := e.client.LogEvents(ctx, okta.LogQuery{Since: since, Filter: okta.EventTypeFilter("application.lifecycle.create", "application.lifecycle.update", "application.lifecycle.deactivate")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := map[string]bool{}
+	for _, ev := range page.Events {
+		own[ev.EventType] = e.client.MadeChange(ev.Transaction.ID)
+	}
+	want := map[string]bool{"application.lifecycle.create": true, "application.lifecycle.update": true, "application.lifecycle.deactivate": false}
+	if len(own) != len(want) {
+		t.Fatalf("events %v, want %v", own, want)
+	}
+	for eventType, mine := range want {
+		if own[eventType] != mine {
+			t.Errorf("%s: the client's own change = %v, want %v", eventType, own[eventType], mine)
+		}
+	}
+	if e.client.MadeChange("") {
+		t.Error("an event without a transaction counts as the client's own")
+	}
+}

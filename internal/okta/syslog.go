@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -32,6 +34,11 @@ type LogEvent struct {
 	Published time.Time   `json:"published"`
 	EventType string      `json:"eventType"`
 	Target    []LogTarget `json:"target"`
+	// Transaction is the request that caused the event: its ID is the
+	// request's X-Okta-Request-Id.
+	Transaction struct {
+		ID string `json:"id"`
+	} `json:"transaction"`
 }
 
 // LogTarget is an event's target: a User, UserGroup, AppInstance, AppUser.
@@ -76,4 +83,46 @@ func (c *Client) LogEvents(ctx context.Context, q LogQuery) (LogPage, error) {
 		}
 	}
 	return page, nil
+}
+
+// LogCursor is a place in the System Log: after the events published at
+// Published whose IDs are in IDs (events of one millisecond share a time).
+type LogCursor struct {
+	Published time.Time
+	IDs       map[string]bool
+}
+
+// Precedes tells whether the event comes after the cursor.
+func (c LogCursor) Precedes(e LogEvent) bool {
+	return e.Published.After(c.Published) || (e.Published.Equal(c.Published) && !c.IDs[e.UUID])
+}
+
+// Advance moves the cursor to just after the event.
+func (c *LogCursor) Advance(e LogEvent) {
+	if !e.Published.Equal(c.Published) {
+		c.Published, c.IDs = e.Published, map[string]bool{}
+	}
+	if c.IDs == nil {
+		c.IDs = map[string]bool{}
+	}
+	c.IDs[e.UUID] = true
+}
+
+// SortedIDs are the cursor's event IDs in order, for status.
+func (c LogCursor) SortedIDs() []string {
+	ids := make([]string, 0, len(c.IDs))
+	for id := range c.IDs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// EventTypeFilter is the System Log filter for any of the event types.
+func EventTypeFilter(types ...string) string {
+	terms := make([]string, len(types))
+	for i, t := range types {
+		terms[i] = "eventType eq " + strconv.Quote(t)
+	}
+	return strings.Join(terms, " or ")
 }

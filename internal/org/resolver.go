@@ -46,6 +46,10 @@ const (
 // AccountSync runs when the org Secret does not say.
 const defaultLogPoll = time.Minute
 
+// DefaultSweep is the safety sweep's period when the org object does not
+// set driftSweepInterval (and for org Secrets).
+const DefaultSweep = 24 * time.Hour
+
 // Org is a connection to one Okta org, read from an org Secret.
 type Org struct {
 	Client okta.API
@@ -57,9 +61,13 @@ type Org struct {
 	// CapacityPercent is the share of each rate-limit bucket its org object
 	// or Secret asks for (withAppliedLimit may apply a stricter one).
 	CapacityPercent int
-	// LogPoll is how often the org's System Log is followed for its
-	// AccountSyncs between full runs; 0 when the org Secret turns it off.
+	// LogPoll is how often the org's System Log is followed (for the
+	// AccountSyncs' users and for changes made in Okta to the objects the
+	// operator keeps); 0 when the org object or Secret turns it off.
 	LogPoll time.Duration
+	// Sweep is the period of the safety sweep, in which every object of
+	// the org is read in full once, while the log is followed.
+	Sweep time.Duration
 }
 
 // Orgs gives the Okta org an object's orgRef names, from its namespace.
@@ -224,7 +232,11 @@ func (o *Resolver) FromSpec(ctx context.Context, what, secretNamespace string, s
 	if spec.SystemLogPollInterval != nil {
 		poll = spec.SystemLogPollInterval.Duration
 	}
-	return o.cached(what, version, func() (*Org, error) { return o.newOrg(what, cfg, int(deactivations), poll) })
+	sweep := DefaultSweep
+	if spec.DriftSweepInterval != nil {
+		sweep = spec.DriftSweepInterval.Duration
+	}
+	return o.cached(what, version, func() (*Org, error) { return o.newOrg(what, cfg, int(deactivations), poll, sweep) })
 }
 
 // credential reads one key of a credential Secret, and the Secret's version;
@@ -269,7 +281,7 @@ func (o *Resolver) cached(what, version string, build func() (*Org, error)) (*Or
 }
 
 // newOrg makes the org's client.
-func (o *Resolver) newOrg(what string, cfg okta.Config, maxDeactivations int, poll time.Duration) (*Org, error) {
+func (o *Resolver) newOrg(what string, cfg okta.Config, maxDeactivations int, poll, sweep time.Duration) (*Org, error) {
 	cfg.Now = o.Now
 	if o.Configure != nil {
 		o.Configure(&cfg)
@@ -278,7 +290,7 @@ func (o *Resolver) newOrg(what string, cfg okta.Config, maxDeactivations int, po
 	if err != nil {
 		return nil, &SecretError{fmt.Sprintf("%s: %v", what, err)}
 	}
-	return &Org{Client: c, URL: c.OrgURL(), CompanyID: companyID(c.OrgURL()), MaxDeactivationPercent: maxDeactivations, LogPoll: poll,
+	return &Org{Client: c, URL: c.OrgURL(), CompanyID: companyID(c.OrgURL()), MaxDeactivationPercent: maxDeactivations, LogPoll: poll, Sweep: sweep,
 		CapacityPercent: cmp.Or(cfg.MaxAPICapacityPercent, okta.DefaultCapacityPercent)}, nil
 }
 
@@ -305,7 +317,7 @@ func (o *Resolver) secretOrg(ctx context.Context, namespace, secretName string) 
 		if err != nil {
 			return nil, err
 		}
-		return o.newOrg(what, cfg, maxDeactivations, poll)
+		return o.newOrg(what, cfg, maxDeactivations, poll, DefaultSweep)
 	})
 }
 

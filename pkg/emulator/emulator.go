@@ -70,10 +70,14 @@ type Server struct {
 	now     func() time.Time
 	baseURL string
 
-	mu    sync.Mutex
-	rand  *rand.Rand
-	org   *org
-	stats *stats
+	mu sync.Mutex
+	// changes runs one change at a time (transacted), and transaction is
+	// its request ID, which the events it writes carry.
+	changes     sync.Mutex
+	transaction string
+	rand        *rand.Rand
+	org         *org
+	stats       *stats
 
 	limits *limiter
 	faults *faultInjector
@@ -200,7 +204,7 @@ func (s *Server) Handler() http.Handler { return s.mux }
 func (s *Server) routes() {
 	s.mux = http.NewServeMux()
 	api := func(pattern string, h http.HandlerFunc) {
-		s.mux.Handle(pattern, s.counted(s.paced(s.faulty(s.rateLimited(s.authenticated(h))))))
+		s.mux.Handle(pattern, s.counted(s.identified(s.paced(s.faulty(s.rateLimited(s.authenticated(s.transacted(h).ServeHTTP)))))))
 		s.apiRoutes = append(s.apiRoutes, pattern)
 	}
 
@@ -275,7 +279,7 @@ func (s *Server) routes() {
 
 	// The OAuth token endpoint is rate limited and counted, and authenticates
 	// clients by their signed assertion instead of a token.
-	s.mux.Handle("POST /oauth2/v1/token", s.counted(s.paced(s.faulty(s.rateLimited(http.HandlerFunc(s.issueToken))))))
+	s.mux.Handle("POST /oauth2/v1/token", s.counted(s.identified(s.paced(s.faulty(s.rateLimited(http.HandlerFunc(s.issueToken)))))))
 
 	// The SAML IdP: browser-facing, not rate limited, counted.
 	s.mux.Handle("GET /app/{appName}/{exk}/sso/saml", s.counted(http.HandlerFunc(s.samlSSO)))

@@ -64,6 +64,27 @@ func TestRateLimitHeadersAnd429(t *testing.T) {
 	}
 }
 
+// TestOktasBuckets: an app's own bucket is the app alone; its metadata and
+// assignments count against the org-wide apps bucket, as at Okta, with
+// Okta's Workforce limits unless told otherwise.
+func TestOktasBuckets(t *testing.T) {
+	srv, base := org(t, emulator.Config{})
+	_, created := call(t, "POST", base+"/api/v1/apps", `{"name":"bookmark","label":"Wiki","signOnMode":"BOOKMARK","settings":{"app":{"url":"https://wiki.example.com","requestIntegration":false}}}`)
+	var app struct{ ID string }
+	if err := json.Unmarshal([]byte(created), &app); err != nil || app.ID == "" {
+		t.Fatalf("creating an app: %s", created)
+	}
+	srv.ResetStats()
+	for path, want := range map[string]string{"/api/v1/apps/" + app.ID: "500", "/api/v1/apps/" + app.ID + "/groups": "100", "/api/v1/apps/" + app.ID + "/users": "100"} {
+		if resp, _ := call(t, "GET", base+path, ""); resp.Header.Get("X-Rate-Limit-Limit") != want {
+			t.Errorf("GET %s: limit %s, want %s", path, resp.Header.Get("X-Rate-Limit-Limit"), want)
+		}
+	}
+	if got := srv.Stats().Buckets; got["/api/v1/apps"] != 2 || got["/api/v1/apps/{id}"] != 1 || len(got) != 2 {
+		t.Errorf("calls by bucket = %v, want 2 in /api/v1/apps and 1 in /api/v1/apps/{id}", got)
+	}
+}
+
 func TestAShorterRateLimitWindow(t *testing.T) {
 	now := time.Date(2026, 11, 24, 12, 0, 30, 0, time.UTC)
 	clock := func() time.Time { return now }
@@ -101,6 +122,9 @@ func TestControlEndpoints(t *testing.T) {
 	}
 	if resp, _ := call(t, "PUT", base+"/emulator/faults", `{"errorRate": 2}`); resp.StatusCode != 400 {
 		t.Errorf("an error rate of 2 was accepted")
+	}
+	if resp, body := call(t, "PUT", base+"/emulator/rate-limits", `{"/api/v1/idps": 7}`); resp.StatusCode != 400 || !strings.Contains(body, "not one of Okta's buckets") {
+		t.Errorf("a bucket Okta does not have was accepted: %d %s", resp.StatusCode, body)
 	}
 	if resp, _ := call(t, "PUT", base+"/emulator/rate-limits", `{"/api/v1/apps": 7}`); resp.StatusCode != 200 {
 		t.Errorf("setting a limit: %d", resp.StatusCode)

@@ -146,10 +146,8 @@ func replay(t *testing.T, dir, file string) fidelityResult {
 		t.Fatalf("%s: %v", file, err)
 	}
 	srv, err := emulator.New(emulator.Config{APIToken: "t", Classic: strings.HasPrefix(filepath.Base(file), "classic"), KeyBits: 1024,
-		Release: c.release(),
-		RateLimits: map[string]int{"default": 1 << 20, "/api/v1/apps": 1 << 20, "/api/v1/apps/{id}": 1 << 20,
-			"/api/v1/users": 1 << 20, "/api/v1/users/{id}": 1 << 20, "/api/v1/groups": 1 << 20, "/api/v1/groups/{id}": 1 << 20,
-			"/api/v1/idps": 1 << 20, "/api/v1/idps/{id}": 1 << 20, "/api/v1/idps/credentials": 1 << 20}})
+		Release:    c.release(),
+		RateLimits: emulator.UnlimitedRateLimits()})
 	if err != nil {
 		t.Fatal(err)
 	}

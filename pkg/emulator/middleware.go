@@ -3,6 +3,7 @@ package emulator
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"sort"
@@ -166,13 +167,13 @@ func (s *Server) currentDPoPNonce() string {
 // Okta's X-Rate-Limit-* headers on every answer.
 func (s *Server) rateLimited(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b := s.limits.take(okta.BucketOf(r.URL.Path))
+		b := s.limits.take(okta.BucketOf(r.Method, r.URL.Path))
 		h := w.Header()
 		h.Set("X-Rate-Limit-Limit", strconv.Itoa(b.limit))
 		h.Set("X-Rate-Limit-Remaining", strconv.Itoa(b.remaining))
 		h.Set("X-Rate-Limit-Reset", strconv.FormatInt(b.reset.Unix(), 10))
 		if !b.allowed {
-			s.stats.throttled(okta.BucketOf(r.URL.Path), s.now(), b.reset)
+			s.stats.throttled(okta.BucketOf(r.Method, r.URL.Path), s.now(), b.reset)
 			s.writeError(w, http.StatusTooManyRequests, errRateLimited)
 			return
 		}
@@ -185,7 +186,7 @@ func (s *Server) rateLimited(next http.Handler) http.Handler {
 // before the reset it was given.
 func (s *Server) paced(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.stats.arrive(okta.BucketOf(r.URL.Path), s.now())
+		s.stats.arrive(okta.BucketOf(r.Method, r.URL.Path), s.now())
 		next.ServeHTTP(w, r)
 	})
 }
@@ -193,7 +194,7 @@ func (s *Server) paced(next http.Handler) http.Handler {
 // faulty injects latency, forced 429s and server errors.
 func (s *Server) faulty(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f := s.faults.next()
+		f := s.faults.next(r.Pattern)
 		if f.latency > 0 {
 			select {
 			case <-time.After(f.latency):
@@ -203,11 +204,11 @@ func (s *Server) faulty(next http.Handler) http.Handler {
 		}
 		switch {
 		case f.spend:
-			s.limits.spend(okta.BucketOf(r.URL.Path))
+			s.limits.spend(okta.BucketOf(r.Method, r.URL.Path))
 			next.ServeHTTP(w, r) // refused by the limiter, with its reset
 		case f.force429:
 			reset := s.now().Add(s.limits.window).Truncate(time.Second)
-			s.stats.throttled(okta.BucketOf(r.URL.Path), s.now(), reset)
+			s.stats.throttled(okta.BucketOf(r.Method, r.URL.Path), s.now(), reset)
 			w.Header().Set("X-Rate-Limit-Limit", "0")
 			w.Header().Set("X-Rate-Limit-Remaining", "0")
 			w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset.Unix(), 10))
@@ -220,21 +221,19 @@ func (s *Server) faulty(next http.Handler) http.Handler {
 	})
 }
 
-// DefaultRateLimits are requests per minute per bucket, in the range Okta
-// documents for a production org. Any bucket not named uses "default".
-var DefaultRateLimits = map[string]int{
-	"/api/v1/apps":             100,
-	"/api/v1/apps/{id}":        500,
-	"/api/v1/groups":           500,
-	"/api/v1/groups/{id}":      1000,
-	"/api/v1/users":            600,
-	"/api/v1/users/{id}":       2000,
-	"/api/v1/idps":             100,
-	"/api/v1/idps/{id}":        100,
-	"/api/v1/idps/credentials": 100,
-	"/api/v1/logs":             120,
-	"/oauth2/v1/token":         600,
-	"default":                  1200,
+// DefaultRateLimits are requests per minute per bucket: Okta's documented
+// limits for a Workforce Identity org, bucket by bucket as Okta counts them
+// (okta.BucketOf). A bucket not named is limited as okta.BucketOther.
+var DefaultRateLimits = maps.Clone(okta.WorkforceLimits)
+
+// UnlimitedRateLimits sets every bucket out of reach (a million a window),
+// for tests about something other than rate limits.
+func UnlimitedRateLimits() map[string]int {
+	limits := map[string]int{}
+	for bucket := range DefaultRateLimits {
+		limits[bucket] = 1 << 20
+	}
+	return limits
 }
 
 // limiter keeps one fixed window per bucket: a minute, as Okta's, or
@@ -277,7 +276,7 @@ func (l *limiter) limitOf(bucket string) int {
 	if n, ok := l.limits[bucket]; ok {
 		return n
 	}
-	return l.limits["default"]
+	return l.limits[okta.BucketOther]
 }
 
 // current is the bucket's window now, a new one once the last is over.
@@ -358,6 +357,9 @@ type Faults struct {
 	// spent by the org's other clients: that request and every one after it
 	// in the bucket get 429 until the window's end.
 	ThrottleRate float64 `json:"throttleRate,omitempty"`
+	// Route limits the faults to one route, as Stats names it ("GET
+	// /api/v1/logs"); every route when empty.
+	Route string `json:"route,omitempty"`
 }
 
 // Duration is a time.Duration written as "250ms" in JSON and YAML.
@@ -399,9 +401,12 @@ func newFaultInjector(f Faults, r *rand.Rand) *faultInjector {
 	return &faultInjector{faults: f, rand: r}
 }
 
-func (fi *faultInjector) next() fault {
+func (fi *faultInjector) next(route string) fault {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
+	if fi.faults.Route != "" && fi.faults.Route != route {
+		return fault{}
+	}
 	f := fault{latency: time.Duration(fi.faults.Latency)}
 	status := fi.faults.ErrorStatus
 	if status == 0 {
@@ -498,6 +503,9 @@ type Stats struct {
 	Routes map[string]int `json:"routes"`
 	// Statuses counts answers by status code.
 	Statuses map[string]int `json:"statuses"`
+	// Buckets counts requests by the rate-limit bucket Okta counts them in
+	// (okta.BucketOf).
+	Buckets map[string]int `json:"buckets"`
 	// RouteStatuses counts answers by route and status code.
 	RouteStatuses map[string]map[string]int `json:"routeStatuses"`
 	// MaxInFlight is the most requests answered at once (Okta allows an org
@@ -526,7 +534,7 @@ func (st *stats) record(route string, status int) {
 func (st *stats) snapshot() Stats {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	out := Stats{Routes: map[string]int{}, Statuses: map[string]int{}, RouteStatuses: map[string]map[string]int{},
+	out := Stats{Routes: map[string]int{}, Statuses: map[string]int{}, Buckets: map[string]int{}, RouteStatuses: map[string]map[string]int{},
 		MaxInFlight: st.maxInFlight, EarlyRequests: st.early}
 	for route, codes := range st.byRoute {
 		out.RouteStatuses[route] = map[string]int{}
@@ -534,11 +542,20 @@ func (st *stats) snapshot() Stats {
 			c := strconv.Itoa(code)
 			out.Total += n
 			out.Routes[route] += n
+			if method, path, ok := strings.Cut(route, " "); ok && rateLimitedPath(path) {
+				out.Buckets[okta.BucketOf(method, path)] += n
+			}
 			out.Statuses[c] += n
 			out.RouteStatuses[route][c] = n
 		}
 	}
 	return out
+}
+
+// rateLimitedPath: Okta's API and token endpoint count against buckets;
+// sign-in pages and the emulator's own endpoints do not.
+func rateLimitedPath(path string) bool {
+	return strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/oauth2/")
 }
 
 func (st *stats) reset() {
@@ -592,6 +609,10 @@ func (s *Server) putRateLimits(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for bucket, n := range limits {
+		if _, known := DefaultRateLimits[bucket]; !known {
+			s.writeError(w, http.StatusBadRequest, errValidation("rate-limits", bucket+": not one of Okta's buckets ("+strings.Join(sortedKeys(DefaultRateLimits), ", ")+")"))
+			return
+		}
 		if n < 1 {
 			s.writeError(w, http.StatusBadRequest, errValidation("rate-limits", bucket+": a limit is at least 1 per minute"))
 			return

@@ -6,6 +6,7 @@ package emulator
 // filter, limit, sortOrder and Okta's polling cursor in the next link.
 
 import (
+	"cmp"
 	"encoding/base64"
 	"net/http"
 	"slices"
@@ -51,6 +52,20 @@ var logEventTypes = map[string][2]string{
 	"group.application_assignment.add":   {"Add assigned application to group", "app.generic.config.app_group_member_add"},
 	"group.application_assignment.remove": {"Remove assigned application from group",
 		"app.generic.config.app_group_member_remove"},
+	"application.lifecycle.create":      {"Create application", "app.app_editor.app.create"},
+	"application.lifecycle.update":      {"Update application", "app.app_editor.app.update"},
+	"application.lifecycle.activate":    {"Activate application", "app.generic.config.app_activated"},
+	"application.lifecycle.deactivate":  {"Deactivate application", "app.generic.config.app_deactivated"},
+	"application.lifecycle.delete":      {"Delete application", "app.generic.config.app_deleted"},
+	"application.policy.sign_on.update": {"Update application sign on policy", "app.app_instance.sign_on_policy.change"},
+	"group.lifecycle.create":            {"Create Okta group", "core.user_group.created"},
+	"group.profile.update":              {"Update Okta group profile", "core.user_group.updated"},
+	"group.lifecycle.delete":            {"Delete Okta group", "core.user_group.deleted"},
+	"system.idp.lifecycle.create":       {"Create identity provider", ""},
+	"system.idp.lifecycle.update":       {"Update identity provider", ""},
+	"system.idp.lifecycle.delete":       {"Delete identity provider", ""},
+	"system.idp.lifecycle.activate":     {"Activate identity provider", ""},
+	"system.idp.lifecycle.deactivate":   {"Deactivate identity provider", ""},
 }
 
 // The actors: an API token's admin, or the org itself (seed, admin controls).
@@ -82,7 +97,7 @@ func appUserEntity(u *user) logEntity {
 func (s *Server) logAs(actor logEntity, eventType string, targets ...logEntity) {
 	s.org.log = append(s.org.log, &logEvent{
 		uuid: s.uuid(), published: s.now(), eventType: eventType, legacy: logEventTypes[eventType][1],
-		message: logEventTypes[eventType][0], actor: actor, targets: targets, transaction: s.randomString(20),
+		message: logEventTypes[eventType][0], actor: actor, targets: targets, transaction: cmp.Or(s.transaction, s.randomString(20)),
 	})
 }
 

@@ -20,8 +20,11 @@ type logEvent struct {
 		Type string `json:"type"`
 	} `json:"actor"`
 	Target []struct {
-		ID, Type, AlternateID string
+		ID, Type, AlternateID, DisplayName string
 	} `json:"target"`
+	Transaction struct {
+		ID string `json:"id"`
+	} `json:"transaction"`
 }
 
 var nextLink = regexp.MustCompile(`<([^>]+)>; rel="next"`)
@@ -90,6 +93,7 @@ func TestSystemLogRecordsChanges(t *testing.T) {
 	events, next := logs(t, base+"/api/v1/logs?since="+url.QueryEscape(since))
 	want := []string{
 		"user.lifecycle.create", "user.lifecycle.activate", "group.user_membership.add", // the seed
+		"application.lifecycle.create",
 		"group.application_assignment.add", "application.user_membership.add",
 		"user.lifecycle.suspend", "user.lifecycle.unsuspend",
 		"group.user_membership.remove", "application.user_membership.remove",
@@ -102,11 +106,11 @@ func TestSystemLogRecordsChanges(t *testing.T) {
 		t.Errorf("actors: the seed's %s, the API's %s", events[0].Actor.Type, events[3].Actor.Type)
 	}
 	targets := map[string]string{}
-	for _, tg := range events[4].Target {
+	for _, tg := range events[5].Target {
 		targets[tg.Type] = tg.ID
 	}
 	if targets["AppInstance"] != app.ID || targets["User"] != ann.ID || targets["AppUser"] == "" {
-		t.Errorf("app membership targets: %v", events[4].Target)
+		t.Errorf("app membership targets: %v", events[5].Target)
 	}
 	if next == "" {
 		t.Fatal("a polling request got no next link")
@@ -130,6 +134,54 @@ func TestSystemLogRecordsChanges(t *testing.T) {
 	}
 	if bounded, next := logs(t, base+"/api/v1/logs?since="+url.QueryEscape(since)+"&until="+url.QueryEscape(now.Add(time.Hour).Format(time.RFC3339))); next != "" || len(bounded) != len(want)+1 {
 		t.Errorf("a bounded query: %d events, next %q", len(bounded), next)
+	}
+}
+
+// TestAdminChangesAreLogged: changes to apps, groups and identity providers
+// write Okta's events, each carrying the request's X-Okta-Request-Id as its
+// transaction ID; a change that fails writes nothing.
+func TestAdminChangesAreLogged(t *testing.T) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	_, base := org(t, emulator.Config{Now: func() time.Time { return now }})
+	since := now.Format(time.RFC3339)
+	requests := map[string]string{} // event type → request ID
+	change := func(eventType, method, path, body string) string {
+		t.Helper()
+		resp, answer := call(t, method, base+path, body)
+		if resp.StatusCode >= 300 || resp.Header.Get("X-Okta-Request-Id") == "" {
+			t.Fatalf("%s %s: %d %s (request ID %q)", method, path, resp.StatusCode, answer, resp.Header.Get("X-Okta-Request-Id"))
+		}
+		requests[eventType] = resp.Header.Get("X-Okta-Request-Id")
+		var created struct{ ID string }
+		_ = json.Unmarshal([]byte(answer), &created)
+		return created.ID
+	}
+	app := change("application.lifecycle.create", "POST", "/api/v1/apps", `{"name":"bookmark","label":"Wiki","signOnMode":"BOOKMARK","settings":{"app":{"url":"https://wiki.example.com","requestIntegration":false}}}`)
+	change("application.lifecycle.update", "PUT", "/api/v1/apps/"+app, `{"name":"bookmark","label":"Wiki 2","signOnMode":"BOOKMARK","settings":{"app":{"url":"https://wiki.example.com","requestIntegration":false}}}`)
+	change("application.lifecycle.deactivate", "POST", "/api/v1/apps/"+app+"/lifecycle/deactivate", "")
+	group := change("group.lifecycle.create", "POST", "/api/v1/groups", `{"profile":{"name":"Ops"}}`)
+	change("group.profile.update", "PUT", "/api/v1/groups/"+group, `{"profile":{"name":"Operations"}}`)
+	change("group.lifecycle.delete", "DELETE", "/api/v1/groups/"+group, "")
+	if resp, _ := call(t, "DELETE", base+"/api/v1/groups/"+group, ""); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("deleting a deleted group: %d", resp.StatusCode)
+	}
+
+	events, _ := logs(t, base+"/api/v1/logs?since="+url.QueryEscape(since))
+	want := []string{"application.lifecycle.create", "application.lifecycle.update", "application.lifecycle.deactivate",
+		"group.lifecycle.create", "group.profile.update", "group.lifecycle.delete"}
+	if got := eventTypes(events); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("events:\n got %v\nwant %v", got, want)
+	}
+	for _, e := range events {
+		if e.Transaction.ID != requests[e.EventType] {
+			t.Errorf("%s: transaction %q, the request was %q", e.EventType, e.Transaction.ID, requests[e.EventType])
+		}
+	}
+	if tg := events[1].Target; len(tg) != 1 || tg[0].ID != app || tg[0].Type != "AppInstance" || tg[0].AlternateID != "Wiki 2" {
+		t.Errorf("update target: %+v", tg)
+	}
+	if tg := events[5].Target; len(tg) != 1 || tg[0].ID != group || tg[0].DisplayName != "Operations" {
+		t.Errorf("delete target (named as it was): %+v", tg)
 	}
 }
 

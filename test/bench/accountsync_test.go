@@ -68,7 +68,7 @@ func BenchmarkAccountSync(b *testing.B) {
 		report("first", first)
 		report("nochange", idle)
 		pages := (n + 499) / 500
-		bucket := float64(emulator.DefaultRateLimits[okta.BucketOf("/api/v1/apps/x/users")]) * 0.5 // the default 50% share
+		bucket := float64(emulator.DefaultRateLimits[okta.BucketOf("GET", "/api/v1/apps/x/users")]) * 0.5 // the default 50% share
 		b.ReportMetric(float64(pages)/bucket*60, fmt.Sprintf("s-rate-limit-floor-%dusers", n))
 	}
 }

@@ -175,11 +175,7 @@ func startOrg(b *testing.B) string {
 // startSeededOrg runs a local org with rate limits out of the way (the
 // figures are the operator's own cost; the rate-limit floor is computed).
 func startSeededOrg(b *testing.B, seed *emulator.Seed) (*emulator.Server, string) {
-	limits := map[string]int{}
-	for bucket := range emulator.DefaultRateLimits {
-		limits[bucket] = 1 << 20
-	}
-	org, err := emulator.Start(emulator.Config{APIToken: benchToken, OrgName: "bench", RateLimits: limits, KeyBits: 2048, Seed: seed})
+	org, err := emulator.Start(emulator.Config{APIToken: benchToken, OrgName: "bench", RateLimits: emulator.UnlimitedRateLimits(), KeyBits: 2048, Seed: seed})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -103,12 +103,7 @@ func readyRun(b *testing.B, n int) readyResult {
 	stats := org.Stats()
 
 	r := readyResult{took: took, calls: stats.Total, throttled: stats.Statuses["429"], inFlight: stats.MaxInFlight}
-	byBucket := map[string]int{}
-	for route, calls := range stats.Routes {
-		if method, path, ok := strings.Cut(route, " "); ok && method != "" && strings.HasPrefix(path, "/api/") {
-			byBucket[okta.BucketOf(path)] += calls
-		}
-	}
+	byBucket := stats.Buckets
 	buckets := make([]string, 0, len(byBucket))
 	for bucket := range byBucket {
 		buckets = append(buckets, bucket)
@@ -117,7 +112,7 @@ func readyRun(b *testing.B, n int) readyResult {
 	for _, bucket := range buckets {
 		perWindow := emulator.DefaultRateLimits[bucket] * 50 / 100
 		if perWindow == 0 {
-			perWindow = emulator.DefaultRateLimits["default"] * 50 / 100
+			perWindow = emulator.DefaultRateLimits[okta.BucketOther] * 50 / 100
 		}
 		// The first window's share is there at once; each further one
 		// after a window's wait.

@@ -194,10 +194,7 @@ var _ = Describe("Soak", Label("soak"), func() {
 		putJSON(orgURL+"/emulator/faults", emulator.Faults{})
 		time.Sleep(soakWindow) // the injected 429s' resets pass, so the checks' own requests are never early
 		converging := orgStats(orgURL)
-		unlimited := map[string]int{}
-		for bucket := range emulator.DefaultRateLimits {
-			unlimited[bucket] = 1 << 20
-		}
+		unlimited := emulator.UnlimitedRateLimits()
 		putJSON(orgURL+"/emulator/rate-limits", unlimited)
 		oktaClient, err := okta.New(okta.Config{OrgURL: orgURL, APIToken: e2eToken, MaxAPICapacityPercent: 100})
 		Expect(err).NotTo(HaveOccurred())
