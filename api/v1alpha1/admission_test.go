@@ -241,6 +241,8 @@ var _ = DescribeTable("an invalid object is refused with a message that names th
 	Entry("an org on plain http", clusterOrg, set("spec.url", "http://acme.okta.com"), "spec.url", "must be an absolute https URL"),
 	Entry("a share of no capacity", clusterOrg, set("spec.maxAPICapacityPercent", 0), "spec.maxAPICapacityPercent", "greater than or equal to 1"),
 	Entry("a log poll over an hour", teamOrg, set("spec.systemLogPollInterval", "2h"), "spec.systemLogPollInterval", "must be 0s (off) or from 1s to 1h"),
+	Entry("a drift sweep more often than hourly", clusterOrg, set("spec.driftSweepInterval", "30m"), "spec.driftSweepInterval", "must be from 1h to 168h"),
+	Entry("a drift sweep less often than weekly", teamOrg, set("spec.driftSweepInterval", "200h"), "spec.driftSweepInterval", "must be from 1h to 168h"),
 	Entry("a client ID that is not one", teamOrg, set("spec.credentials.oauth.clientID", "0oa 1"), "spec.credentials.oauth.clientID", "should match"),
 	// OktaSAMLApp
 	Entry("no org named", samlApp, unset("spec.orgRef.secretName"), "spec.orgRef", "set either kind and name"),

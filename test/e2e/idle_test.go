@@ -73,5 +73,23 @@ var _ = Describe("An idle org", func() {
 		Expect(float64(buckets[okta.BucketApp])/minutes).To(BeNumerically("<=", 2), "app bucket a minute: %v", buckets)
 		Expect(buckets[okta.BucketLogs]).To(BeNumerically("<=", int(minutes)+1), "one System Log poll a minute: %v", buckets)
 		Expect(buckets[okta.BucketLogs]).To(BeNumerically(">=", int(minutes)-1), "the System Log is followed: %v", buckets)
+
+		By("an administrator points one app's ACS elsewhere: put back within a log poll, not at the app's interval")
+		admin, err := okta.New(okta.Config{OrgURL: orgURL, APIToken: e2eToken, MaxAPICapacityPercent: 100})
+		Expect(err).NotTo(HaveOccurred())
+		app := &ssov1.OktaSAMLApp{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: soakApp(ns.Name, 1).Name}, app)).To(Succeed())
+		changed, err := admin.GetApp(ctx, app.Status.AppID)
+		Expect(err).NotTo(HaveOccurred())
+		changed.Settings.SignOn.SSOAcsURL = "https://attacker.example.com/acs"
+		_, err = admin.UpdateApp(ctx, changed)
+		Expect(err).NotTo(HaveOccurred())
+		changedAt := time.Now()
+		Eventually(func() string {
+			got, err := admin.GetApp(ctx, app.Status.AppID)
+			Expect(err).NotTo(HaveOccurred())
+			return got.Settings.SignOn.SSOAcsURL
+		}, "90s", "500ms").Should(Equal(string(app.Spec.ServiceProvider.ACSURL)))
+		AddReportEntry("hand change", fmt.Sprintf("an ACS changed by hand was put back %s later (System Log polled every minute)", time.Since(changedAt).Round(time.Second)))
 	})
 })
