@@ -66,8 +66,9 @@ func (f *LogFollower) keptObjects(ctx context.Context, orgs map[string]*Org) (ma
 			k.idps[id] = append(k.idps[id], key)
 		}
 	}
+	// Read-only, every second: the cache's objects themselves, not copies.
 	var apps ssov1.OktaSAMLAppList
-	if err := f.Reader.List(ctx, &apps); err != nil {
+	if err := f.Reader.List(ctx, &apps, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	for i := range apps.Items {
@@ -77,7 +78,7 @@ func (f *LogFollower) keptObjects(ctx context.Context, orgs map[string]*Org) (ma
 		}
 	}
 	var idps ssov1.OktaSAMLIdentityProviderList
-	if err := f.Reader.List(ctx, &idps); err != nil {
+	if err := f.Reader.List(ctx, &idps, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	for i := range idps.Items {
