@@ -156,7 +156,7 @@ func (f *LogFollower) wakeTouched(ctx context.Context, kept *keptInOrg, t drift.
 // to being read every interval, and each is read now (a sweep of the
 // org), since a change may have gone unseen. A poll that works ends the
 // gap; the cursor was kept, so nothing published meanwhile is lost.
-func (f *LogFollower) checkGap(url string, org *Org, kept *keptInOrg, now time.Time, err error) {
+func (f *LogFollower) checkGap(ctx context.Context, url string, org *Org, kept *keptInOrg, now time.Time, err error) {
 	if kept == nil {
 		return
 	}
@@ -180,16 +180,19 @@ func (f *LogFollower) checkGap(url string, org *Org, kept *keptInOrg, now time.T
 		return
 	}
 	f.Drift.setGap(url, true)
-	for _, keys := range kept.apps {
-		for _, key := range keys {
-			f.Drift.wakeApp(key)
-		}
+	f.wakeTouched(ctx, kept, kept.all())
+}
+
+// all names every kept app and IdP, as if the log had touched them all.
+func (k *keptInOrg) all() drift.Touched {
+	t := drift.Touched{Apps: map[string]bool{}, IdPs: map[string]bool{}}
+	for id := range k.apps {
+		t.Apps[id] = true
 	}
-	for _, keys := range kept.idps {
-		for _, key := range keys {
-			f.Drift.idps.wake(key)
-		}
+	for id := range k.idps {
+		t.IdPs[id] = true
 	}
+	return t
 }
 
 // gapAfter is how long an org's log may go unread before the operator

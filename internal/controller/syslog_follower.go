@@ -128,7 +128,7 @@ func (f *LogFollower) pollDue(ctx context.Context) {
 		}
 		newest, err := f.poll(ctx, org, subs[url], kept[url])
 		f.recordState(url, now, newest, err)
-		f.checkGap(url, org, kept[url], now, err)
+		f.checkGap(ctx, url, org, kept[url], now, err)
 		if err != nil {
 			if retryAt, limited := okta.IsRateLimited(err); limited {
 				f.setNotBefore(url, retryAt)

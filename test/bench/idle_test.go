@@ -10,9 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
@@ -62,7 +60,9 @@ func idleOrg(b *testing.B, n int, over time.Duration, poll string) emulator.Stat
 	createEngineeringBindings(ctx, b, k8s, ns, n, 0)
 	manager := startBenchManager(b, managerBin, kubeconfig)
 	defer stopBenchManager(manager)
-	waitFor(b, 30*time.Minute, func() bool { return readyAppsIn(ctx, b, k8s, ns) == n && readyBindingsIn(ctx, b, k8s, ns) == n })
+	waitFor(b, 30*time.Minute, func() bool {
+		return readyAppsIn(ctx, b, k8s, ns) == n && readyIn(ctx, b, k8s, ns, &ssov1.SSOBindingList{}) == n
+	})
 	for quiet := 0; quiet < 3; { // the reconciles the creates set off are over
 		before := org.Stats().Total
 		time.Sleep(2 * time.Second)
@@ -76,16 +76,4 @@ func idleOrg(b *testing.B, n int, over time.Duration, poll string) emulator.Stat
 	org.ResetStats()
 	time.Sleep(over)
 	return org.Stats()
-}
-
-func readyBindingsIn(ctx context.Context, b *testing.B, k8s client.Client, ns string) int {
-	var list ssov1.SSOBindingList
-	must(b, k8s.List(ctx, &list, client.InNamespace(ns)))
-	ready := 0
-	for _, binding := range list.Items {
-		if meta.IsStatusConditionTrue(binding.Status.Conditions, ssov1.ReadyCondition) {
-			ready++
-		}
-	}
-	return ready
 }

@@ -250,11 +250,18 @@ func readyApps(ctx context.Context, b *testing.B, k8s client.Client) int {
 }
 
 func readyAppsIn(ctx context.Context, b *testing.B, k8s client.Client, ns string) int {
-	var list ssov1.OktaSAMLAppList
-	must(b, k8s.List(ctx, &list, client.InNamespace(ns)))
+	return readyIn(ctx, b, k8s, ns, &ssov1.OktaSAMLAppList{})
+}
+
+// readyIn counts the objects of a list kind in ns that are Ready.
+func readyIn(ctx context.Context, b *testing.B, k8s client.Client, ns string, list client.ObjectList) int {
+	must(b, k8s.List(ctx, list, client.InNamespace(ns)))
+	items, err := meta.ExtractList(list)
+	must(b, err)
 	n := 0
-	for _, a := range list.Items {
-		if meta.IsStatusConditionTrue(a.Status.Conditions, ssov1.ReadyCondition) {
+	for _, item := range items {
+		if obj, ok := item.(interface{ GetCommonStatus() *ssov1.CommonStatus }); ok &&
+			meta.IsStatusConditionTrue(obj.GetCommonStatus().Conditions, ssov1.ReadyCondition) {
 			n++
 		}
 	}
