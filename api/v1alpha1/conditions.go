@@ -61,6 +61,10 @@ const (
 	// namespaces its ClusterOktaOrg's conditions allow; no Okta call was
 	// made. A cluster admin can change the org's spec.conditions.
 	OrgNotAllowedReason = "OrgNotAllowed"
+	// PolicyDeniedReason: the tenant policy of the ClusterOktaOrg refuses
+	// what the object asks (a host, a group, a limit ...); nothing was
+	// written to Okta, and what the object already has there is kept.
+	PolicyDeniedReason = "PolicyDenied"
 	// DeprecatedReason (an event): the object uses a form that still works
 	// in this release but will go (orgRef.secretName); the message says
 	// what to write instead.

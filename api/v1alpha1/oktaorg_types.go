@@ -146,6 +146,144 @@ type ClusterOktaOrgSpec struct {
 	// +kubebuilder:validation:MaxItems=100
 	// +optional
 	Conditions []NamespaceCondition `json:"conditions,omitempty"`
+
+	// Tenants say what the namespaces each rule selects may do in the org
+	// (a tenant policy, as Argo CD's AppProject): the first rule that
+	// selects a namespace applies; a namespace the conditions allow and no
+	// rule selects gets the defaults (see TenantRule), and so does what a
+	// rule leaves out.
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	Tenants []TenantRule `json:"tenants,omitempty"`
+}
+
+// Permission is Allowed or Denied.
+// +kubebuilder:validation:Enum=Allowed;Denied
+type Permission string
+
+// Permissions.
+const (
+	Allowed Permission = "Allowed"
+	Denied  Permission = "Denied"
+)
+
+// TenantRule is what the namespaces it selects may do in a shared org. A
+// field left out takes the default: labels and service provider hosts
+// unrestricted; every group but Everyone; users bound directly allowed;
+// only the org's default sign-on policy; identity providers and adoption
+// denied; AccountSync allowed with the small attribute set; deletion
+// policy as each object says; no limits; weight 1.
+// +kubebuilder:validation:XValidation:rule="has(self.namespaces) || has(self.namespaceRegexes) || has(self.namespaceSelector)",message="select namespaces with namespaces, namespaceRegexes or namespaceSelector"
+type TenantRule struct {
+	NamespaceCondition `json:",inline"`
+
+	// LabelPrefix is what every app label must start with; ${namespace} is
+	// the namespace's name, so "${namespace} · " makes team-a's tiles read
+	// "team-a · ...".
+	// +kubebuilder:validation:MaxLength=100
+	// +optional
+	LabelPrefix string `json:"labelPrefix,omitempty"`
+	// LabelPattern is a regular expression (RE2) every app label must match
+	// in full; ${namespace} is the namespace's name, quoted.
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	LabelPattern string `json:"labelPattern,omitempty"`
+	// ServiceProviderHosts are the hosts an app's acsURL, additional ACS
+	// URLs, entityID (when a URL), recipient, destination and
+	// singleLogoutURL may name: exact, or *.example.com for any subdomain.
+	// Unrestricted when empty.
+	// +kubebuilder:validation:MaxItems=100
+	// +listType=set
+	// +optional
+	ServiceProviderHosts []string `json:"serviceProviderHosts,omitempty"`
+	// Groups are the Okta groups SSOBinding subjects, AccountSync group
+	// push and identity provider auto-link and JIT may name.
+	// +optional
+	Groups *GroupRule `json:"groups,omitempty"`
+	// DirectUsers says whether SSOBindings may bind users by login.
+	// +optional
+	DirectUsers Permission `json:"directUsers,omitempty"`
+	// AuthenticationPolicies are the sign-on policies, by name or ID, an
+	// app may attach; only the org's default when empty.
+	// +kubebuilder:validation:MaxItems=100
+	// +listType=set
+	// +optional
+	AuthenticationPolicies []string `json:"authenticationPolicies,omitempty"`
+	// IdentityProviders says whether OktaSAMLIdentityProviders may be made
+	// in the org; when Allowed, auto-link must name the groups it is
+	// limited to and JIT the groups new users join. Denied when empty.
+	// +optional
+	IdentityProviders Permission `json:"identityProviders,omitempty"`
+	// Adoption says whether an object may adopt an app made by hand (the
+	// sso.oktaop.io/adopt annotation). Denied when empty.
+	// +optional
+	Adoption Permission `json:"adoption,omitempty"`
+	// AccountSync says whether AccountSyncs may run and which Okta profile
+	// attributes their match and mappings may read.
+	// +optional
+	AccountSync *AccountSyncRule `json:"accountSync,omitempty"`
+	// DeletionPolicy, when set, is what happens in Okta when an object is
+	// deleted, whatever the object says; an object asking otherwise is
+	// refused, so the difference shows.
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+	// Limits are the most objects of each kind a namespace may have in the
+	// org; the oldest are served first.
+	// +optional
+	Limits *TenantLimits `json:"limits,omitempty"`
+	// Weight is the namespace's share of the org's rate limits against the
+	// other namespaces that use the org at the same time.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	Weight int32 `json:"weight,omitempty"`
+}
+
+// GroupRule is which Okta group names may be used, as patterns where *
+// stands for any text, matched without regard to case. A deny wins;
+// Everyone (Okta's built-in group) is denied unless allow names it exactly.
+type GroupRule struct {
+	// Allow lists the patterns of the groups allowed; every group when empty.
+	// +kubebuilder:validation:MaxItems=100
+	// +listType=set
+	// +optional
+	Allow []string `json:"allow,omitempty"`
+	// Deny lists the patterns of the groups refused.
+	// +kubebuilder:validation:MaxItems=100
+	// +listType=set
+	// +optional
+	Deny []string `json:"deny,omitempty"`
+}
+
+// AccountSyncRule is what AccountSyncs may do.
+type AccountSyncRule struct {
+	// Allowed says whether AccountSyncs may run; true when unset.
+	// +optional
+	Allowed *bool `json:"allowed,omitempty"`
+	// ProfileAttributes are the Okta profile attributes a sync's match and
+	// mappings may read; login, email, firstName, lastName, displayName and
+	// employeeNumber when empty. A sync always reads login.
+	// +kubebuilder:validation:MaxItems=200
+	// +listType=set
+	// +optional
+	ProfileAttributes []string `json:"profileAttributes,omitempty"`
+}
+
+// TenantLimits are the most objects of each kind a namespace may have.
+type TenantLimits struct {
+	// Apps is the most OktaSAMLApps.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Apps *int32 `json:"apps,omitempty"`
+	// Bindings is the most SSOBindings.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Bindings *int32 `json:"bindings,omitempty"`
+	// AccountSyncs is the most AccountSyncs.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	AccountSyncs *int32 `json:"accountSyncs,omitempty"`
 }
 
 // AuthMethod is how the operator signs in to Okta.

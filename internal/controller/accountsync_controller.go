@@ -117,6 +117,9 @@ func (r *AccountSyncReconciler) apply(ctx context.Context, s *ssov1.AccountSync,
 	if err != nil {
 		return 0, err
 	}
+	if err := r.checkPolicy(ctx, s, mappings); err != nil {
+		return 0, err
+	}
 	rec := r.lastRun(s)
 	value, triggered := pendingRequest(s, ssov1.ReconcileRequestAnnotation, s.Status.LastHandledReconcileAt)
 	triggered = triggered && value != rec.trigger
@@ -138,6 +141,17 @@ func (r *AccountSyncReconciler) apply(ctx context.Context, s *ssov1.AccountSync,
 		s.Status.LastHandledReconcileAt = value
 	}
 	return next, err
+}
+
+// checkPolicy asks the tenant policy about the sync on every reconcile, not
+// only when a run is due, so a narrowed policy shows at once. An org that
+// cannot be reached is the run's to report: nothing reaches Okta without it.
+func (r *AccountSyncReconciler) checkPolicy(ctx context.Context, s *ssov1.AccountSync, mappings []accountsync.Mapping) error {
+	_, org, err := orgThroughApp(ctx, r, r.Orgs, s.Namespace, s.Spec.AppRef)
+	if err != nil {
+		return nil
+	}
+	return syncPolicy(ctx, r, org, s, mappings)
 }
 
 // followIfAsked runs an incremental pass when the System Log follower left

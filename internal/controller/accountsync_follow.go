@@ -31,6 +31,7 @@ func (r *AccountSyncReconciler) followPass(ctx context.Context, s *ssov1.Account
 	if err != nil {
 		return err
 	}
+	ctx = org.Scope(ctx, s.Namespace)
 	matchOkta, matchTarget := orDefault(s.Spec.Match.OktaAttribute, "email"), orDefault(s.Spec.Match.TargetAttribute, "userName")
 	named, err := oktaSideOf(ctx, org.Client, app.Status.AppID, work.Users, matchOkta, mappings)
 	if err != nil {

@@ -39,6 +39,7 @@ func (r *AccountSyncReconciler) run(ctx context.Context, s *ssov1.AccountSync, c
 	if err != nil {
 		return 0, err
 	}
+	ctx = org.Scope(ctx, s.Namespace)
 	target, err := r.target(ctx, s)
 	if err != nil {
 		return 0, err

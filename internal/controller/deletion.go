@@ -7,7 +7,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
-	"github.com/oktaop/okta-sso-operator/internal/okta"
 )
 
 // oktaDeletion is what finalizing an object that owns something in Okta
@@ -21,7 +20,7 @@ type oktaDeletion struct {
 	untouched bool
 	// finish deletes or releases what the object owns and says which, for
 	// the event (a zero finalized: nothing was there).
-	finish func(ctx context.Context, c okta.API) (finalized, error)
+	finish func(ctx context.Context, org *Org) (finalized, error)
 }
 
 // finalized is what finishing an object in Okta did, as an event.
@@ -45,7 +44,7 @@ func finalizeInOkta(ctx context.Context, l lifecycle, orgs Orgs, conds condition
 	}
 	var done finalized
 	if err == nil {
-		done, err = d.finish(ctx, org.Client)
+		done, err = d.finish(org.Scope(ctx, d.obj.GetNamespace()), org)
 	}
 	if err != nil {
 		return l.failed(ctx, d.obj, conds, err, "finishing the "+d.what+" in Okta")

@@ -11,21 +11,52 @@ import (
 // out of the controller's shared workers, so an org that answers slowly or
 // is throttled holds its own lane and never another org's. A request that
 // finds its lane full is parked, not requeued, and put back on the queue
-// when a reconcile of the same org ends: a busy org costs no polling.
+// when a reconcile of the same org ends: a busy org costs no polling. The
+// parked are woken a namespace at a time in turn, so a namespace with a
+// thousand objects waiting holds up another's one by one turn at most;
+// within a namespace, in the order they came.
 type orgLanes struct {
 	perOrg int
 	waker
 
 	mu     sync.Mutex
 	busy   map[string]int
-	parked map[string][]types.NamespacedName
+	parked map[string]*turns
 	queued map[types.NamespacedName]bool
+}
+
+// turns are the requests parked for one org, by namespace, and the order
+// in which the namespaces take their turns.
+type turns struct {
+	order []string
+	byNS  map[string][]types.NamespacedName
+}
+
+func (t *turns) push(key types.NamespacedName) {
+	if len(t.byNS[key.Namespace]) == 0 {
+		t.order = append(t.order, key.Namespace)
+	}
+	t.byNS[key.Namespace] = append(t.byNS[key.Namespace], key)
+}
+
+// pop takes the first request of the namespace whose turn it is, and puts
+// the namespace at the back of the line if it has more.
+func (t *turns) pop() types.NamespacedName {
+	ns := t.order[0]
+	t.order = t.order[1:]
+	next := t.byNS[ns][0]
+	if t.byNS[ns] = t.byNS[ns][1:]; len(t.byNS[ns]) > 0 {
+		t.order = append(t.order, ns)
+	} else {
+		delete(t.byNS, ns)
+	}
+	return next
 }
 
 func newOrgLanes(perOrg int, newObj func() client.Object) *orgLanes {
 	return &orgLanes{
 		perOrg: max(perOrg, 1), waker: newWaker(newObj),
-		busy: map[string]int{}, parked: map[string][]types.NamespacedName{}, queued: map[types.NamespacedName]bool{},
+		busy: map[string]int{}, parked: map[string]*turns{}, queued: map[types.NamespacedName]bool{},
 	}
 }
 
@@ -37,7 +68,10 @@ func (l *orgLanes) enter(org string, key types.NamespacedName) (release func(), 
 	if l.busy[org] >= l.perOrg {
 		if !l.queued[key] {
 			l.queued[key] = true
-			l.parked[org] = append(l.parked[org], key)
+			if l.parked[org] == nil {
+				l.parked[org] = &turns{byNS: map[string][]types.NamespacedName{}}
+			}
+			l.parked[org].push(key)
 		}
 		return nil, false
 	}
@@ -45,7 +79,7 @@ func (l *orgLanes) enter(org string, key types.NamespacedName) (release func(), 
 	return func() { l.leave(org) }, true
 }
 
-// leave frees the place and wakes the org's longest-parked request.
+// leave frees the place and wakes the parked request whose turn it is.
 func (l *orgLanes) leave(org string) {
 	l.mu.Lock()
 	l.busy[org]--
@@ -53,13 +87,13 @@ func (l *orgLanes) leave(org string) {
 		delete(l.busy, org)
 	}
 	var next *types.NamespacedName
-	if waiting := l.parked[org]; len(waiting) > 0 {
-		next = &waiting[0]
-		l.parked[org] = waiting[1:]
-		if len(l.parked[org]) == 0 {
+	if waiting := l.parked[org]; waiting != nil {
+		key := waiting.pop()
+		next = &key
+		if len(waiting.order) == 0 {
 			delete(l.parked, org)
 		}
-		delete(l.queued, *next)
+		delete(l.queued, key)
 	}
 	l.mu.Unlock()
 	if next != nil {

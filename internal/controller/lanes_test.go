@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"slices"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -58,5 +59,24 @@ func TestOrgLanes(t *testing.T) {
 	}
 	if len(l.parked) != 0 || len(l.queued) != 0 || len(l.busy) != 0 {
 		t.Errorf("state left: busy %v parked %v", l.busy, l.parked)
+	}
+}
+
+func TestOrgLanesTakeNamespacesInTurn(t *testing.T) {
+	l := newOrgLanes(1, func() client.Object { return &ssov1.OktaSAMLApp{} })
+	release, _ := l.enter("company", types.NamespacedName{Namespace: "team-a", Name: "busy"})
+	for i := range 5 {
+		l.enter("company", types.NamespacedName{Namespace: "team-a", Name: string(rune('a' + i))})
+	}
+	l.enter("company", types.NamespacedName{Namespace: "team-b", Name: "one"})
+	var order []string
+	for range 3 {
+		release()
+		e := <-l.ch
+		order = append(order, e.Object.GetNamespace()+"/"+e.Object.GetName())
+		release, _ = l.enter("company", types.NamespacedName{Namespace: e.Object.GetNamespace(), Name: e.Object.GetName()})
+	}
+	if want := []string{"team-a/a", "team-b/one", "team-a/b"}; !slices.Equal(order, want) {
+		t.Errorf("woken in order %v, want %v: team-b's one request waits one turn, not five", order, want)
 	}
 }

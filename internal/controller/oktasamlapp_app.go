@@ -190,12 +190,12 @@ func (r *OktaSAMLAppReconciler) refuseClaimedApp(ctx context.Context, app *ssov1
 // createThrottled stops a reconcile that would create an app while the
 // org's create budget is spent, before it reads anything: with hundreds of
 // apps applied at once, those waiting for a window cost nothing.
-func createThrottled(org *Org, app *ssov1.OktaSAMLApp) error {
+func createThrottled(ctx context.Context, org *Org, app *ssov1.OktaSAMLApp) error {
 	_, pending := app.Annotations[ssov1.CreatePendingAnnotation]
 	if app.Annotations[ssov1.AppIDAnnotation] != "" || pending {
 		return nil
 	}
-	if until, throttled := org.Client.Throttled(okta.BucketApps); throttled {
+	if until, throttled := org.Client.Throttled(ctx, okta.BucketApps); throttled {
 		return &okta.RateLimitedError{Bucket: okta.BucketApps, RetryAt: until, Local: true}
 	}
 	return nil

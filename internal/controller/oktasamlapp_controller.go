@@ -184,7 +184,11 @@ func (r *OktaSAMLAppReconciler) apply(ctx context.Context, app *ssov1.OktaSAMLAp
 	if err != nil {
 		return 0, err
 	}
-	if err := createThrottled(org, app); err != nil {
+	if err := appPolicy(ctx, r, org, app); err != nil {
+		return 0, err
+	}
+	ctx = org.Scope(ctx, app.Namespace)
+	if err := createThrottled(ctx, org, app); err != nil {
 		return 0, err
 	}
 	secretValues, err := r.attributeValues(ctx, app)
@@ -264,14 +268,15 @@ func (r *OktaSAMLAppReconciler) finalize(ctx context.Context, app *ssov1.OktaSAM
 	return finalizeInOkta(ctx, r.lifecycle(), r.Orgs, conds, oktaDeletion{
 		obj: app, orgRef: app.Spec.OrgRef, what: "app", id: cmp.Or(app.Status.AppID, annotated),
 		untouched: app.Spec.Suspend || (app.Status.AppID == "" && annotated == ""),
-		finish:    func(ctx context.Context, c okta.API) (finalized, error) { return r.finishApp(ctx, c, app) },
+		finish:    func(ctx context.Context, org *Org) (finalized, error) { return r.finishApp(ctx, org, app) },
 	})
 }
 
 // finishApp deletes or releases the owned app. An ID the status does not
 // hold yet (a crash between recording it on the object and in status) is
 // owned only if the app's owner note names this object.
-func (r *OktaSAMLAppReconciler) finishApp(ctx context.Context, c okta.API, app *ssov1.OktaSAMLApp) (finalized, error) {
+func (r *OktaSAMLAppReconciler) finishApp(ctx context.Context, org *Org, app *ssov1.OktaSAMLApp) (finalized, error) {
+	c := org.Client
 	id, origin := app.Status.AppID, cmp.Or(app.Status.Origin, ssov1.OriginCreated)
 	if id == "" {
 		id = app.Annotations[ssov1.AppIDAnnotation]
@@ -289,7 +294,7 @@ func (r *OktaSAMLAppReconciler) finishApp(ctx context.Context, c okta.API, app *
 		origin = noted.origin
 	}
 	adopt, _ := readAdoptRequest(app.Annotations) // an unreadable request keeps the app
-	if keepOnDelete(origin, app.Spec.DeletionPolicy, adopt) {
+	if keepOnDelete(origin, org.Tenant.DeletionPolicy(app.Spec.DeletionPolicy), adopt) {
 		return r.releaseApp(ctx, c, app, id)
 	}
 	if err := deleteApp(ctx, c, id); err != nil {

@@ -124,6 +124,10 @@ func (r *OktaSAMLIdentityProviderReconciler) apply(ctx context.Context, p *ssov1
 	if err != nil {
 		return 0, err
 	}
+	if err := idpPolicy(org, p); err != nil {
+		return 0, err
+	}
+	ctx = org.Scope(ctx, p.Namespace)
 	spoke, err := r.spoke(ctx, p)
 	if err != nil {
 		return 0, err
@@ -428,15 +432,14 @@ func (r *OktaSAMLIdentityProviderReconciler) finalize(ctx context.Context, p *ss
 	}
 	id := p.Status.IdPID
 	adopt, _ := readAdoptRequest(p.Annotations) // an unreadable request keeps the IdP
-	keep := keepOnDelete(cmp.Or(p.Status.Origin, ssov1.OriginCreated), p.Spec.DeletionPolicy, adopt)
 	return finalizeInOkta(ctx, r.lifecycle(), r.Orgs, conds, oktaDeletion{
 		obj: p, orgRef: p.Spec.OrgRef, what: "identity provider", id: id,
 		untouched: id == "" || p.Spec.Suspend,
-		finish: func(ctx context.Context, c okta.API) (finalized, error) {
-			if keep {
+		finish: func(ctx context.Context, org *Org) (finalized, error) {
+			if keepOnDelete(cmp.Or(p.Status.Origin, ssov1.OriginCreated), org.Tenant.DeletionPolicy(p.Spec.DeletionPolicy), adopt) {
 				return finalized{ssov1.ReleasedReason, "Left identity provider " + id + " in the hub org"}, nil
 			}
-			return finalized{ssov1.DeletingReason, "Deactivated and deleted identity provider " + id + " in the hub org"}, deleteIdP(ctx, c, id, p.Status.TrustedCertificate)
+			return finalized{ssov1.DeletingReason, "Deactivated and deleted identity provider " + id + " in the hub org"}, deleteIdP(ctx, org.Client, id, p.Status.TrustedCertificate)
 		},
 	})
 }

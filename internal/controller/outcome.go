@@ -56,6 +56,8 @@ func classify(err error, now time.Time, interval time.Duration) outcome {
 		return o
 	case isDependencyError(err):
 		return outcome{reason: ssov1.DependencyNotReadyReason, result: ctrl.Result{RequeueAfter: jitter(interval, 0.1)}}
+	case isPolicyDenied(err): // the org object is watched, so a change to its policy retries at once; a limit is looked at again each interval
+		return outcome{reason: ssov1.PolicyDeniedReason, stalled: true, result: ctrl.Result{RequeueAfter: jitter(interval, 0.1)}}
 	case isOrgNotAllowed(err): // the org object is watched: a change to its conditions retries at once
 		return outcome{reason: ssov1.OrgNotAllowedReason, result: ctrl.Result{RequeueAfter: jitter(interval, 0.1)}}
 	case isInvalidSpec(err):
@@ -119,6 +121,11 @@ func isDependencyError(err error) bool {
 	var e *errDependency
 	var o *oktaorg.DependencyError
 	return errors.As(err, &e) || errors.As(err, &o)
+}
+
+func isPolicyDenied(err error) bool {
+	var e *oktaorg.PolicyDeniedError
+	return errors.As(err, &e)
 }
 
 func isOrgNotAllowed(err error) bool {

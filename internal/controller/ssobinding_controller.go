@@ -122,7 +122,7 @@ func (r *SSOBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err := pass.addFinalizers(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
-	return pass.run(ctx, app, org)
+	return pass.run(org.Scope(ctx, req.Namespace), app, org)
 }
 
 // bindingPass is one pass over an app's bindings: each binding's outcome
@@ -135,14 +135,17 @@ type bindingPass struct {
 	before   []*ssov1.SSOBinding
 	// per binding (by key): what it could not resolve, and the first error
 	// that belongs to it.
-	missing  map[string][]unresolved
-	errs     map[string]error
+	missing map[string][]unresolved
+	errs    map[string]error
+	// denied are the bindings the tenant policy refuses: like suspended
+	// ones, they keep what they have in Okta and change nothing.
+	denied   map[string]bool
 	notes    map[string][]string
 	resolved map[string][]ssov1.ResolvedSubject
 }
 
 func newBindingPass(r *SSOBindingReconciler, items []ssov1.SSOBinding) *bindingPass {
-	p := &bindingPass{r: r, missing: map[string][]unresolved{}, errs: map[string]error{}, notes: map[string][]string{},
+	p := &bindingPass{r: r, missing: map[string][]unresolved{}, errs: map[string]error{}, denied: map[string]bool{}, notes: map[string][]string{},
 		resolved: map[string][]ssov1.ResolvedSubject{}}
 	for i := range items {
 		p.bindings = append(p.bindings, &items[i])
@@ -236,7 +239,15 @@ func (p *bindingPass) resolve(ctx context.Context, org *Org) ([]assign.Binding, 
 	for _, b := range p.bindings {
 		key := bindingKey(b)
 		found := b.Status.Resolved
-		if !b.Spec.Suspend {
+		if b.DeletionTimestamp.IsZero() && !b.Spec.Suspend {
+			if err := bindingPolicy(ctx, p.r, org, b); isPolicyDenied(err) {
+				p.denied[key] = true
+				p.setErr(key, err)
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		if !b.Spec.Suspend && !p.denied[key] {
 			var missing []unresolved
 			var err error
 			found, missing, err = p.r.subjects.resolve(ctx, org, b.Spec.Subjects, p.r.Now(), b.ReconcileInterval())
@@ -268,7 +279,7 @@ func (p *bindingPass) resolve(ctx context.Context, org *Org) ([]assign.Binding, 
 func (p *bindingPass) dropSuspended(plan *assign.Plan) {
 	suspended := map[string]bool{}
 	for _, b := range p.bindings {
-		suspended[bindingKey(b)] = b.Spec.Suspend
+		suspended[bindingKey(b)] = b.Spec.Suspend || p.denied[bindingKey(b)]
 	}
 	assignments := plan.Assign[:0]
 	for _, w := range plan.Assign {

@@ -122,7 +122,7 @@ func (f *LogFollower) pollDue(ctx context.Context) {
 		if !due {
 			continue
 		}
-		if until, throttled := org.Client.Throttled(okta.BucketLogs); throttled {
+		if until, throttled := org.Client.Throttled(ctx, okta.BucketLogs); throttled {
 			f.setNotBefore(url, until)
 			continue
 		}

@@ -24,7 +24,7 @@ type API interface {
 	// Throttled tells whether the org's budget would refuse a request in
 	// bucket (one of the Bucket names) now, and until when, so a caller can
 	// wait before doing any work that leads to it.
-	Throttled(bucket string) (time.Time, bool)
+	Throttled(ctx context.Context, bucket string) (time.Time, bool)
 	// MadeChange tells whether the operator made the change with this
 	// request ID (a System Log event's transaction.id) in the org.
 	MadeChange(requestID string) bool
@@ -203,7 +203,9 @@ func ignoreNotFound(err error) error {
 	return err
 }
 
-func (c *Client) Throttled(bucket string) (time.Time, bool) { return c.budget.Refuses(bucket) }
+func (c *Client) Throttled(ctx context.Context, bucket string) (time.Time, bool) {
+	return c.budget.Refuses(bucket, ShareOf(ctx))
+}
 
 // ListAccessPolicies lists the org's app sign-on policies.
 func (c *Client) ListAccessPolicies(ctx context.Context) ([]Policy, error) {

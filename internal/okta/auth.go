@@ -226,7 +226,7 @@ func (o *oauth) requestToken(ctx context.Context) (string, time.Duration, []stri
 		"client_assertion":      {assertion},
 	}
 	const bucket = "/oauth2/v1/token"
-	if err := o.c.budget.reserve(bucket); err != nil {
+	if err := o.c.budget.reserve(bucket, Share{Weight: 1}); err != nil {
 		return "", 0, nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.c.timeout)
@@ -247,11 +247,11 @@ func (o *oauth) requestToken(ctx context.Context) (string, time.Duration, []stri
 	start := o.c.now()
 	resp, err := o.c.http.Do(req)
 	if err != nil {
-		recordRequest(o.c.org, bucket, http.MethodPost, "error", o.c.now().Sub(start))
+		recordRequest(o.c.org, "", bucket, http.MethodPost, "error", o.c.now().Sub(start))
 		return "", 0, nil, &transportError{method: http.MethodPost, path: "/oauth2/v1/token", err: err}
 	}
 	defer resp.Body.Close()
-	recordRequest(o.c.org, bucket, http.MethodPost, fmt.Sprint(resp.StatusCode), o.c.now().Sub(start))
+	recordRequest(o.c.org, "", bucket, http.MethodPost, fmt.Sprint(resp.StatusCode), o.c.now().Sub(start))
 	reset := o.c.budget.observe(bucket, resp.StatusCode, resp.Header)
 	if o.proofs != nil {
 		o.proofs.observe(resp)

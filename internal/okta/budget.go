@@ -1,6 +1,7 @@
 package okta
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -15,6 +16,16 @@ import (
 // operator use at most capacityPercent of each bucket, so the org's other
 // clients are never starved. A request the budget knows would be refused is
 // not sent.
+//
+// Within the operator's share, each window of a bucket is shared between
+// the namespaces using it (their Share, from the request's context) by
+// weight: a namespace may always use its quota of the window, and beyond
+// it only what the other namespaces active in this window or the last
+// have not yet used of theirs. So a namespace with a thousand requests
+// waiting takes the whole window when it is alone, and cannot keep
+// another namespace's one request out of more than the window it arrived
+// in (weighted fair sharing, as Kubernetes' API Priority and Fairness
+// shares a server between flows).
 type Budget struct {
 	mu              sync.Mutex
 	now             func() time.Time
@@ -30,6 +41,40 @@ type bucketState struct {
 	// blockedUntil is the reset of the last 429: until then nothing is
 	// sent, whatever the answers to requests sent before it say.
 	blockedUntil time.Time
+	// window counts the bucket's windows, so that a namespace's use is
+	// counted per window and its share held only while it is active.
+	window int
+	shares map[string]*shareUse
+}
+
+// shareUse is one namespace's use of a bucket.
+type shareUse struct {
+	weight int
+	// used requests in window usedIn; lastSeen is the last window it asked in.
+	used, usedIn, lastSeen int
+}
+
+// Share is whom a request is for: a namespace and its weight (1 or more)
+// in the org's tenant policy. Requests with no namespace (the org's own
+// checks, the System Log follower) share as the namespace "".
+type Share struct {
+	Namespace string
+	Weight    int
+}
+
+type shareKey struct{}
+
+// WithShare marks the requests made with ctx as the namespace's.
+func WithShare(ctx context.Context, namespace string, weight int) context.Context {
+	return context.WithValue(ctx, shareKey{}, Share{Namespace: namespace, Weight: max(weight, 1)})
+}
+
+// ShareOf is whom ctx's requests are for.
+func ShareOf(ctx context.Context) Share {
+	if s, ok := ctx.Value(shareKey{}).(Share); ok {
+		return s
+	}
+	return Share{Weight: 1}
 }
 
 // DefaultCapacityPercent is the share of each bucket the operator uses when
@@ -56,9 +101,9 @@ func (b *Budget) SetCapacityPercent(p int) {
 	b.capacityPercent = p
 }
 
-// reserve takes one request from the bucket, or says when to retry. Until
-// Okta has told the bucket's limit, requests go through.
-func (b *Budget) reserve(bucket string) error {
+// reserve takes one request from the bucket for the share, or says when
+// to retry. Until Okta has told the bucket's limit, requests go through.
+func (b *Budget) reserve(bucket string, s Share) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	st := b.state(bucket)
@@ -66,27 +111,99 @@ func (b *Budget) reserve(bucket string) error {
 	if now.Before(st.blockedUntil) {
 		return &RateLimitedError{Bucket: bucket, RetryAt: st.blockedUntil, Local: true}
 	}
+	use := st.use(s)
 	if !st.known {
 		return nil
 	}
 	if !now.Before(st.reset) {
 		// A new window: Okta refills the bucket at reset.
 		st.remaining, st.reset = st.limit, now.Add(time.Minute)
+		st.window++
 	}
-	// Keep (100 - capacityPercent)% of the bucket for the org's other
-	// clients; the operator's share rounds up, so it is at least one.
-	share := (st.limit*b.capacityPercent + 99) / 100
-	reserved := st.limit - share
-	if st.remaining <= reserved {
+	if !b.admits(st, use) {
 		return &RateLimitedError{Bucket: bucket, RetryAt: st.reset, Local: true}
 	}
 	st.remaining--
+	use.spend(st.window)
 	return nil
 }
 
-// Refuses tells, without spending anything, whether a request to the
-// bucket would be refused now, and until when.
-func (b *Budget) Refuses(bucket string) (time.Time, bool) {
+// capacity is the operator's part of a window: (100 - capacityPercent)% of
+// the bucket is kept for the org's other clients; the operator's part
+// rounds up, so it is at least one.
+func (b *Budget) capacity(st *bucketState) int {
+	return (st.limit*b.capacityPercent + 99) / 100
+}
+
+// admits tells whether one more request of use fits the window: within
+// the operator's part of what Okta has left, and within use's quota or
+// what the other active namespaces' quotas leave free.
+func (b *Budget) admits(st *bucketState, use *shareUse) bool {
+	capacity := b.capacity(st)
+	left := st.remaining - (st.limit - capacity)
+	if left <= 0 {
+		return false
+	}
+	total := 0
+	for _, u := range st.shares {
+		if st.active(u) {
+			total += u.weight
+		}
+	}
+	quota := func(u *shareUse) int { return (capacity*u.weight + total - 1) / total }
+	if use.usedNow(st.window) < quota(use) {
+		return true
+	}
+	owed := 0
+	for _, u := range st.shares {
+		if u != use && st.active(u) {
+			owed += max(0, quota(u)-u.usedNow(st.window))
+		}
+	}
+	return left > owed
+}
+
+// use is the share's record in the bucket, marked active in this window;
+// records of namespaces gone quiet for two windows are dropped.
+func (st *bucketState) use(s Share) *shareUse {
+	if st.shares == nil {
+		st.shares = map[string]*shareUse{}
+	}
+	u := st.shares[s.Namespace]
+	if u == nil {
+		u = &shareUse{usedIn: -1}
+		st.shares[s.Namespace] = u
+	}
+	u.weight, u.lastSeen = max(s.Weight, 1), st.window
+	for ns, other := range st.shares {
+		if other.lastSeen < st.window-2 {
+			delete(st.shares, ns)
+		}
+	}
+	return u
+}
+
+// active: the namespace asked in this window or the last, so its quota is
+// held for it.
+func (st *bucketState) active(u *shareUse) bool { return u.lastSeen >= st.window-1 }
+
+func (u *shareUse) usedNow(window int) int {
+	if u.usedIn != window {
+		return 0
+	}
+	return u.used
+}
+
+func (u *shareUse) spend(window int) {
+	if u.usedIn != window {
+		u.used, u.usedIn = 0, window
+	}
+	u.used++
+}
+
+// Refuses tells, without spending anything, whether a request of the
+// share to the bucket would be refused now, and until when.
+func (b *Budget) Refuses(bucket string, s Share) (time.Time, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	st := b.state(bucket)
@@ -96,8 +213,8 @@ func (b *Budget) Refuses(bucket string) (time.Time, bool) {
 	if !st.known || !b.now().Before(st.reset) {
 		return time.Time{}, false
 	}
-	share := (st.limit*b.capacityPercent + 99) / 100
-	return st.reset, st.remaining <= st.limit-share
+	use := st.use(s)
+	return st.reset, !b.admits(st, use)
 }
 
 // observe learns from a response's headers and returns the bucket's reset.
@@ -114,6 +231,9 @@ func (b *Budget) observe(bucket string, status int, h http.Header) time.Time {
 	if errL == nil && errR == nil && errT == nil && limit > 0 {
 		reset := time.Unix(resetUnix, 0)
 		if !st.known || reset.After(st.reset) {
+			if !st.known || !b.now().Before(st.reset) { // a window reserve has not seen turn
+				st.window++
+			}
 			st.remaining = remaining
 		} else {
 			st.remaining = min(st.remaining, remaining)

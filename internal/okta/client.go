@@ -259,8 +259,9 @@ func (c *Client) resolve(cl call) (*url.URL, error) {
 }
 
 func (c *Client) attempt(ctx context.Context, cl call, target *url.URL, bucket string, payload []byte) (*response, error) {
-	if err := c.budget.reserve(bucket); err != nil {
-		recordRefusal(c.org, bucket)
+	share := ShareOf(ctx)
+	if err := c.budget.reserve(bucket, share); err != nil {
+		recordRefusal(c.org, share.Namespace, bucket)
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -285,12 +286,12 @@ func (c *Client) attempt(ctx context.Context, cl call, target *url.URL, bucket s
 	start := c.now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		recordRequest(c.org, bucket, cl.method, "error", c.now().Sub(start))
+		recordRequest(c.org, share.Namespace, bucket, cl.method, "error", c.now().Sub(start))
 		return nil, &transportError{method: cl.method, path: target.Path, err: err}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-	recordRequest(c.org, bucket, cl.method, fmt.Sprint(resp.StatusCode), c.now().Sub(start))
+	recordRequest(c.org, share.Namespace, bucket, cl.method, fmt.Sprint(resp.StatusCode), c.now().Sub(start))
 	reset := c.budget.observe(bucket, resp.StatusCode, resp.Header)
 	if cl.method != http.MethodGet && resp.StatusCode < 300 {
 		c.writes.add(resp.Header.Get("X-Okta-Request-Id"), c.now())

@@ -566,21 +566,21 @@ func TestThrottledTellsWithoutSpending(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
 	e := newEnv(t, emulator.Config{Now: clock.Now, RateLimits: map[string]int{"/api/v1/apps": 4}},
 		okta.Config{Now: clock.Now, MaxAPICapacityPercent: 50})
-	if _, throttled := e.client.Throttled("/api/v1/apps"); throttled {
+	if _, throttled := e.client.Throttled(context.Background(), "/api/v1/apps"); throttled {
 		t.Fatal("throttled before any answer taught the budget the bucket's limit")
 	}
 	if _, err := e.client.ListApps(ctx, okta.AppQuery{}); err != nil { // 1 of the share of 2
 		t.Fatal(err)
 	}
 	for range 3 { // asking spends nothing
-		if _, throttled := e.client.Throttled("/api/v1/apps"); throttled {
+		if _, throttled := e.client.Throttled(context.Background(), "/api/v1/apps"); throttled {
 			t.Fatal("throttled with one request of the share left")
 		}
 	}
 	if _, err := e.client.ListApps(ctx, okta.AppQuery{}); err != nil {
 		t.Fatal(err)
 	}
-	until, throttled := e.client.Throttled("/api/v1/apps")
+	until, throttled := e.client.Throttled(context.Background(), "/api/v1/apps")
 	if !throttled || !until.After(clock.Now()) {
 		t.Fatalf("the share spent: throttled %t until %s", throttled, until)
 	}
@@ -588,7 +588,7 @@ func TestThrottledTellsWithoutSpending(t *testing.T) {
 		t.Fatalf("a request past the share: %v, want one refused before it was sent", err)
 	}
 	clock.advanceTo(until)
-	if _, throttled := e.client.Throttled("/api/v1/apps"); throttled {
+	if _, throttled := e.client.Throttled(context.Background(), "/api/v1/apps"); throttled {
 		t.Error("still throttled after the reset")
 	}
 }
@@ -611,12 +611,12 @@ func TestA429HoldsUntilItsReset(t *testing.T) {
 	b.Observe("/api/v1/apps/{id}", http.StatusOK, header(500, 400, now.Add(10*time.Second)))
 	for _, at := range []time.Duration{time.Second, 30 * time.Second, 59 * time.Second} {
 		now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC).Add(at)
-		if until, refused := b.Refuses("/api/v1/apps/{id}"); !refused || !until.Equal(blocked) {
+		if until, refused := b.Refuses("/api/v1/apps/{id}", okta.Share{}); !refused || !until.Equal(blocked) {
 			t.Errorf("%s after the 429: refused %v until %v, want refused until %v", at, refused, until, blocked)
 		}
 	}
 	now = blocked
-	if _, refused := b.Refuses("/api/v1/apps/{id}"); refused {
+	if _, refused := b.Refuses("/api/v1/apps/{id}", okta.Share{}); refused {
 		t.Error("still refused at the 429's reset")
 	}
 }

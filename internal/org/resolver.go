@@ -68,6 +68,16 @@ type Org struct {
 	// Sweep is the period of the safety sweep, in which every object of
 	// the org is read in full once, while the log is followed.
 	Sweep time.Duration
+	// Tenant is the rule of a ClusterOktaOrg's tenant policy for the
+	// object's namespace; nil for a team's own org (OktaOrg, org Secret).
+	Tenant *Tenant
+}
+
+// Scope marks the requests made with ctx as the namespace's, with its
+// weight in the tenant policy (1 in a team's own org), so that the org's
+// rate limits are shared fairly between namespaces and counted by each.
+func (o *Org) Scope(ctx context.Context, namespace string) context.Context {
+	return okta.WithShare(ctx, namespace, o.Tenant.Weight())
 }
 
 // Orgs gives the Okta org an object's orgRef names, from its namespace.
@@ -160,10 +170,17 @@ func (o *Resolver) clusterOrg(ctx context.Context, namespace, name string) (*Org
 		}
 		return nil, err
 	}
-	if err := o.allowed(ctx, co, namespace); err != nil {
+	tenant, err := o.allowed(ctx, co, namespace)
+	if err != nil {
 		return nil, err
 	}
-	return o.FromSpec(ctx, "ClusterOktaOrg "+name, o.ClusterResourceNamespace, co.Spec.OktaOrgSpec, "ClusterOktaOrg/"+name+"@"+SpecVersion(co))
+	shared, err := o.FromSpec(ctx, "ClusterOktaOrg "+name, o.ClusterResourceNamespace, co.Spec.OktaOrgSpec, "ClusterOktaOrg/"+name+"@"+SpecVersion(co))
+	if err != nil {
+		return nil, err
+	}
+	org := *shared // one client for every namespace; the rule is this one's
+	org.Tenant = tenant
+	return &org, nil
 }
 
 func (o *Resolver) namespacedOrg(ctx context.Context, namespace, name string) (*Org, error) {
@@ -185,22 +202,23 @@ func SpecVersion(o client.Object) string {
 }
 
 // allowed refuses a namespace the ClusterOktaOrg's conditions do not name,
-// before anything is read of its credential or sent to Okta.
-func (o *Resolver) allowed(ctx context.Context, co *ssov1.ClusterOktaOrg, namespace string) error {
+// before anything is read of its credential or sent to Okta, and finds the
+// tenant rule that applies to it.
+func (o *Resolver) allowed(ctx context.Context, co *ssov1.ClusterOktaOrg, namespace string) (*Tenant, error) {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
-	if NeedsLabels(co.Spec.Conditions) {
+	if NeedsLabels(co.Spec.Conditions) || tenantsNeedLabels(co.Spec.Tenants) {
 		if err := o.Reader.Get(ctx, client.ObjectKey{Name: namespace}, ns); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	ok, err := Allows(co.Spec.Conditions, ns)
 	if err != nil {
-		return &NotAllowedError{fmt.Sprintf("ClusterOktaOrg %s has a condition that cannot be read (%v): it allows no namespace until a cluster admin fixes it", co.Name, err)}
+		return nil, &NotAllowedError{fmt.Sprintf("ClusterOktaOrg %s has a condition that cannot be read (%v): it allows no namespace until a cluster admin fixes it", co.Name, err)}
 	}
 	if !ok {
-		return &NotAllowedError{fmt.Sprintf("namespace %s may not use ClusterOktaOrg %s: it is not in the org's spec.conditions, which a cluster admin can change; nothing was sent to Okta", namespace, co.Name)}
+		return nil, &NotAllowedError{fmt.Sprintf("namespace %s may not use ClusterOktaOrg %s: it is not in the org's spec.conditions, which a cluster admin can change; nothing was sent to Okta", namespace, co.Name)}
 	}
-	return nil
+	return TenantFor(co, ns)
 }
 
 // FromSpec builds the org an org object describes; its credential is read
