@@ -84,14 +84,7 @@ func readyOf(ctx context.Context, obj client.Object) string {
 	if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), current); err != nil {
 		return err.Error()
 	}
-	var conditions []metav1.Condition
-	switch o := current.(type) {
-	case *ssov1.OktaSAMLApp:
-		conditions = o.Status.Conditions
-	case *ssov1.OktaSAMLIdentityProvider:
-		conditions = o.Status.Conditions
-	}
-	c := meta.FindStatusCondition(conditions, ssov1.ReadyCondition)
+	c := meta.FindStatusCondition(conditionsOf(current), ssov1.ReadyCondition)
 	if c == nil {
 		return ""
 	}

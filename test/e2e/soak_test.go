@@ -309,13 +309,8 @@ func countTrue(ctx context.Context, ns, condition string, list client.ObjectList
 }
 
 func conditionsOf(obj client.Object) []metav1.Condition {
-	switch o := obj.(type) {
-	case *ssov1.OktaSAMLApp:
-		return o.Status.Conditions
-	case *ssov1.SSOBinding:
-		return o.Status.Conditions
-	case *ssov1.AccountSync:
-		return o.Status.Conditions
+	if o, ok := obj.(interface{ GetCommonStatus() *ssov1.CommonStatus }); ok {
+		return o.GetCommonStatus().Conditions
 	}
 	Fail(fmt.Sprintf("no conditions on %T", obj))
 	return nil
