@@ -88,7 +88,7 @@ bin/scim-server --addr 127.0.0.1:18091 --token "$SCIM_TOKEN" --user alice@exampl
 pids+=($!)
 wait_for test -s "$work/scim.url"
 
-step "The platform team connects the org once: its token in the operator's namespace, a ClusterOktaOrg for team namespaces"
+step "The platform team connects the org once: its token in the operator's namespace, a ClusterOktaOrg for team namespaces and what they may do there"
 "$KUBECTL" create namespace okta-sso-operator-system
 "$KUBECTL" create secret generic okta-admin -n okta-sso-operator-system --from-literal=token="$TOKEN" >/dev/null
 cluster_org() { # name url secret
@@ -100,6 +100,11 @@ spec:
   url: $2
   credentials: {apiToken: {name: $3, key: token}}
   conditions: [{namespaces: [sso-demo]}]
+  tenants:                        # docs/orgs.md#tenant-policy
+    - namespaces: [sso-demo]
+      identityProviders: Allowed  # the hub-and-spoke step makes one, JIT into its own group
+      groups: {deny: ["*admin*"]} # and never Everyone, by default
+      deletionPolicy: Delete
 YAML
 }
 cluster_org company "$ORG" okta-admin
@@ -186,6 +191,19 @@ YAML
 wait_for test "$("$KUBECTL" get samlapp grab -n sso-other -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}')" = OrgNotAllowed
 echo "sso-other/grab: $("$KUBECTL" get samlapp grab -n sso-other -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}')"
 "$KUBECTL" get clusteroktaorgs
+
+step "The tenant policy refuses what the team was not granted (binding Everyone), writing nothing to Okta"
+"$KUBECTL" apply -n sso-demo -f - <<'YAML'
+apiVersion: sso.oktaop.io/v1alpha1
+kind: SSOBinding
+metadata: {name: everyone}
+spec:
+  appRef: {name: backup-portal}
+  subjects: [{kind: Group, name: Everyone}]
+YAML
+wait_for test "$("$KUBECTL" get ssob everyone -n sso-demo -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}')" = PolicyDenied
+echo "sso-demo/everyone: $("$KUBECTL" get ssob everyone -n sso-demo -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}')"
+"$KUBECTL" delete ssob everyone -n sso-demo >/dev/null
 
 step "An invalid object is refused at admission"
 if "$KUBECTL" apply -n sso-demo -f - <<'YAML' 2>&1; then echo "demo: the API server accepted an invalid object" >&2; exit 1; fi

@@ -243,6 +243,9 @@ var _ = DescribeTable("an invalid object is refused with a message that names th
 	Entry("a log poll over an hour", teamOrg, set("spec.systemLogPollInterval", "2h"), "spec.systemLogPollInterval", "must be 0s (off) or from 1s to 1h"),
 	Entry("a drift sweep more often than hourly", clusterOrg, set("spec.driftSweepInterval", "30m"), "spec.driftSweepInterval", "must be from 1h to 168h"),
 	Entry("a drift sweep less often than weekly", teamOrg, set("spec.driftSweepInterval", "200h"), "spec.driftSweepInterval", "must be from 1h to 168h"),
+	Entry("a tenant rule that selects no namespace", clusterOrg, set("spec.tenants", l{m{"labelPrefix": "x"}}), "spec.tenants[0]", "select namespaces with namespaces, namespaceRegexes or namespaceSelector"),
+	Entry("a tenant weight of 0", clusterOrg, set("spec.tenants", l{m{"namespaces": l{"team-a"}, "weight": 0}}), "spec.tenants[0].weight", "greater than or equal to 1"),
+	Entry("a tenant permission it does not know", clusterOrg, set("spec.tenants", l{m{"namespaces": l{"team-a"}, "adoption": "Sometimes"}}), "spec.tenants[0].adoption", "Unsupported value"),
 	Entry("a client ID that is not one", teamOrg, set("spec.credentials.oauth.clientID", "0oa 1"), "spec.credentials.oauth.clientID", "should match"),
 	// OktaSAMLApp
 	Entry("no org named", samlApp, unset("spec.orgRef.secretName"), "spec.orgRef", "set either kind and name"),

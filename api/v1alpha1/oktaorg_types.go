@@ -190,8 +190,8 @@ type TenantRule struct {
 	LabelPattern string `json:"labelPattern,omitempty"`
 	// ServiceProviderHosts are the hosts an app's acsURL, additional ACS
 	// URLs, entityID (when a URL), recipient, destination and
-	// singleLogoutURL may name: exact, or *.example.com for any subdomain.
-	// Unrestricted when empty.
+	// singleLogoutURL may name: exact, or *.example.com for any subdomain;
+	// ${namespace} is the namespace's name. Unrestricted when empty.
 	// +kubebuilder:validation:MaxItems=100
 	// +listType=set
 	// +optional
@@ -241,8 +241,9 @@ type TenantRule struct {
 }
 
 // GroupRule is which Okta group names may be used, as patterns where *
-// stands for any text, matched without regard to case. A deny wins;
-// Everyone (Okta's built-in group) is denied unless allow names it exactly.
+// stands for any text and ${namespace} for the namespace's name, matched
+// without regard to case. A deny wins; Everyone (Okta's built-in group) is
+// denied unless allow names it exactly.
 type GroupRule struct {
 	// Allow lists the patterns of the groups allowed; every group when empty.
 	// +kubebuilder:validation:MaxItems=100

@@ -43,18 +43,25 @@ func (r *OktaSAMLIdentityProviderReconciler) shareApps(ctx context.Context, p *s
 	if err != nil {
 		return err
 	}
+	ctx = org.Scope(ctx, p.Namespace)
+	wants := make([]*okta.App, len(p.Spec.SharedApps))
+	for i, shared := range p.Spec.SharedApps { // every tile allowed before the first is written
+		if wants[i], err = r.tile(ctx, p, shared, spoke); err != nil {
+			return err
+		}
+		if err := org.Tenant.CheckLabel(wants[i].Label); err != nil {
+			return err
+		}
+	}
 	groups, err := org.Client.ListAppGroups(ctx, spoke.app.Status.AppID)
 	if err != nil {
 		return err
 	}
 	listed := map[string]bool{}
-	for _, shared := range p.Spec.SharedApps {
+	for i, shared := range p.Spec.SharedApps {
 		name := string(shared.Name)
 		listed[name] = true
-		want, err := r.tile(ctx, p, shared, spoke)
-		if err != nil {
-			return err
-		}
+		want := wants[i]
 		id, err := ensureBookmark(ctx, org.Client, tiles[name].BookmarkAppID, want, r.tileOwner(p), groups)
 		if err != nil {
 			return err

@@ -312,6 +312,11 @@ var _ = Describe("SSOBinding", func() {
 			Eventually(bindingReady(ctx, b), "60s").Should(Equal(bound))
 		}
 		Eventually(func() int32 { return getBinding(ctx, bindings[0]).Status.AssignedCount }).Should(Equal(int32(2)))
+		Eventually(func() int { // what earlier passes set off is over
+			before := org.Stats().Total
+			time.Sleep(500 * time.Millisecond)
+			return org.Stats().Total - before
+		}, "30s").Should(BeZero())
 
 		org.ResetStats()
 		annotateBinding(ctx, bindings[0], ssov1.ReconcileRequestAnnotation, "idle")

@@ -111,15 +111,16 @@ func (b *Budget) reserve(bucket string, s Share) error {
 	if now.Before(st.blockedUntil) {
 		return &RateLimitedError{Bucket: bucket, RetryAt: st.blockedUntil, Local: true}
 	}
-	use := st.use(s)
 	if !st.known {
+		st.use(s)
 		return nil
 	}
 	if !now.Before(st.reset) {
 		// A new window: Okta refills the bucket at reset.
+		st.turn(now)
 		st.remaining, st.reset = st.limit, now.Add(time.Minute)
-		st.window++
 	}
+	use := st.use(s)
 	if !b.admits(st, use) {
 		return &RateLimitedError{Bucket: bucket, RetryAt: st.reset, Local: true}
 	}
@@ -161,6 +162,16 @@ func (b *Budget) admits(st *bucketState, use *shareUse) bool {
 		}
 	}
 	return left > owed
+}
+
+// turn counts a new window. One that starts a whole minute (Okta's window)
+// after the last one ended had a window with no request before it: nobody
+// asked in the last window, so no quota is held from before.
+func (st *bucketState) turn(now time.Time) {
+	st.window++
+	if !st.reset.IsZero() && !now.Before(st.reset.Add(time.Minute)) {
+		st.window++
+	}
 }
 
 // use is the share's record in the bucket, marked active in this window;
@@ -232,7 +243,7 @@ func (b *Budget) observe(bucket string, status int, h http.Header) time.Time {
 		reset := time.Unix(resetUnix, 0)
 		if !st.known || reset.After(st.reset) {
 			if !st.known || !b.now().Before(st.reset) { // a window reserve has not seen turn
-				st.window++
+				st.turn(b.now())
 			}
 			st.remaining = remaining
 		} else {

@@ -36,7 +36,7 @@ func TestBudgetSharesWindowsByWeight(t *testing.T) {
 			windows: [][]ask{{{"a", 1, 30}, {"b", 1, 1}}, {{"a", 1, 30}, {"b", 1, 5}}},
 			want:    []map[string]int{{"a": 20, "b": 0}, {"a": 10, "b": 5}},
 		},
-		"a quiet namespace's quota is held one window, then freed": {
+		"a namespace's quota is held the window after it asked, then freed": {
 			windows: [][]ask{{{"b", 1, 1}, {"a", 1, 30}}, {{"a", 1, 30}}, {{"a", 1, 30}}},
 			want:    []map[string]int{{"a": 10, "b": 1}, {"a": 10}, {"a": 20}},
 		},
@@ -73,5 +73,24 @@ func TestBudgetSharesWindowsByWeight(t *testing.T) {
 				now = now.Add(10 * time.Second)
 			}
 		})
+	}
+}
+
+func TestBudgetHoldsNoQuotaAfterAQuietMinute(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	b := NewBudget(100, func() time.Time { return now })
+	announceWindow(b, BucketApp, now)
+	if b.reserve(BucketApp, Share{Namespace: "b", Weight: 1}) != nil {
+		t.Fatal("b's one request was refused")
+	}
+	now = now.Add(10*time.Second + time.Minute) // nobody asked for a minute
+	got := 0
+	for range 30 {
+		if b.reserve(BucketApp, Share{Namespace: "a", Weight: 1}) == nil {
+			got++
+		}
+	}
+	if got != 20 {
+		t.Errorf("a got %d of the window, want all 20: b asked before a quiet minute", got)
 	}
 }

@@ -89,7 +89,7 @@ func (t *Tenant) CheckApp(spec *ssov1.OktaSAMLAppSpec) error {
 	if t == nil {
 		return nil
 	}
-	if err := t.checkLabel(spec.Label); err != nil {
+	if err := t.CheckLabel(spec.Label); err != nil {
 		return err
 	}
 	if err := t.checkHosts(serviceProviderURLs(spec.ServiceProvider)); err != nil {
@@ -101,7 +101,12 @@ func (t *Tenant) CheckApp(spec *ssov1.OktaSAMLAppSpec) error {
 	return t.CheckDeletionPolicy(spec.DeletionPolicy)
 }
 
-func (t *Tenant) checkLabel(label string) error {
+// CheckLabel decides whether an app label may be used: the rule's prefix
+// and pattern (an app's, or a tile an identity provider makes).
+func (t *Tenant) CheckLabel(label string) error {
+	if t == nil {
+		return nil
+	}
 	if prefix := t.expand(t.rule.LabelPrefix, false); !strings.HasPrefix(label, prefix) {
 		return t.deny("labelPrefix", fmt.Sprintf("label %q", label), fmt.Sprintf("start it with %q", prefix))
 	}
@@ -126,6 +131,14 @@ func (t *Tenant) expand(s string, quote bool) string {
 		ns = regexp.QuoteMeta(ns)
 	}
 	return strings.ReplaceAll(s, "${namespace}", ns)
+}
+
+func (t *Tenant) expandAll(patterns []string) []string {
+	out := make([]string, len(patterns))
+	for i, p := range patterns {
+		out[i] = t.expand(p, false)
+	}
+	return out
 }
 
 // serviceProviderURLs are the URLs of an app's service provider a rule's
@@ -168,7 +181,7 @@ func (t *Tenant) checkHosts(urls map[string]string) error {
 		if err == nil {
 			host = strings.ToLower(u.Hostname())
 		}
-		if host == "" || !slices.ContainsFunc(t.rule.ServiceProviderHosts, func(p string) bool { return hostMatches(p, host) }) {
+		if host == "" || !slices.ContainsFunc(t.rule.ServiceProviderHosts, func(p string) bool { return hostMatches(t.expand(p, false), host) }) {
 			return t.deny("serviceProviderHosts", fmt.Sprintf("%s host %q", f, host), t.askPlatform(fmt.Sprintf("allow host %s", host)))
 		}
 	}
@@ -235,7 +248,7 @@ func (t *Tenant) CheckGroups(field string, names []string) error {
 	}
 	var allow, deny []string
 	if g := t.rule.Groups; g != nil {
-		allow, deny = g.Allow, g.Deny
+		allow, deny = t.expandAll(g.Allow), t.expandAll(g.Deny)
 	}
 	for _, name := range names {
 		refused := slices.ContainsFunc(deny, func(p string) bool { return globMatches(p, name) })

@@ -46,6 +46,13 @@ func TestTenantDecisions(t *testing.T) {
 			return t.CheckApp(appSpec("team-a · Wiki", "https://wiki.team-a.example.com/acs"))
 		}},
 		"label impersonating another tile": {rule: strict, check: func(t *Tenant) error { return t.CheckApp(appSpec("Payroll", "https://wiki.team-a.example.com/acs")) }, denied: "labelPrefix"},
+		"hosts and groups of the namespace's own": {rule: ssov1.TenantRule{ServiceProviderHosts: []string{"*.${namespace}.example.com"}, Groups: &ssov1.GroupRule{Allow: []string{"${namespace}-*"}}},
+			check: func(t *Tenant) error {
+				if err := t.CheckGroups("subjects", []string{"team-a-users"}); err != nil {
+					return err
+				}
+				return t.CheckApp(appSpec("Wiki", "https://wiki.team-b.example.com/acs"))
+			}, denied: "serviceProviderHosts"},
 		"label pattern": {rule: ssov1.TenantRule{LabelPattern: `${namespace}-[a-z]+`},
 			check: func(t *Tenant) error { return t.CheckApp(appSpec("team-a-Wiki", "https://x/acs")) }, denied: "labelPattern"},
 		"ACS on another team's host": {rule: strict, check: func(t *Tenant) error {
