@@ -123,7 +123,7 @@ var _ = Describe("Tenant policy of a ClusterOktaOrg", func() {
 		Eventually(ready(binding), "10s").Should(MatchRegexp(denied("groups")))
 		Expect(ready(app)()).NotTo(ContainSubstring("team-b"), "the message names only the team's own values and the rule")
 		Expect(writes()).To(Equal(before), "a narrowed policy wrote to Okta")
-		Expect(lone.Stats().Routes["DELETE /api/v1/apps/{appId}"]).To(BeZero())
+		Expect(lone.Stats().Routes["DELETE /api/v1/apps/{appID}"]).To(BeZero())
 		groups, err := loneAPI.ListAppGroups(ctx, app.Status.AppID)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(groups).To(HaveLen(1), "the assignment made before the policy narrowed is kept")
@@ -132,6 +132,25 @@ var _ = Describe("Tenant policy of a ClusterOktaOrg", func() {
 		setRule(ssov1.TenantRule{ServiceProviderHosts: []string{"*.team-a.example.com"}})
 		Eventually(ready(app), "10s").Should(HavePrefix("True/"))
 		Eventually(ready(binding), "10s").Should(HavePrefix("True/"))
+	})
+
+	It("wakes the org's objects for a change to its spec, not for its status written at each check", func() {
+		app := readyApp()
+		reads := func() int { return lone.Stats().Routes["GET /api/v1/apps/{appID}"] }
+		before := reads()
+		Eventually(func() error { // what a credential check writes
+			current := &ssov1.ClusterOktaOrg{}
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(company), current); err != nil {
+				return err
+			}
+			current.Status.RateLimits = append(current.Status.RateLimits, ssov1.BucketStatus{Bucket: "/api/v1/apps", Limit: 100, Remaining: 99, Reset: metav1.Now()})
+			return k8s.Status().Update(ctx, current)
+		}, "10s").Should(Succeed())
+		Consistently(reads, "2s", "250ms").Should(Equal(before), "a status write of the org read the app in Okta")
+
+		setRule(ssov1.TenantRule{LabelPrefix: "team-a"})
+		Eventually(reads, "10s").Should(BeNumerically(">", before), "a policy change re-evaluates the org's objects")
+		Eventually(ready(app), "10s").Should(HavePrefix("True/"))
 	})
 
 	type kase struct {

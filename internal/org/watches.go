@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 )
@@ -44,14 +45,19 @@ func WatchThroughApps(b *builder.TypedBuilder[ctrl.Request], c client.Reader, cl
 	return watchThen(b, orgWatch{c: c, list: &ssov1.OktaSAMLAppList{}, clusterNamespace: clusterNamespace, then: then})
 }
 
+// An org object's spec (its URL, credential reference, conditions, tenant
+// policy) is what its users depend on; its status is written at every check
+// (the rate limits it saw), and waking every object of the org for that
+// would cost a read of each in Okta every few minutes.
 func watchThen(b *builder.TypedBuilder[ctrl.Request], w orgWatch) *builder.TypedBuilder[ctrl.Request] {
+	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
 	return b.
 		Watches(&ssov1.ClusterOktaOrg{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
 			return w.users(ctx, Key("", ssov1.OrgReference{Kind: ssov1.OrgKindCluster, Name: ssov1.ResourceName(o.GetName())}))
-		})).
+		}), specChanged).
 		Watches(&ssov1.OktaOrg{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
 			return w.users(ctx, Key(o.GetNamespace(), ssov1.OrgReference{Kind: ssov1.OrgKindNamespaced, Name: ssov1.ResourceName(o.GetName())}))
-		})).
+		}), specChanged).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(w.usersOfSecret), builder.OnlyMetadata)
 }
 
