@@ -274,8 +274,8 @@ func (p *bindingPass) resolve(ctx context.Context, org *Org) ([]assign.Binding, 
 	return inputs, nil
 }
 
-// dropSuspended takes out of the plan every change a suspended binding
-// would make: it changes nothing in Okta.
+// dropSuspended takes out of the plan every change a suspended binding, or
+// one the tenant policy refuses, would make: it changes nothing in Okta.
 func (p *bindingPass) dropSuspended(plan *assign.Plan) {
 	suspended := map[string]bool{}
 	for _, b := range p.bindings {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -137,6 +138,11 @@ var _ = Describe("Tenant policy of a ClusterOktaOrg", func() {
 	It("wakes the org's objects for a change to its spec, not for its status written at each check", func() {
 		app := readyApp()
 		reads := func() int { return lone.Stats().Routes["GET /api/v1/apps/{appID}"] }
+		Eventually(func() int { // the app's follow-up check after it was made is over
+			before := reads()
+			time.Sleep(time.Second)
+			return reads() - before
+		}, "10s").Should(BeZero())
 		before := reads()
 		Eventually(func() error { // what a credential check writes
 			current := &ssov1.ClusterOktaOrg{}

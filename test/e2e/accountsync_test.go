@@ -261,9 +261,11 @@ users:
 		Eventually(active, 2*poll, "250ms").Should(Equal(map[string]any{"carol@example.com": false, "dan@example.com": true}))
 
 		s := &ssov1.AccountSync{}
-		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(sync), s)).To(Succeed())
-		Expect(s.Status.Following).NotTo(BeNil())
-		Expect(s.Status.Following.Deactivated).To(Equal(int32(1)))
+		Eventually(func(g Gomega) { // the pass writes its status after the account changed
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(sync), s)).To(Succeed())
+			g.Expect(s.Status.Following).NotTo(BeNil())
+			g.Expect(s.Status.Following.Deactivated).To(Equal(int32(1)))
+		}, "10s").Should(Succeed())
 		var requests []string
 		Expect(fetchJSON(inspect+"requests", &requests)).To(Succeed())
 		for _, r := range requests {
