@@ -127,6 +127,9 @@ func (c *Client) list(ctx context.Context, op, path, filter string, count int, h
 			return inconsistent(op, "totalResults changed from %d to %d while paging", total, page.TotalResults)
 		}
 		total = page.TotalResults
+		if total > maxListed {
+			return inconsistent(op, "totalResults is %d, over the %d a listing reads", total, maxListed)
+		}
 		for _, r := range page.Resources {
 			if seen[r.ID()] {
 				return inconsistent(op, "resource %s came twice while paging", r.ID())

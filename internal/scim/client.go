@@ -27,14 +27,23 @@ import (
 
 // Schema URNs.
 const (
-	UserSchema    = "urn:ietf:params:scim:schemas:core:2.0:User"
-	GroupSchema   = "urn:ietf:params:scim:schemas:core:2.0:Group"
-	listSchema    = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-	patchSchema   = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-	errorSchema   = "urn:ietf:params:scim:api:messages:2.0:Error"
-	contentType   = "application/scim+json"
-	defaultCount  = 100
-	maxErrorBytes = 4 << 10
+	UserSchema   = "urn:ietf:params:scim:schemas:core:2.0:User"
+	GroupSchema  = "urn:ietf:params:scim:schemas:core:2.0:Group"
+	listSchema   = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	patchSchema  = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+	errorSchema  = "urn:ietf:params:scim:api:messages:2.0:Error"
+	contentType  = "application/scim+json"
+	defaultCount = 100
+	// maxAnswerBytes bounds what one answer may cost the manager: a page of
+	// defaultCount accounts is some 100 KiB; a target answering more is
+	// refused, and nothing more of it is read.
+	maxAnswerBytes = 8 << 20
+	// maxDetailChars is as much of a SCIM error's detail as is kept: the
+	// target is a team's, and what it says reaches status, events and logs.
+	maxDetailChars = 200
+	// maxListed is the most resources a listing reads, whatever the
+	// target's totalResults says.
+	maxListed = 1_000_000
 )
 
 // Auth types, as spec.target.scim.authType names them.
@@ -180,13 +189,16 @@ func (c *Client) attempt(ctx context.Context, req request, payload []byte) ([]by
 	resp, err := c.http.Do(hr)
 	if err != nil {
 		observe(c.target, req.op, "error", start)
-		return nil, &Error{Op: req.op, Detail: "no answer: " + redact(err.Error(), c.auth), unavailable: true}
+		return nil, &Error{Op: req.op, Detail: noAnswer(err), unavailable: true}
 	}
 	defer resp.Body.Close()
 	observe(c.target, req.op, strconv.Itoa(resp.StatusCode), start)
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
 	if err != nil {
-		return nil, &Error{Op: req.op, Status: resp.StatusCode, Detail: "reading the answer: " + err.Error(), unavailable: true}
+		return nil, &Error{Op: req.op, Status: resp.StatusCode, Detail: "the answer broke off", unavailable: true}
+	}
+	if len(data) > maxAnswerBytes {
+		return nil, &Error{Op: req.op, Status: resp.StatusCode, Detail: fmt.Sprintf("the answer is over %d MiB; nothing more was read", maxAnswerBytes>>20), invalidResponse: true}
 	}
 	if resp.StatusCode >= 300 {
 		return nil, errorFrom(req.op, resp, data)
@@ -204,10 +216,13 @@ func isLoopback(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
-// redact keeps a credential out of an error that quotes a request.
-func redact(s, auth string) string {
-	if _, secret, ok := strings.Cut(auth, " "); ok && secret != "" {
-		s = strings.ReplaceAll(s, secret, "[redacted]")
+// noAnswer says why no answer came without the transport's words: they
+// name addresses, ports and certificates of the network the manager sits
+// in, which a team pointing its target anywhere could read as a scan.
+func noAnswer(err error) string {
+	var timeout interface{ Timeout() bool }
+	if errors.As(err, &timeout) && timeout.Timeout() {
+		return "no answer within the timeout"
 	}
-	return s
+	return "no answer: the connection could not be made or broke off"
 }

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Error is a refusal or a failure of the service provider, with the SCIM
@@ -91,25 +93,43 @@ func IsInvalid(err error) (string, bool) {
 	return e.ScimType, true
 }
 
-// errorFrom reads a SCIM error body (RFC 7644 section 3.12), or keeps the
-// start of whatever came.
+// errorFrom reads a SCIM error body (RFC 7644 section 3.12): its scimType
+// when it is one, and its detail cut to maxDetailChars printable
+// characters. Any other body is never kept: the target is a team's, and an
+// internal page it fronts must not come back through the operator's
+// status, events or logs.
 func errorFrom(op string, resp *http.Response, body []byte) *Error {
 	e := &Error{Op: op, Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 	var scimErr struct {
-		Schemas  []string `json:"schemas"`
-		ScimType string   `json:"scimType"`
-		Detail   string   `json:"detail"`
+		ScimType string `json:"scimType"`
+		Detail   string `json:"detail"`
 	}
-	if json.Unmarshal(body, &scimErr) == nil && (scimErr.Detail != "" || scimErr.ScimType != "") {
-		e.ScimType, e.Detail = scimErr.ScimType, scimErr.Detail
-		return e
+	if json.Unmarshal(body, &scimErr) == nil {
+		if scimTypePattern.MatchString(scimErr.ScimType) {
+			e.ScimType = scimErr.ScimType
+		}
+		e.Detail = printable(scimErr.Detail, maxDetailChars)
 	}
-	text := strings.TrimSpace(string(body))
-	if len(text) > maxErrorBytes {
-		text = text[:maxErrorBytes] + "…"
-	}
-	e.Detail = text
 	return e
+}
+
+// scimTypePattern is what a scimType looks like (uniqueness, invalidValue ...).
+var scimTypePattern = regexp.MustCompile(`^[A-Za-z]{1,40}$`)
+
+// printable is s with every character that is not a printable one (line
+// breaks, controls) made a space, cut to at most n characters.
+func printable(s string, n int) string {
+	out := make([]rune, 0, min(len(s), n))
+	for _, r := range s {
+		if len(out) == n {
+			return strings.TrimSpace(string(out)) + "…"
+		}
+		if !unicode.IsPrint(r) {
+			r = ' '
+		}
+		out = append(out, r)
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // retryAfter reads seconds or an HTTP date.
