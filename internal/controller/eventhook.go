@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -38,10 +40,53 @@ type EventHook struct {
 	// Elected is closed once this replica leads (nil: always): only the
 	// leader's AccountSync controller drains the queue.
 	Elected <-chan struct{}
+
+	seen recentEvents
 }
 
-// maxDelivery bounds a delivery's body: Okta sends at most 50 events.
-const maxDelivery = 4 << 20
+// maxDelivery bounds a delivery's body, and maxDeliveryEvents its events:
+// Okta sends at most 50 events a delivery, so a larger one is not Okta's
+// and is refused whole (400: not retried), before any is acted on.
+const (
+	maxDelivery       = 4 << 20
+	maxDeliveryEvents = 50
+)
+
+// recentEvents remembers the IDs of the events deliveries brought for an
+// hour (at most maxRecentEvents), so that an event Okta delivers again
+// (a retry, a repeat) is acted on once: each costs Okta reads.
+type recentEvents struct {
+	mu  sync.Mutex
+	ids map[string]time.Time
+}
+
+const maxRecentEvents = 100_000
+
+// fresh returns the events not acted on in the last hour.
+func (r *recentEvents) fresh(events []okta.LogEvent, now time.Time) []okta.LogEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := events[:0:0]
+	for _, e := range events {
+		if at, ok := r.ids[e.UUID]; !ok || e.UUID == "" || now.Sub(at) >= time.Hour {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// actedOn remembers events handed over; only then, so that a delivery that
+// failed and comes again is acted on.
+func (r *recentEvents) actedOn(events []okta.LogEvent, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ids == nil || len(r.ids)+len(events) > maxRecentEvents {
+		r.ids = map[string]time.Time{} // forgetting costs a repeat's reads, never a lost event
+	}
+	for _, e := range events {
+		r.ids[e.UUID] = now
+	}
+}
 
 // hookPath is the prefix of the per-org hook URLs.
 const hookPath = "/okta/event-hooks/"
@@ -66,6 +111,7 @@ func (h *EventHook) leading() bool {
 // Start serves until the context ends.
 func (h *EventHook) Start(ctx context.Context) error {
 	srv := &http.Server{Addr: h.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	go func() {
 		<-ctx.Done()
@@ -92,7 +138,7 @@ func (h *EventHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if subtle.ConstantTimeCompare([]byte(r.Header.Get(h.Header)), h.Secret) != 1 || len(h.Secret) == 0 {
+	if !h.authorized(r) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
@@ -116,6 +162,14 @@ func (h *EventHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// authorized compares the secret sent with the hook's as SHA-256 digests,
+// in constant time: comparing the values themselves would tell a caller
+// the secret's length by how long a refusal takes.
+func (h *EventHook) authorized(r *http.Request) bool {
+	sent, want := sha256.Sum256([]byte(r.Header.Get(h.Header))), sha256.Sum256(h.Secret)
+	return len(h.Secret) > 0 && subtle.ConstantTimeCompare(sent[:], want[:]) == 1
+}
+
 // delivery is what Okta posts: a batch of LogEvents.
 type delivery struct {
 	Data struct {
@@ -129,12 +183,18 @@ func (h *EventHook) deliver(w http.ResponseWriter, r *http.Request, host string)
 		http.Error(w, "not an event hook delivery", http.StatusBadRequest)
 		return
 	}
-	handed, err := h.Follower.hand(r.Context(), host, d.Data.Events)
+	if len(d.Data.Events) > maxDeliveryEvents {
+		http.Error(w, "more events than Okta sends in one delivery", http.StatusBadRequest)
+		return
+	}
+	events := h.seen.fresh(d.Data.Events, time.Now())
+	handed, err := h.Follower.hand(r.Context(), host, events)
 	if err != nil {
 		logr.FromContextOrDiscard(r.Context()).Info("an event hook delivery could not be handed over; the System Log follower will find its events", "org", host, "error", err.Error())
 		http.Error(w, "try again", http.StatusServiceUnavailable)
 		return
 	}
+	h.seen.actedOn(events, time.Now())
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]int{"handed": handed})
 }
