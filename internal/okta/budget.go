@@ -172,10 +172,14 @@ func (st *bucketState) turn(now time.Time) {
 	if !st.reset.IsZero() && !now.Before(st.reset.Add(time.Minute)) {
 		st.window++
 	}
+	for ns, u := range st.shares { // records of namespaces gone quiet for two windows
+		if u.lastSeen < st.window-2 {
+			delete(st.shares, ns)
+		}
+	}
 }
 
-// use is the share's record in the bucket, marked active in this window;
-// records of namespaces gone quiet for two windows are dropped.
+// use is the share's record in the bucket, marked active in this window.
 func (st *bucketState) use(s Share) *shareUse {
 	if st.shares == nil {
 		st.shares = map[string]*shareUse{}
@@ -186,11 +190,6 @@ func (st *bucketState) use(s Share) *shareUse {
 		st.shares[s.Namespace] = u
 	}
 	u.weight, u.lastSeen = max(s.Weight, 1), st.window
-	for ns, other := range st.shares {
-		if other.lastSeen < st.window-2 {
-			delete(st.shares, ns)
-		}
-	}
 	return u
 }
 
