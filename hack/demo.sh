@@ -77,7 +77,7 @@ echo "Okta org at $ORG (alice@example.com in Engineering; bob@example.com in no 
 
 step "Run the manager"
 bin/manager --metrics-bind-address 127.0.0.1:0 --health-probe-bind-address 127.0.0.1:18081 \
-  --cluster-resource-namespace okta-sso-operator-system --log-format text >"$work/manager.log" 2>&1 &
+  --cluster-resource-namespace okta-sso-operator-system --allow-loopback-targets --log-format text >"$work/manager.log" 2>&1 &
 pids+=($!)
 wait_for curl -fsS http://127.0.0.1:18081/readyz
 echo "manager ready (/readyz answered ok)"

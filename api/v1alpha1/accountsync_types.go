@@ -90,6 +90,17 @@ type AccountSyncSpec struct {
 	// +optional
 	Interval metav1.Duration `json:"interval,omitzero"`
 
+	// Timeout bounds one run (and one pass for the System Log's changes),
+	// from 10s to 24h; the default is 30m. A run that outlasts it stops where
+	// it is (Synced=False, reason DeadlineExceeded) and is tried again with
+	// backoff: a target that hangs holds the namespace's lane no longer.
+	// +kubebuilder:default="30m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10s') && duration(self) <= duration('24h')",message="must be between 10s and 24h"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
 	// Suspend stops runs until it is false again.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`

@@ -95,6 +95,10 @@ const (
 	// InvalidResponseReason: the service provider answered something that
 	// is not SCIM, or paged inconsistently; nothing was deactivated.
 	InvalidResponseReason = "InvalidResponse"
+	// DeadlineExceededReason: an AccountSync run did not finish within
+	// spec.timeout; it stopped where it was (the writes made stay, none is
+	// repeated: the next run plans from what the target holds).
+	DeadlineExceededReason = "DeadlineExceeded"
 	// DryRunReason: spec.dryRun is true; the run computed its plan, reported
 	// it in status and an event, and wrote nothing.
 	DryRunReason = "DryRun"

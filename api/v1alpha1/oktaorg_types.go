@@ -114,6 +114,33 @@ type OktaOrgSpec struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1h') && duration(self) <= duration('168h')",message="must be from 1h to 168h"
 	// +optional
 	DriftSweepInterval *metav1.Duration `json:"driftSweepInterval,omitempty"`
+
+	// EventHookSecretRef selects the Secret key holding the secret Okta's
+	// event hook for this org sends (in the manager's --event-hook-header):
+	// deliveries for the org's host are accepted with it and no other. The
+	// Secret is in the operator's namespace for a ClusterOktaOrg, in the
+	// object's namespace for an OktaOrg; where a ClusterOktaOrg names the
+	// host with one, an OktaOrg's is not taken. Without any, the manager's
+	// --event-hook-secret-file is the secret. Like the credential, it goes
+	// nowhere but the comparison.
+	// +optional
+	EventHookSecretRef *SecretKeySelector `json:"eventHookSecretRef,omitempty"`
+
+	// AllowedTargets are addresses and CIDR ranges outside the public
+	// internet that URLs chosen in a namespace (SCIM targets; an OktaOrg's
+	// own URL) may connect to: a SCIM target on the private network, for
+	// example. Everything else private, link-local (the cloud's metadata
+	// service) or in the cluster's pod and service ranges is refused when
+	// the connection is made. An OktaOrg may open private ranges outside
+	// the cluster only; a ClusterOktaOrg may open any (for every namespace
+	// it allows; spec.tenants[].allowedTargets for some). Loopback is never
+	// opened here: only the manager's --allow-loopback-targets does.
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=43
+	// +kubebuilder:validation:items:XValidation:rule="isCIDR(self) || isIP(self)",message="must be an IP address or a CIDR range such as 10.20.0.0/16"
+	// +listType=set
+	// +optional
+	AllowedTargets []string `json:"allowedTargets,omitempty"`
 }
 
 // NamespaceCondition selects namespaces; a namespace matches when it
@@ -231,6 +258,17 @@ type TenantRule struct {
 	// org; the oldest are served first.
 	// +optional
 	Limits *TenantLimits `json:"limits,omitempty"`
+	// AllowedTargets are addresses and CIDR ranges outside the public
+	// internet the namespaces this rule selects may send SCIM to (besides
+	// the org's spec.allowedTargets): private, link-local or the cluster's
+	// own ranges. Loopback is opened only by the manager's
+	// --allow-loopback-targets.
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=43
+	// +kubebuilder:validation:items:XValidation:rule="isCIDR(self) || isIP(self)",message="must be an IP address or a CIDR range such as 10.20.0.0/16"
+	// +listType=set
+	// +optional
+	AllowedTargets []string `json:"allowedTargets,omitempty"`
 	// Weight is the namespace's share of the org's rate limits against the
 	// other namespaces that use the org at the same time.
 	// +kubebuilder:default=1

@@ -22,13 +22,16 @@ import (
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	ssov1alpha1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/controller"
+	oktaorg "github.com/oktaop/okta-sso-operator/internal/org"
 )
 
 // version is stamped at build time (-ldflags "-X main.version=..."; make
@@ -46,6 +49,7 @@ type options struct {
 	printVersion    bool
 	shutdownTimeout time.Duration
 	metricsAddr     string
+	metricsSecure   bool
 	probeAddr       string
 	pprofAddr       string
 	leaderElect     bool
@@ -58,6 +62,12 @@ type options struct {
 	clusterID       string
 	clusterNS       string
 	eventHook       eventHookOptions
+	allowLoopback   bool
+	clusterCIDRs    string
+	syncWorkers     int
+	bindingWorkers  int
+	idpWorkers      int
+	perNamespace    int
 }
 
 // eventHookOptions configure the optional Okta Event Hook endpoint.
@@ -68,6 +78,7 @@ type eventHookOptions struct {
 func main() {
 	var o options
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	flag.BoolVar(&o.metricsSecure, "metrics-secure", false, "Serve metrics over HTTPS, to callers the API server authenticates and authorizes (get on the /metrics non-resource URL): the chart's default.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "0", "Address Go's pprof profiles are served on (heap, CPU) for a memory or CPU investigation; 0, the default, disables them.")
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
@@ -87,6 +98,12 @@ func main() {
 	flag.IntVar(&o.appWorkers, "app-workers", 16, "OktaSAMLApps reconciled at once, all orgs together (1 to 256): each org has its own lane of --app-concurrency of them, so a slow org never holds up another.")
 	flag.StringVar(&o.clusterID, "cluster-id", "", "Names this cluster in the owner notes the operator writes on the Okta apps it owns, so an app another cluster's operator manages is never taken for this one's; defaults to the kube-system namespace's UID.")
 	flag.StringVar(&o.clusterNS, "cluster-resource-namespace", "", "Namespace of the credential Secrets ClusterOktaOrgs name; defaults to the pod's namespace. Keep it to the platform team: whoever reads Secrets there holds the orgs' credentials.")
+	flag.IntVar(&o.syncWorkers, "accountsync-workers", 4, "AccountSyncs run at once, all namespaces together (1 to 256).")
+	flag.IntVar(&o.bindingWorkers, "binding-workers", 4, "OktaSAMLApps whose SSOBindings are applied at once, all namespaces together (1 to 256).")
+	flag.IntVar(&o.idpWorkers, "identity-provider-workers", 2, "OktaSAMLIdentityProviders reconciled at once, all namespaces together (1 to 256).")
+	flag.IntVar(&o.perNamespace, "namespace-concurrency", 1, "AccountSyncs, SSOBindings and identity providers of one namespace reconciled at once, each kind (1 to 64): a team whose service provider hangs holds this many workers, never all of them.")
+	flag.BoolVar(&o.allowLoopback, "allow-loopback-targets", false, "Let URLs chosen in namespaces (SCIM targets, an OktaOrg's URL) reach the manager's own host. For development and tests only: in a cluster it opens the pod's loopback to every team.")
+	flag.StringVar(&o.clusterCIDRs, "cluster-cidrs", "auto", "The cluster's pod and service ranges, comma-separated, refused to URLs chosen in namespaces unless a ClusterOktaOrg allows them; auto (alone or among ranges) reads each Node's podCIDRs and the ServiceCIDRs every 10 minutes.")
 	flag.Parse()
 	if o.printVersion {
 		fmt.Println("okta-sso-operator", version)
@@ -107,8 +124,13 @@ func run(o options) error {
 	if o.appConcurrency < 1 || o.appConcurrency > 64 {
 		return fmt.Errorf("--app-concurrency must be from 1 to 64, not %d", o.appConcurrency)
 	}
-	if o.appWorkers < 1 || o.appWorkers > 256 {
-		return fmt.Errorf("--app-workers must be from 1 to 256, not %d", o.appWorkers)
+	for name, n := range map[string]int{"--app-workers": o.appWorkers, "--accountsync-workers": o.syncWorkers, "--binding-workers": o.bindingWorkers, "--identity-provider-workers": o.idpWorkers} {
+		if n < 1 || n > 256 {
+			return fmt.Errorf("%s must be from 1 to 256, not %d", name, n)
+		}
+	}
+	if o.perNamespace < 1 || o.perNamespace > 64 {
+		return fmt.Errorf("--namespace-concurrency must be from 1 to 64, not %d", o.perNamespace)
 	}
 	ctrl.SetLogger(logger)
 	// client-go (informers, leader election) logs through klog: the same
@@ -124,7 +146,7 @@ func run(o options) error {
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		Metrics:                 metricsOptions(o),
 		HealthProbeBindAddress:  o.probeAddr,
 		PprofBindAddress:        o.pprofAddr,
 		LeaderElection:          o.leaderElect,
@@ -140,7 +162,18 @@ func run(o options) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 	cluster := &controller.ClusterID{Name: o.clusterID, Reader: mgr.GetAPIReader()}
-	orgs := &controller.SecretOrgs{Reader: mgr.GetClient(), ClusterResourceNamespace: clusterNS}
+	egress := &oktaorg.Egress{AllowLoopback: o.allowLoopback}
+	fixed, learn, err := oktaorg.ParseClusterCIDRs(o.clusterCIDRs)
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(&oktaorg.ClusterRanges{Reader: mgr.GetAPIReader(), Egress: egress, Fixed: fixed, Learn: learn, Log: ctrl.Log.WithName("egress")}); err != nil {
+		return fmt.Errorf("setting up the cluster ranges: %w", err)
+	}
+	if o.allowLoopback {
+		setupLog.Info("URLs chosen in namespaces may reach this host's loopback (--allow-loopback-targets): for development and tests only")
+	}
+	orgs := &controller.SecretOrgs{Reader: mgr.GetClient(), ClusterResourceNamespace: clusterNS, Egress: egress}
 	recorder := mgr.GetEventRecorderFor("okta-sso-operator")
 	drift := controller.NewDriftWatch()
 	if err := (&controller.OktaSAMLAppReconciler{
@@ -148,18 +181,23 @@ func run(o options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the OktaSAMLApp controller: %w", err)
 	}
-	if err := (&controller.SSOBindingReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Drift: drift}).SetupWithManager(mgr); err != nil {
+	lanes := func(workers int) controller.NamespaceLanes {
+		return controller.NamespaceLanes{Workers: workers, PerNamespace: o.perNamespace}
+	}
+	if err := (&controller.SSOBindingReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Drift: drift,
+		NamespaceLanes: lanes(o.bindingWorkers)}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the SSOBinding controller: %w", err)
 	}
 	follow := controller.NewFollowQueue()
-	if err := (&controller.AccountSyncReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Follow: follow}).SetupWithManager(mgr); err != nil {
+	if err := (&controller.AccountSyncReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Follow: follow,
+		NamespaceLanes: lanes(o.syncWorkers)}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the AccountSync controller: %w", err)
 	}
 	follower := &controller.LogFollower{Reader: mgr.GetClient(), Orgs: orgs, Queue: follow, Drift: drift}
 	if err := mgr.Add(follower); err != nil {
 		return fmt.Errorf("setting up the System Log follower: %w", err)
 	}
-	if hook, err := o.eventHook.endpoint(follower); err != nil {
+	if hook, err := o.eventHook.endpoint(follower, mgr.GetClient(), clusterNS); err != nil {
 		return err
 	} else if hook != nil {
 		hook.Elected = mgr.Elected()
@@ -169,6 +207,7 @@ func run(o options) error {
 	}
 	if err := (&controller.OktaSAMLIdentityProviderReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Orgs: orgs, Cluster: cluster, Drift: drift,
+		NamespaceLanes: lanes(o.idpWorkers),
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the OktaSAMLIdentityProvider controller: %w", err)
 	}
@@ -286,25 +325,45 @@ func cacheOptions(namespaces, clusterNS string, syncErrors *lastError) cache.Opt
 }
 
 // endpoint is the event hook endpoint the flags ask for, or nil when off.
-func (e eventHookOptions) endpoint(follower *controller.LogFollower) (*controller.EventHook, error) {
+func (e eventHookOptions) endpoint(follower *controller.LogFollower, reader client.Reader, clusterNS string) (*controller.EventHook, error) {
 	if e.addr == "" || e.addr == "0" {
 		return nil, nil
 	}
-	if e.secretFile == "" {
-		return nil, fmt.Errorf("--event-hook-bind-address needs --event-hook-secret-file: Okta's deliveries must be authenticated")
-	}
-	secret, err := os.ReadFile(e.secretFile)
-	if err != nil {
-		return nil, fmt.Errorf("--event-hook-secret-file: %w", err)
-	}
-	if len(strings.TrimSpace(string(secret))) == 0 {
-		return nil, fmt.Errorf("--event-hook-secret-file %s is empty", e.secretFile)
+	// Without the file, only orgs whose objects set eventHookSecretRef are
+	// accepted.
+	var secret []byte
+	if e.secretFile != "" {
+		var err error
+		if secret, err = os.ReadFile(e.secretFile); err != nil {
+			return nil, fmt.Errorf("--event-hook-secret-file: %w", err)
+		}
+		if len(strings.TrimSpace(string(secret))) == 0 {
+			return nil, fmt.Errorf("--event-hook-secret-file %s is empty", e.secretFile)
+		}
 	}
 	if (e.certFile == "") != (e.keyFile == "") {
 		return nil, fmt.Errorf("--event-hook-tls-cert-file and --event-hook-tls-key-file go together")
 	}
 	return &controller.EventHook{Addr: e.addr, CertFile: e.certFile, KeyFile: e.keyFile, Header: e.header,
-		Secret: []byte(strings.TrimSpace(string(secret))), Follower: follower}, nil
+		Secret: []byte(strings.TrimSpace(string(secret))), Follower: follower,
+		OrgSecrets: func(ctx context.Context, host string) ([][]byte, error) {
+			return oktaorg.HookSecrets(ctx, reader, clusterNS, host)
+		}}, nil
+}
+
+// metricsOptions serves metrics plainly, or over HTTPS with
+// controller-runtime's authentication and authorization filter: a
+// TokenReview for the caller's token and a SubjectAccessReview for get on
+// /metrics, so only Prometheus's service account (bound to the chart's
+// metrics-reader ClusterRole) reads them. The certificate is generated at
+// start unless one is mounted.
+func metricsOptions(o options) metricsserver.Options {
+	opts := metricsserver.Options{BindAddress: o.metricsAddr}
+	if o.metricsSecure {
+		opts.SecureServing = true
+		opts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	return opts
 }
 
 // newLogger builds the structured logger from the --log-level and --log-format flags.

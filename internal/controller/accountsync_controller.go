@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -42,6 +43,8 @@ type AccountSyncReconciler struct {
 	// APIReader reads a sync uncached before a pass (Client when nil):
 	// passes come seconds apart, and one must add to what the last wrote.
 	APIReader client.Reader
+	// NamespaceLanes bound what one namespace's syncs hold of the workers.
+	NamespaceLanes
 
 	mu       sync.Mutex
 	compiled map[types.UID]compiledMappings
@@ -89,12 +92,14 @@ func (r *AccountSyncReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		b = b.WatchesRawSource(r.Follow.source())
 	}
 	b = oktaorg.WatchThroughApps(b, r, r.Orgs.ClusterNamespace(), requestsByIndex(r, &ssov1.AccountSyncList{}, syncAppIndex))
-	return b.Named("accountsync").Complete(r)
+	return r.withLanes(b, func() client.Object { return &ssov1.AccountSync{} }).Named("accountsync").Complete(r)
 }
 
 // Reconcile runs the shared reconcile with this kind's steps.
 func (r *AccountSyncReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	return reconcileObject(ctx, lifecycle{client: r.Client, recorder: r.Recorder, now: r.Now}, req, &ssov1.AccountSync{}, r)
+	return r.inLane(req, func() (ctrl.Result, error) {
+		return reconcileObject(ctx, lifecycle{client: r.Client, recorder: r.Recorder, now: r.Now}, req, &ssov1.AccountSync{}, r)
+	})
 }
 
 // finalize: an AccountSync owns nothing outside the cluster (accounts are
@@ -133,7 +138,11 @@ func (r *AccountSyncReconciler) apply(ctx context.Context, s *ssov1.AccountSync,
 	}
 	// A new trigger while the safeguard holds is the person's "I checked,
 	// go on"; any other run is held to the safeguard.
-	next, err := r.run(ctx, s, conds, mappings, waiting != nil && triggered)
+	var next time.Duration
+	err = r.withinTimeout(ctx, s, func(ctx context.Context) (err error) {
+		next, err = r.run(ctx, s, conds, mappings, waiting != nil && triggered)
+		return err
+	})
 	r.remember(s, value, err)
 	if triggered {
 		// Handled even when the run failed or tripped the safeguard: after a
@@ -141,6 +150,27 @@ func (r *AccountSyncReconciler) apply(ctx context.Context, s *ssov1.AccountSync,
 		s.Status.LastHandledReconcileAt = value
 	}
 	return next, err
+}
+
+// defaultRunTimeout bounds a run when spec.timeout is not set.
+const defaultRunTimeout = 30 * time.Minute
+
+// withinTimeout gives one run or pass spec.timeout: one that outlasts it
+// stops where it is, whatever request it was in, and says so in its own
+// reason rather than as the request that happened to be cut off.
+func (r *AccountSyncReconciler) withinTimeout(ctx context.Context, s *ssov1.AccountSync, do func(context.Context) error) error {
+	limit := defaultRunTimeout
+	if s.Spec.Timeout != nil {
+		limit = s.Spec.Timeout.Duration
+	}
+	runCtx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	err := do(runCtx)
+	if err != nil && errors.Is(runCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+		return &errCondition{reason: ssov1.DeadlineExceededReason, transient: true,
+			msg: fmt.Sprintf("The run did not finish within spec.timeout (%s) and stopped where it was; the writes it made stay, and the next run plans from what the target holds. The target is slow or hangs: check it, or raise spec.timeout", limit)}
+	}
+	return err
 }
 
 // checkPolicy asks the tenant policy about the sync on every reconcile, not
@@ -167,7 +197,7 @@ func (r *AccountSyncReconciler) followIfAsked(ctx context.Context, s *ssov1.Acco
 	}
 	err := r.freshFollowing(ctx, s)
 	if err == nil {
-		err = r.followPass(ctx, s, conds, mappings, work)
+		err = r.withinTimeout(ctx, s, func(ctx context.Context) error { return r.followPass(ctx, s, conds, mappings, work) })
 	}
 	if err != nil {
 		r.Follow.putBack(key, work)

@@ -19,6 +19,7 @@ import (
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/controller"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
+	oktaorg "github.com/oktaop/okta-sso-operator/internal/org"
 	"github.com/oktaop/okta-sso-operator/internal/scim/scimtest"
 	"github.com/oktaop/okta-sso-operator/pkg/emulator"
 )
@@ -116,7 +117,7 @@ var _ = Describe("AccountSync", func() {
 	// freshReconciler is a restarted manager's reconciler: nothing in memory.
 	freshReconciler := func() *controller.AccountSyncReconciler {
 		return &controller.AccountSyncReconciler{Client: k8s, Recorder: recorder, Now: clock.Now,
-			Orgs: &controller.SecretOrgs{Reader: k8s, Now: clock.Now, Configure: fastRetries}}
+			Orgs: &controller.SecretOrgs{Egress: loopbackEgress, Reader: k8s, Now: clock.Now, Configure: fastRetries}}
 	}
 	// unwatchedSync is a Provision sync of n fresh users of a Ready app in
 	// the namespace the suite's manager does not watch, so only the spec's
@@ -450,6 +451,49 @@ var _ = Describe("AccountSync", func() {
 		Expect(target.Requests(false)).To(BeEmpty(), "nothing was read or written")
 		Expect(k8s.Delete(ctx, s)).To(Succeed())
 		_, _ = freshReconciler().Reconcile(ctx, key)
+	})
+
+	DescribeTable("connects a SCIM target only where the org allows: PolicyDenied, nothing sent",
+		func(url, says string) {
+			app, _ := readyApp(ctx)
+			sync := newSync(app, ssov1.SyncModeProvision)
+			sync.Spec.Target.SCIM.URL = ssov1.URL(url)
+			Expect(k8s.Create(ctx, sync)).To(Succeed())
+			DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, sync))).To(Succeed()) })
+			Eventually(synced(sync), "30s").Should(Equal("False/" + ssov1.PolicyDeniedReason))
+			c := meta.FindStatusCondition(getSync(sync).Status.Conditions, ssov1.ReadyCondition)
+			Expect(c.Message).To(And(ContainSubstring(says), ContainSubstring("allowedTargets"), ContainSubstring("nothing was sent")))
+			Expect(meta.IsStatusConditionTrue(getSync(sync).Status.Conditions, ssov1.StalledCondition)).To(BeTrue())
+		},
+		Entry("the cloud metadata service", "https://169.254.169.254/scim/v2", "a link-local address"),
+		Entry("the metadata service spelled as IPv4-mapped IPv6", "https://[::ffff:169.254.169.254]/scim/v2", "a link-local address"),
+		Entry("a private address", "https://10.1.2.3/scim/v2", "a private address"),
+	)
+
+	It("refuses a loopback target without --allow-loopback-targets, with nothing sent", func() {
+		s, _, _, req := unwatchedSync(1)
+		strict := &controller.AccountSyncReconciler{Client: k8s, Recorder: recorder, Now: clock.Now,
+			Orgs: &controller.SecretOrgs{Egress: &oktaorg.Egress{}, Reader: k8s, Now: clock.Now, Configure: fastRetries}}
+		for i := 0; i < 3; i++ {
+			_, _ = strict.Reconcile(ctx, req)
+		}
+		Expect(synced(s)()).To(Equal("False/" + ssov1.PolicyDeniedReason))
+		Expect(meta.FindStatusCondition(getSync(s).Status.Conditions, ssov1.ReadyCondition).Message).To(ContainSubstring("a loopback address"))
+		Expect(target.Requests(false)).To(BeEmpty(), "nothing reached the target")
+	})
+
+	It("stops a run that outlasts spec.timeout, says DeadlineExceeded, and deactivates nobody", func() {
+		ann := "slow-" + rand.String(4) + "@example.com"
+		app, _, _ := appWithUsers(ann)
+		target.SetFault(scimtest.Fault{Delay: time.Minute, Times: -1})
+		DeferCleanup(func() { target.SetFault(scimtest.Fault{}) })
+		s := newSync(app, ssov1.SyncModeProvision)
+		s.Spec.Timeout = &metav1.Duration{Duration: 10 * time.Second}
+		Expect(k8s.Create(ctx, s)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, s))).To(Succeed()) })
+		Eventually(synced(s), "40s").Should(Equal("False/" + ssov1.DeadlineExceededReason))
+		Expect(meta.FindStatusCondition(getSync(s).Status.Conditions, ssov1.ReadyCondition).Message).To(ContainSubstring("spec.timeout (10s)"))
+		Expect(activeOf(ann)).To(Equal("no account"))
 	})
 
 	It("reads and writes nothing while suspended", func() {

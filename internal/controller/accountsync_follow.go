@@ -41,7 +41,7 @@ func (r *AccountSyncReconciler) followPass(ctx context.Context, s *ssov1.Account
 		r.recordFollowed(s, work, accountsync.Plan{}, accountsync.Applied{}, start)
 		return nil
 	}
-	target, err := r.target(ctx, s)
+	target, err := r.target(ctx, s, org)
 	if err != nil {
 		return err
 	}

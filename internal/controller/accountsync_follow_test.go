@@ -284,7 +284,7 @@ var _ = Describe("AccountSync following the System Log", func() {
 			Expect(err).NotTo(HaveOccurred())
 		}
 		fresh := func() (*controller.LogFollower, *controller.AccountSyncReconciler) {
-			orgs := &controller.SecretOrgs{Reader: k8s, Now: clock.Now, Configure: fastRetries}
+			orgs := &controller.SecretOrgs{Egress: loopbackEgress, Reader: k8s, Now: clock.Now, Configure: fastRetries}
 			queue := controller.NewFollowQueue()
 			return &controller.LogFollower{Reader: k8s, Orgs: orgs, Queue: queue},
 				&controller.AccountSyncReconciler{Client: k8s, Recorder: recorder, Now: clock.Now, Orgs: orgs, Follow: queue}

@@ -40,7 +40,7 @@ func (r *AccountSyncReconciler) run(ctx context.Context, s *ssov1.AccountSync, c
 		return 0, err
 	}
 	ctx = org.Scope(ctx, s.Namespace)
-	target, err := r.target(ctx, s)
+	target, err := r.target(ctx, s, org)
 	if err != nil {
 		return 0, err
 	}
@@ -179,12 +179,15 @@ func (r *AccountSyncReconciler) finished(s *ssov1.AccountSync, org *Org, start t
 
 // target builds the SCIM client from the credential Secret in the sync's
 // own namespace; an Okta org's credential is never sent to a target.
-func (r *AccountSyncReconciler) target(ctx context.Context, s *ssov1.AccountSync) (*scim.Client, error) {
+// target is the SCIM client of the sync's service provider; it connects
+// only where the org lets the namespace connect (allowedTargets).
+func (r *AccountSyncReconciler) target(ctx context.Context, s *ssov1.AccountSync, org *Org) (*scim.Client, error) {
 	token, err := oktaorg.OutboundSecret(ctx, r, r.Orgs, s.Namespace, s.Spec.Target.SCIM.AuthSecretRef, "target.scim.authSecretRef")
 	if err != nil {
 		return nil, err
 	}
-	c, err := scim.New(scim.Config{BaseURL: string(s.Spec.Target.SCIM.URL), AuthType: string(s.Spec.Target.SCIM.AuthType), Token: string(token)})
+	c, err := scim.New(scim.Config{BaseURL: string(s.Spec.Target.SCIM.URL), AuthType: string(s.Spec.Target.SCIM.AuthType), Token: string(token),
+		Dial: org.Targets.DialContext})
 	if err != nil {
 		return nil, &errInvalidSpec{err.Error()}
 	}
@@ -256,6 +259,8 @@ func targetAccounts(ctx context.Context, target *scim.Client, config scim.Servic
 // targetError names a SCIM failure's reason; nothing is deactivated for it.
 func targetError(err error) error {
 	switch {
+	case isTargetRefused(err):
+		return &oktaorg.PolicyDeniedError{Msg: "target.scim.url: " + err.Error()}
 	case scim.IsAuth(err):
 		return &errCondition{reason: ssov1.AuthFailedReason, msg: "The service provider refused the SCIM credential: " + err.Error()}
 	case scim.IsInvalidResponse(err):

@@ -32,16 +32,59 @@ type EventHook struct {
 	// Addr is where it listens; TLS is the Ingress's, or CertFile/KeyFile.
 	Addr              string
 	CertFile, KeyFile string
-	// Header is the header Okta sends the secret in; Secret its value.
+	// Header is the header Okta sends the secret in; Secret its value for
+	// the orgs whose objects set no eventHookSecretRef (nil: none).
 	Header string
 	Secret []byte
+	// OrgSecrets gives the secrets the org objects naming a host set; nil
+	// when none does (the Secret above applies).
+	OrgSecrets func(ctx context.Context, host string) ([][]byte, error)
 	// Follower resolves which syncs an org's events concern.
 	Follower *LogFollower
 	// Elected is closed once this replica leads (nil: always): only the
 	// leader's AccountSync controller drains the queue.
 	Elected <-chan struct{}
 
-	seen recentEvents
+	seen    recentEvents
+	secrets hookSecretCache
+}
+
+// hookSecretCache keeps each host's secrets for a minute: a delivery, or a
+// caller guessing, costs no API read each time. A rotated secret is taken
+// within the minute.
+type hookSecretCache struct {
+	mu     sync.Mutex
+	byHost map[string]cachedSecrets
+}
+
+type cachedSecrets struct {
+	secrets [][]byte
+	at      time.Time
+}
+
+const (
+	hookSecretTTL  = time.Minute
+	maxCachedHosts = 1000
+)
+
+func (c *hookSecretCache) get(ctx context.Context, host string, read func(context.Context, string) ([][]byte, error)) ([][]byte, error) {
+	c.mu.Lock()
+	cached, ok := c.byHost[host]
+	c.mu.Unlock()
+	if ok && time.Since(cached.at) < hookSecretTTL {
+		return cached.secrets, nil
+	}
+	secrets, err := read(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.byHost == nil || len(c.byHost) >= maxCachedHosts {
+		c.byHost = map[string]cachedSecrets{}
+	}
+	c.byHost[host] = cachedSecrets{secrets: secrets, at: time.Now()}
+	c.mu.Unlock()
+	return secrets, nil
 }
 
 // maxDelivery bounds a delivery's body, and maxDeliveryEvents its events:
@@ -138,7 +181,7 @@ func (h *EventHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if !h.authorized(r) {
+	if !h.authorized(r, strings.ToLower(host)) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
@@ -162,12 +205,35 @@ func (h *EventHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authorized compares the secret sent with the hook's as SHA-256 digests,
-// in constant time: comparing the values themselves would tell a caller
-// the secret's length by how long a refusal takes.
-func (h *EventHook) authorized(r *http.Request) bool {
-	sent, want := sha256.Sum256([]byte(r.Header.Get(h.Header))), sha256.Sum256(h.Secret)
-	return len(h.Secret) > 0 && subtle.ConstantTimeCompare(sent[:], want[:]) == 1
+// authorized compares the secret sent with the org's (its objects'
+// eventHookSecretRef, or the manager's own) as SHA-256 digests, in
+// constant time: comparing the values themselves would tell a caller the
+// secret's length by how long a refusal takes.
+func (h *EventHook) authorized(r *http.Request, host string) bool {
+	secrets := [][]byte{h.Secret}
+	if h.OrgSecrets != nil {
+		own, err := h.secrets.get(r.Context(), host, h.OrgSecrets)
+		if err != nil {
+			return false
+		}
+		if own != nil {
+			secrets = own
+		}
+	}
+	sent := sha256.Sum256([]byte(r.Header.Get(h.Header)))
+	ok := 0
+	for _, s := range secrets {
+		want := sha256.Sum256(s)
+		ok |= subtle.ConstantTimeCompare(sent[:], want[:]) & boolInt(len(s) > 0)
+	}
+	return ok == 1
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // delivery is what Okta posts: a batch of LogEvents.

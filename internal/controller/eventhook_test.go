@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -16,12 +17,49 @@ func TestEventHookSecretIsComparedAsDigests(t *testing.T) {
 	for sent, want := range map[string]bool{"hook-secret-3f9c": true, "hook-secret-3f9": false, "hook-secret-3f9cX": false, "": false} {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.Header.Set("Authorization", sent)
-		if got := h.authorized(r); got != want {
+		if got := h.authorized(r, "acme.okta.com"); got != want {
 			t.Errorf("secret %q: authorized %v, want %v", sent, got, want)
 		}
 	}
-	if (&EventHook{Header: "Authorization"}).authorized(httptest.NewRequest(http.MethodGet, "/", nil)) {
+	if (&EventHook{Header: "Authorization"}).authorized(httptest.NewRequest(http.MethodGet, "/", nil), "acme.okta.com") {
 		t.Error("a hook with no secret let a request in")
+	}
+}
+
+// Each org's deliveries are accepted with its own secret only: another
+// org's secret, or the manager's, does not open it.
+func TestEventHookSecretPerOrg(t *testing.T) {
+	reads := 0
+	h := &EventHook{Header: "Authorization", Secret: []byte("manager-secret"),
+		OrgSecrets: func(_ context.Context, host string) ([][]byte, error) {
+			reads++
+			switch host {
+			case "acme.okta.com":
+				return [][]byte{[]byte("acme-secret")}, nil
+			case "unreadable.okta.com":
+				return [][]byte{}, nil // set, but its Secret is missing
+			}
+			return nil, nil
+		}}
+	for _, tc := range []struct {
+		host, sent string
+		want       bool
+	}{
+		{"acme.okta.com", "acme-secret", true},
+		{"acme.okta.com", "manager-secret", false},
+		{"other.okta.com", "manager-secret", true},
+		{"other.okta.com", "acme-secret", false},
+		{"unreadable.okta.com", "manager-secret", false},
+		{"unreadable.okta.com", "", false},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Authorization", tc.sent)
+		if got := h.authorized(r, tc.host); got != tc.want {
+			t.Errorf("%s with %q: authorized %v, want %v", tc.host, tc.sent, got, tc.want)
+		}
+	}
+	if reads != 3 {
+		t.Errorf("the org secrets were read %d times for 3 hosts: each host's are kept a minute", reads)
 	}
 }
 

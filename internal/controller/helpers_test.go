@@ -227,7 +227,7 @@ var oktaIDs = regexp.MustCompile(`(?:0oa|rst)[A-Za-z0-9]{17}`)
 func countingReconciler() (*controller.OktaSAMLAppReconciler, *countingTransport) {
 	counter := &countingTransport{}
 	r := &controller.OktaSAMLAppReconciler{Client: k8s, Recorder: recorder, Now: clock.Now, Cluster: &controller.ClusterID{Name: clusterID},
-		Orgs: &controller.SecretOrgs{Reader: k8s, Now: clock.Now, Configure: func(c *okta.Config) {
+		Orgs: &controller.SecretOrgs{Egress: loopbackEgress, Reader: k8s, Now: clock.Now, Configure: func(c *okta.Config) {
 			fastRetries(c)
 			c.Transport = counter
 		}}}

@@ -4,19 +4,24 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 )
 
-// orgLanes gives each Okta org a lane of at most perOrg reconciles at once
-// out of the controller's shared workers, so an org that answers slowly or
-// is throttled holds its own lane and never another org's. A request that
-// finds its lane full is parked, not requeued, and put back on the queue
-// when a reconcile of the same org ends: a busy org costs no polling. The
-// parked are woken a namespace at a time in turn, so a namespace with a
-// thousand objects waiting holds up another's one by one turn at most;
-// within a namespace, in the order they came.
-type orgLanes struct {
-	perOrg int
+// lanes gives each key (an Okta org for OktaSAMLApps; a namespace for
+// AccountSyncs, SSOBindings and identity providers) a lane of at most
+// perKey reconciles at once out of the controller's shared workers, so an
+// org or a team's target that answers slowly or is throttled holds its own
+// lane and never another's. A request that finds its lane full is parked,
+// not requeued, and put back on the queue when a reconcile of the same key
+// ends: a busy lane costs no polling. The parked are woken a namespace at a
+// time in turn, so a namespace with a thousand objects waiting holds up
+// another's one by one turn at most; within a namespace, in the order they
+// came.
+type lanes struct {
+	perKey int
 	waker
 
 	mu     sync.Mutex
@@ -53,19 +58,54 @@ func (t *turns) pop() types.NamespacedName {
 	return next
 }
 
-func newOrgLanes(perOrg int, newObj func() client.Object) *orgLanes {
-	return &orgLanes{
-		perOrg: max(perOrg, 1), waker: newWaker(newObj),
+func newLanes(perKey int, newObj func() client.Object) *lanes {
+	return &lanes{
+		perKey: max(perKey, 1), waker: newWaker(newObj),
 		busy: map[string]int{}, parked: map[string]*turns{}, queued: map[types.NamespacedName]bool{},
 	}
 }
 
-// enter takes a place in the org's lane for the object, or parks it and
+// NamespaceLanes are a controller's workers and each namespace's share of
+// them: a team whose service provider hangs holds PerNamespace workers,
+// never all of them.
+type NamespaceLanes struct {
+	// Workers is how many objects of the kind are reconciled at once, all
+	// namespaces together (1 when zero).
+	Workers int
+	// PerNamespace is how many of one namespace at once (1 when zero).
+	PerNamespace int
+
+	lanes *lanes
+}
+
+// withLanes gives the controller its workers and the lanes' wake-ups;
+// newObj makes the object its requests are named after.
+func (n *NamespaceLanes) withLanes(b *builder.Builder, newObj func() client.Object) *builder.Builder {
+	n.lanes = newLanes(n.PerNamespace, newObj)
+	return b.WatchesRawSource(n.lanes.source()).WithOptions(controller.Options{MaxConcurrentReconciles: max(n.Workers, 1)})
+}
+
+// inLane runs the reconcile in the lane of the request's namespace; a
+// request that finds it full is parked and woken when a reconcile of that
+// namespace ends.
+func (n *NamespaceLanes) inLane(req ctrl.Request, reconcile func() (ctrl.Result, error)) (ctrl.Result, error) {
+	if n.lanes == nil { // a reconciler the tests drive by hand
+		return reconcile()
+	}
+	release, admitted := n.lanes.enter(req.Namespace, req.NamespacedName)
+	if !admitted {
+		return ctrl.Result{}, nil
+	}
+	defer release()
+	return reconcile()
+}
+
+// enter takes a place in the key's lane for the object, or parks it and
 // says so. The caller must call the release it gets.
-func (l *orgLanes) enter(org string, key types.NamespacedName) (release func(), admitted bool) {
+func (l *lanes) enter(org string, key types.NamespacedName) (release func(), admitted bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.busy[org] >= l.perOrg {
+	if l.busy[org] >= l.perKey {
 		if !l.queued[key] {
 			l.queued[key] = true
 			if l.parked[org] == nil {
@@ -80,7 +120,7 @@ func (l *orgLanes) enter(org string, key types.NamespacedName) (release func(), 
 }
 
 // leave frees the place and wakes the parked request whose turn it is.
-func (l *orgLanes) leave(org string) {
+func (l *lanes) leave(org string) {
 	l.mu.Lock()
 	l.busy[org]--
 	if l.busy[org] == 0 {

@@ -12,7 +12,7 @@ import (
 
 func TestOrgLanes(t *testing.T) {
 	key := func(name string) types.NamespacedName { return types.NamespacedName{Namespace: "ns", Name: name} }
-	woken := func(l *orgLanes) []string {
+	woken := func(l *lanes) []string {
 		var out []string
 		for {
 			select {
@@ -23,7 +23,7 @@ func TestOrgLanes(t *testing.T) {
 			}
 		}
 	}
-	l := newOrgLanes(2, func() client.Object { return &ssov1.OktaSAMLApp{} })
+	l := newLanes(2, func() client.Object { return &ssov1.OktaSAMLApp{} })
 
 	releaseA1, ok1 := l.enter("slow", key("a1"))
 	releaseA2, ok2 := l.enter("slow", key("a2"))
@@ -63,7 +63,7 @@ func TestOrgLanes(t *testing.T) {
 }
 
 func TestOrgLanesTakeNamespacesInTurn(t *testing.T) {
-	l := newOrgLanes(1, func() client.Object { return &ssov1.OktaSAMLApp{} })
+	l := newLanes(1, func() client.Object { return &ssov1.OktaSAMLApp{} })
 	release, _ := l.enter("company", types.NamespacedName{Namespace: "team-a", Name: "busy"})
 	for i := range 5 {
 		l.enter("company", types.NamespacedName{Namespace: "team-a", Name: string(rune('a' + i))})

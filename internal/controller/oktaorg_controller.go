@@ -263,7 +263,7 @@ func (c *clusterOrgStatus) reconcile(ctx context.Context, req ctrl.Request) (ctr
 
 func (c *clusterOrgStatus) apply(ctx context.Context, o *ssov1.ClusterOktaOrg, conds conditions) (time.Duration, error) {
 	key := "ClusterOktaOrg/" + o.Name
-	org, err := c.Orgs.FromSpec(ctx, "ClusterOktaOrg "+o.Name, c.Orgs.ClusterNamespace(), o.Spec.OktaOrgSpec, key+"@"+oktaorg.SpecVersion(o))
+	org, err := c.Orgs.FromSpec(ctx, "ClusterOktaOrg "+o.Name, c.Orgs.ClusterNamespace(), o.Spec.OktaOrgSpec, key+"@"+oktaorg.SpecVersion(o), false)
 	if err != nil {
 		return 0, err
 	}
@@ -282,7 +282,7 @@ func (n *namespacedOrgStatus) reconcile(ctx context.Context, req ctrl.Request) (
 
 func (n *namespacedOrgStatus) apply(ctx context.Context, o *ssov1.OktaOrg, conds conditions) (time.Duration, error) {
 	key := o.Namespace + "/OktaOrg/" + o.Name
-	org, err := n.Orgs.FromSpec(ctx, "OktaOrg "+o.Namespace+"/"+o.Name, o.Namespace, o.Spec, key+"@"+oktaorg.SpecVersion(o))
+	org, err := n.Orgs.FromSpec(ctx, "OktaOrg "+o.Namespace+"/"+o.Name, o.Namespace, o.Spec, key+"@"+oktaorg.SpecVersion(o), true)
 	if err != nil {
 		return 0, err
 	}

@@ -56,7 +56,7 @@ type OktaSAMLAppReconciler struct {
 	// followed.
 	Drift *DriftWatch
 
-	lanes *orgLanes
+	lanes *lanes
 }
 
 // SetupWithManager watches OktaSAMLApps, the connection Secrets they own,
@@ -66,7 +66,7 @@ func (r *OktaSAMLAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	r.lanes = newOrgLanes(r.Concurrency, func() client.Object { return &ssov1.OktaSAMLApp{} })
+	r.lanes = newLanes(r.Concurrency, func() client.Object { return &ssov1.OktaSAMLApp{} })
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ssov1.OktaSAMLApp{}, secretRefIndex, secretRefs); err != nil {
 		return err
 	}

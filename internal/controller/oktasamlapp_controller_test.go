@@ -334,5 +334,5 @@ func pemBody(b64 string) string {
 // client, for failure injection.
 func directReconcilerWith(c client.Client) *controller.OktaSAMLAppReconciler {
 	return &controller.OktaSAMLAppReconciler{Client: c, Recorder: recorder, Now: clock.Now, Cluster: &controller.ClusterID{Name: clusterID},
-		Orgs: &controller.SecretOrgs{Reader: c, Now: clock.Now, Configure: fastRetries}}
+		Orgs: &controller.SecretOrgs{Egress: loopbackEgress, Reader: c, Now: clock.Now, Configure: fastRetries}}
 }

@@ -45,6 +45,9 @@ type OktaSAMLIdentityProviderReconciler struct {
 	// makes the periodic read the org's safety sweep while its log is
 	// followed.
 	Drift *DriftWatch
+	// NamespaceLanes bound what one namespace's identity providers hold of
+	// the workers.
+	NamespaceLanes
 }
 
 // SetupWithManager watches the IdPs, the apps they read (the spoke app they
@@ -81,6 +84,7 @@ func (r *OktaSAMLIdentityProviderReconciler) SetupWithManager(mgr ctrl.Manager) 
 	if r.Drift != nil {
 		b = b.WatchesRawSource(r.Drift.idps.source())
 	}
+	b = r.withLanes(b, func() client.Object { return &ssov1.OktaSAMLIdentityProvider{} })
 	return oktaorg.Watch(b, r, &ssov1.OktaSAMLIdentityProviderList{}, r.Orgs.ClusterNamespace()).
 		Named("oktasamlidentityprovider").
 		Complete(r)
@@ -106,7 +110,9 @@ func byOwningApp(byApp handler.MapFunc) handler.MapFunc {
 
 // Reconcile runs the shared reconcile with this kind's steps.
 func (r *OktaSAMLIdentityProviderReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	return reconcileObject(ctx, r.lifecycle(), req, &ssov1.OktaSAMLIdentityProvider{}, r)
+	return r.inLane(req, func() (ctrl.Result, error) {
+		return reconcileObject(ctx, r.lifecycle(), req, &ssov1.OktaSAMLIdentityProvider{}, r)
+	})
 }
 
 func (r *OktaSAMLIdentityProviderReconciler) lifecycle() lifecycle {

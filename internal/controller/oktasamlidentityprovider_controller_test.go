@@ -163,7 +163,7 @@ var _ = Describe("OktaSAMLIdentityProvider and an Org2Org app", func() {
 		Expect(k8s.Create(ctx, app)).To(Succeed())
 		apps, _ := countingReconciler()
 		idps := &controller.OktaSAMLIdentityProviderReconciler{Client: k8s, APIReader: k8s, Recorder: recorder, Now: clock.Now, Cluster: &controller.ClusterID{Name: clusterID},
-			Orgs: &controller.SecretOrgs{Reader: k8s, Now: clock.Now, Configure: fastRetries}}
+			Orgs: &controller.SecretOrgs{Egress: loopbackEgress, Reader: k8s, Now: clock.Now, Configure: fastRetries}}
 		reconcile := func(r interface {
 			Reconcile(context.Context, ctrl.Request) (ctrl.Result, error)
 		}, o client.Object) {

@@ -239,6 +239,30 @@ var _ = Describe("ClusterOktaOrg and OktaOrg", func() {
 		Eventually(func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(app), &ssov1.OktaSAMLApp{}) }, "30s").ShouldNot(Succeed())
 	})
 
+	It("connects a team's OktaOrg only where its allowedTargets say: the metadata service stays refused even when listed", func() {
+		secret := credentialSecret(watchedNS, apiToken)
+		own := &ssov1.OktaOrg{ObjectMeta: metav1.ObjectMeta{Namespace: watchedNS, Name: "inside-" + rand.String(5)},
+			Spec: ssov1.OktaOrgSpec{URL: "https://169.254.169.254", AllowedTargets: []string{"169.254.169.254"},
+				Credentials: ssov1.OrgCredentials{APIToken: &ssov1.SecretKeySelector{Name: ssov1.ResourceName(secret.Name), Key: "token"}}}}
+		Expect(k8s.Create(ctx, own)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, own))).To(Succeed()) })
+		app := appUsing(ssov1.OrgKindNamespaced, own.Name)
+		Expect(k8s.Create(ctx, app)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, app))).To(Succeed()) })
+		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal("False/" + ssov1.PolicyDeniedReason))
+		got := &ssov1.OktaSAMLApp{}
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(app), got)).To(Succeed())
+		message := meta.FindStatusCondition(got.Status.Conditions, ssov1.ReadyCondition).Message
+		Expect(message).To(And(ContainSubstring("a link-local address"), ContainSubstring("only a ClusterOktaOrg's tenant rule can allow it"), ContainSubstring("nothing was sent")))
+		Expect(message).NotTo(ContainSubstring(apiToken))
+		Eventually(func(g Gomega) {
+			o := &ssov1.OktaOrg{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(own), o)).To(Succeed())
+			g.Expect(meta.FindStatusCondition(o.Status.Conditions, ssov1.ReadyCondition)).NotTo(BeNil())
+			g.Expect(meta.FindStatusCondition(o.Status.Conditions, ssov1.ReadyCondition).Message).To(ContainSubstring("a link-local address"))
+		}, "30s").Should(Succeed())
+	})
+
 	It("still works with an org Secret in the namespace, and says it is deprecated", func() {
 		app := newApp(watchedNS)
 		Expect(k8s.Create(ctx, app)).To(Succeed())

@@ -56,7 +56,7 @@ func classify(err error, now time.Time, interval time.Duration) outcome {
 		return o
 	case isDependencyError(err):
 		return outcome{reason: ssov1.DependencyNotReadyReason, result: ctrl.Result{RequeueAfter: jitter(interval, 0.1)}}
-	case isPolicyDenied(err): // the org object is watched, so a change to its policy retries at once; a limit is looked at again each interval
+	case isPolicyDenied(err) || isTargetRefused(err): // the org object is watched, so a change to its policy retries at once; a limit is looked at again each interval
 		return outcome{reason: ssov1.PolicyDeniedReason, stalled: true, result: ctrl.Result{RequeueAfter: jitter(interval, 0.1)}}
 	case isOrgNotAllowed(err): // the org object is watched: a change to its conditions retries at once
 		return outcome{reason: ssov1.OrgNotAllowedReason, result: ctrl.Result{RequeueAfter: jitter(interval, 0.1)}}
@@ -125,6 +125,13 @@ func isDependencyError(err error) bool {
 
 func isPolicyDenied(err error) bool {
 	var e *oktaorg.PolicyDeniedError
+	return errors.As(err, &e)
+}
+
+// isTargetRefused is a connection the egress check refused (a namespace's
+// URL resolving where its org does not allow): a policy refusal too.
+func isTargetRefused(err error) bool {
+	var e *oktaorg.RefusedError
 	return errors.As(err, &e)
 }
 

@@ -325,7 +325,7 @@ var _ = Describe("Ownership of Okta objects", func() {
 			p.Namespace = unwatchedNS
 			Expect(k8s.Create(ctx, p)).To(Succeed())
 			crashing := &controller.OktaSAMLIdentityProviderReconciler{Client: failFirstIdPIDRecord(), APIReader: k8s, Recorder: recorder, Now: clock.Now, Cluster: &controller.ClusterID{Name: clusterID},
-				Orgs: &controller.SecretOrgs{Reader: k8s, Now: clock.Now, Configure: fastRetries}}
+				Orgs: &controller.SecretOrgs{Egress: loopbackEgress, Reader: k8s, Now: clock.Now, Configure: fastRetries}}
 			key := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(p)}
 			_, err := crashing.Reconcile(ctx, key) // adds the finalizer
 			for i := 0; i < 3 && err == nil; i++ {

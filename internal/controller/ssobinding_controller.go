@@ -45,6 +45,9 @@ type SSOBindingReconciler struct {
 	// changed in Okta, and makes the periodic pass the org's safety sweep
 	// while its log is followed.
 	Drift *DriftWatch
+	// NamespaceLanes bound what one namespace's bindings hold of the
+	// workers (requests are named after the app).
+	NamespaceLanes
 
 	subjects subjectResolver
 	refused  refusedRemovals
@@ -68,6 +71,7 @@ func (r *SSOBindingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Drift != nil {
 		b = b.WatchesRawSource(r.Drift.bindings.source())
 	}
+	b = r.withLanes(b, func() client.Object { return &ssov1.OktaSAMLApp{} })
 	// Requests are keyed by the app: an org change wakes its apps' bindings.
 	return oktaorg.WatchThroughApps(b, r, r.Orgs.ClusterNamespace(), func(_ context.Context, app client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(app)}}
@@ -97,7 +101,12 @@ var appReadinessChanged = predicate.Funcs{
 }
 
 // Reconcile runs one pass over every binding of the app req names.
-func (r *SSOBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+func (r *SSOBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return r.inLane(req, func() (ctrl.Result, error) { return r.reconcileApp(ctx, req) })
+}
+
+// reconcileApp applies every binding of one app in one pass.
+func (r *SSOBindingReconciler) reconcileApp(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	var list ssov1.SSOBindingList
 	if err := r.List(ctx, &list, client.InNamespace(req.Namespace), client.MatchingFields{bindingAppIndex: req.Name}); err != nil {
 		return ctrl.Result{}, err

@@ -3,6 +3,7 @@ package controller_test
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -31,6 +32,7 @@ import (
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/controller"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
+	oktaorg "github.com/oktaop/okta-sso-operator/internal/org"
 	"github.com/oktaop/okta-sso-operator/pkg/emulator"
 )
 
@@ -67,6 +69,9 @@ var (
 	drift    *controller.DriftWatch
 	stopMgr  context.CancelFunc
 	recorder *capturingRecorder
+	// loopbackEgress lets the suite's org and SCIM targets, all on
+	// loopback, be reached (the manager's --allow-loopback-targets).
+	loopbackEgress = &oktaorg.Egress{AllowLoopback: true}
 )
 
 // testClock is the suite's controllable time.
@@ -151,7 +156,7 @@ var _ = BeforeSuite(func() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	recorder = newCapturingRecorder(mgr.GetEventRecorderFor("okta-sso-operator"))
-	orgs := &controller.SecretOrgs{Reader: mgr.GetClient(), ClusterResourceNamespace: operatorNS, Now: clock.Now, Configure: fastRetries}
+	orgs := &controller.SecretOrgs{Egress: loopbackEgress, Reader: mgr.GetClient(), ClusterResourceNamespace: operatorNS, Now: clock.Now, Configure: fastRetries}
 	drift = controller.NewDriftWatch()
 	Expect((&controller.OktaSAMLAppReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Now: clock.Now, Orgs: orgs, Cluster: &controller.ClusterID{Name: clusterID}, Drift: drift,
@@ -259,18 +264,33 @@ var generousLimits = emulator.UnlimitedRateLimits()
 // client's requests are counted by path (requestsTo).
 func fastRetries(c *okta.Config) {
 	c.RetryBaseDelay = time.Millisecond
-	c.Transport = countedTransport
+	c.Transport = countedTransport.dialing(c.Dial)
 }
 
 // countedTransport counts the operator's requests by "METHOD /path", so a
 // spec can count the calls about one object while other specs' objects
 // live on.
-var countedTransport = &pathCounter{next: http.DefaultTransport, counts: map[string]int{}}
+var countedTransport = &pathCounter{next: http.DefaultTransport, requestCounts: &requestCounts{counts: map[string]int{}}}
 
 type pathCounter struct {
-	next   http.RoundTripper
+	next http.RoundTripper
+	*requestCounts
+}
+
+type requestCounts struct {
 	mu     sync.Mutex
 	counts map[string]int
+}
+
+// dialing is the counter over a transport that connects through dial (the
+// egress check of a namespace's org), counting into the same counts.
+func (p *pathCounter) dialing(dial func(context.Context, string, string) (net.Conn, error)) *pathCounter {
+	if dial == nil {
+		return p
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = dial
+	return &pathCounter{next: t, requestCounts: p.requestCounts}
 }
 
 func (p *pathCounter) RoundTrip(r *http.Request) (*http.Response, error) {

@@ -48,6 +48,10 @@ type Config struct {
 	Now func() time.Time
 	// Budget overrides the org's shared rate-limit budget (tests).
 	Budget *Budget
+	// Dial makes the connections, when the org's URL is one a namespace
+	// chose: it checks where they go (internal/org's egress check). Such a
+	// client uses no proxy, so that the check sees the real address.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Transport overrides the HTTP transport (tests).
 	Transport http.RoundTripper
 }
@@ -105,6 +109,9 @@ func New(cfg Config) (*Client, error) {
 				return nil, errors.New("the CA bundle holds no PEM certificate")
 			}
 			t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		}
+		if cfg.Dial != nil {
+			t.DialContext, t.Proxy = cfg.Dial, nil
 		}
 		transport = t
 	}
@@ -290,7 +297,7 @@ func (c *Client) attempt(ctx context.Context, cl call, target *url.URL, bucket s
 		return nil, &transportError{method: cl.method, path: target.Path, err: err}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
 	recordRequest(c.org, share.Namespace, bucket, cl.method, fmt.Sprint(resp.StatusCode), c.now().Sub(start))
 	reset := c.budget.observe(bucket, resp.StatusCode, resp.Header)
 	if cl.method != http.MethodGet && resp.StatusCode < 300 {
@@ -305,6 +312,9 @@ func (c *Client) attempt(ctx context.Context, cl call, target *url.URL, bucket s
 	if err != nil {
 		return nil, &transportError{method: cl.method, path: target.Path, err: err}
 	}
+	if len(body) > maxAnswerBytes {
+		return nil, fmt.Errorf("okta %s %s: the answer is over %d MiB (Okta's largest pages are a few); nothing more was read", cl.method, target.Path, maxAnswerBytes>>20)
+	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return &response{status: resp.StatusCode, header: resp.Header, body: body}, nil
 	}
@@ -315,8 +325,16 @@ func (c *Client) attempt(ctx context.Context, cl call, target *url.URL, bucket s
 	return nil, apiErr
 }
 
+// maxAnswerBytes bounds an answer: Okta's largest pages (200 apps, 1,000
+// log events) are a few MiB, and an org URL may be a team's choice.
+const maxAnswerBytes = 8 << 20
+
+// maxSummary bounds what of an error's summaries is kept.
+const maxSummary = 200
+
 // parseAPIError reads Okta's error body; a body that is not Okta's still
-// gives a typed error with the status.
+// gives a typed error with the status. Only Okta's summaries are kept, cut
+// to maxSummary characters: nothing else of the body is ever copied.
 func parseAPIError(method, path string, status int, body []byte) *APIError {
 	e := &APIError{StatusCode: status, Method: method, Path: path}
 	var raw struct {
@@ -328,9 +346,9 @@ func parseAPIError(method, path string, status int, body []byte) *APIError {
 		} `json:"errorCauses"`
 	}
 	if json.Unmarshal(body, &raw) == nil {
-		e.ErrorCode, e.ErrorSummary, e.ErrorID = raw.ErrorCode, raw.ErrorSummary, raw.ErrorID
-		for _, c := range raw.ErrorCauses {
-			e.ErrorCauses = append(e.ErrorCauses, c.ErrorSummary)
+		e.ErrorCode, e.ErrorSummary, e.ErrorID = cut(raw.ErrorCode), cut(raw.ErrorSummary), cut(raw.ErrorID)
+		for _, c := range raw.ErrorCauses[:min(len(raw.ErrorCauses), 10)] {
+			e.ErrorCauses = append(e.ErrorCauses, cut(c.ErrorSummary))
 		}
 	}
 	if e.ErrorSummary == "" {
@@ -353,6 +371,10 @@ func (e *transportError) Error() string {
 func (e *transportError) Unwrap() error { return e.err }
 
 func retryable(err error) bool {
+	var refused interface{ Refused() bool }
+	if errors.As(err, &refused) && refused.Refused() {
+		return false // a connection the egress check refused goes nowhere the next time either
+	}
 	var te *transportError
 	if errors.As(err, &te) {
 		return true
@@ -427,4 +449,12 @@ func collect[T any](ctx context.Context, c *Client, cl call) ([]T, error) {
 		return nil
 	})
 	return all, err
+}
+
+// cut keeps the first maxSummary characters of s.
+func cut(s string) string {
+	if r := []rune(s); len(r) > maxSummary {
+		return string(r[:maxSummary]) + "…"
+	}
+	return s
 }

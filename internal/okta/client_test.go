@@ -349,6 +349,43 @@ func TestPaging(t *testing.T) {
 	}
 }
 
+// An org URL can be a team's choice (an OktaOrg): what it answers is
+// bounded, and nothing of an error body but Okta's summaries, cut short,
+// is kept.
+func TestHostileOrgAnswers(t *testing.T) {
+	ctx := context.Background()
+	secretLine := "internal-only page: db password hunter2"
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		want   string
+	}{
+		{"an answer over 8 MiB", 200, "[" + strings.Repeat(`{"id":"0oa1"},`, 1<<20) + `{"id":"0oa1"}]`, "over 8 MiB"},
+		{"an error page that is not Okta's", 500, "<html>" + secretLine + "</html>", "Internal Server Error"},
+		{"an Okta-shaped error with a long summary", 400, `{"errorCode":"E0000001","errorSummary":"` + strings.Repeat("x", 300) + secretLine + `"}`, strings.Repeat("x", 200) + "…"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			c, err := okta.New(okta.Config{OrgURL: srv.URL, APIToken: token, Budget: okta.NewBudget(100, nil), MaxRetries: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.ListApps(ctx, okta.AppQuery{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want it to say %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("the body reached the error: %v", err)
+			}
+		})
+	}
+}
+
 func TestAssignments(t *testing.T) {
 	ctx := context.Background()
 	seed := &emulator.Seed{

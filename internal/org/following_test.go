@@ -32,7 +32,7 @@ func TestFromSpecFollowing(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			org, err := r.FromSpec(context.Background(), "ClusterOktaOrg acme", "okta-system", tc.spec, string(rune('a'+i)))
+			org, err := r.FromSpec(context.Background(), "ClusterOktaOrg acme", "okta-system", tc.spec, string(rune('a'+i)), false)
 			if err != nil {
 				t.Fatal(err)
 			}

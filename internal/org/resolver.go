@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,6 +72,8 @@ type Org struct {
 	// Tenant is the rule of a ClusterOktaOrg's tenant policy for the
 	// object's namespace; nil for a team's own org (OktaOrg, org Secret).
 	Tenant *Tenant
+	// Targets is where URLs the namespace chose (SCIM targets) may connect.
+	Targets *Targets
 }
 
 // Scope marks the requests made with ctx as the namespace's, with its
@@ -103,6 +106,9 @@ type Resolver struct {
 	Now func() time.Time
 	// Configure adjusts each client's config (tests set retry delays).
 	Configure func(*okta.Config)
+	// Egress checks the connections made to URLs a namespace chose; nil
+	// refuses every address outside the public internet.
+	Egress *Egress
 
 	mu      sync.Mutex
 	clients map[string]*Org // what@version
@@ -174,12 +180,16 @@ func (o *Resolver) clusterOrg(ctx context.Context, namespace, name string) (*Org
 	if err != nil {
 		return nil, err
 	}
-	shared, err := o.FromSpec(ctx, "ClusterOktaOrg "+name, o.ClusterResourceNamespace, co.Spec.OktaOrgSpec, "ClusterOktaOrg/"+name+"@"+SpecVersion(co))
+	shared, err := o.FromSpec(ctx, "ClusterOktaOrg "+name, o.ClusterResourceNamespace, co.Spec.OktaOrgSpec, "ClusterOktaOrg/"+name+"@"+SpecVersion(co), false)
 	if err != nil {
 		return nil, err
 	}
-	org := *shared // one client for every namespace; the rule is this one's
+	org := *shared // one client for every namespace; the rule and the targets are this one's
 	org.Tenant = tenant
+	where := "ClusterOktaOrg " + name + " (spec.allowedTargets, or " + tenant.Rule + ".allowedTargets)"
+	if org.Targets, err = o.egress().Targets(append(slices.Clone(co.Spec.AllowedTargets), tenant.AllowedTargets()...), true, where); err != nil {
+		return nil, err
+	}
 	return &org, nil
 }
 
@@ -191,8 +201,18 @@ func (o *Resolver) namespacedOrg(ctx context.Context, namespace, name string) (*
 		}
 		return nil, err
 	}
-	return o.FromSpec(ctx, "OktaOrg "+namespace+"/"+name, namespace, oo.Spec, namespace+"/OktaOrg/"+name+"@"+SpecVersion(oo))
+	return o.FromSpec(ctx, "OktaOrg "+namespace+"/"+name, namespace, oo.Spec, namespace+"/OktaOrg/"+name+"@"+SpecVersion(oo), true)
 }
+
+// egress is the connection check; a strict one when none was set.
+func (o *Resolver) egress() *Egress {
+	if o.Egress == nil {
+		return strictEgress
+	}
+	return o.Egress
+}
+
+var strictEgress = &Egress{}
 
 // SpecVersion names the version of an org object's spec: its status and
 // metadata change often (the org's own status is written on every check),
@@ -223,9 +243,18 @@ func (o *Resolver) allowed(ctx context.Context, co *ssov1.ClusterOktaOrg, namesp
 
 // FromSpec builds the org an org object describes; its credential is read
 // from Secrets in secretNamespace. version names the object's version; the
-// Secrets' versions are added to it.
-func (o *Resolver) FromSpec(ctx context.Context, what, secretNamespace string, spec ssov1.OktaOrgSpec, version string) (*Org, error) {
+// Secrets' versions are added to it. A team's org (an OktaOrg) names its
+// URL itself, so the client connects only where its allowedTargets say;
+// a ClusterOktaOrg's URL is the platform's own.
+func (o *Resolver) FromSpec(ctx context.Context, what, secretNamespace string, spec ssov1.OktaOrgSpec, version string, teamOwned bool) (*Org, error) {
 	cfg := okta.Config{OrgURL: string(spec.URL), CABundle: []byte(spec.CABundle), MaxAPICapacityPercent: int(cmp.Or(spec.MaxAPICapacityPercent, 50))}
+	targets, err := o.egress().Targets(spec.AllowedTargets, !teamOwned, what+" (spec.allowedTargets)")
+	if err != nil {
+		return nil, err
+	}
+	if teamOwned {
+		cfg.Dial = targets.DialContext
+	}
 	switch c := spec.Credentials; {
 	case c.APIToken != nil:
 		token, rv, err := credential(ctx, o.Reader, what, secretNamespace, *c.APIToken)
@@ -254,7 +283,7 @@ func (o *Resolver) FromSpec(ctx context.Context, what, secretNamespace string, s
 	if spec.DriftSweepInterval != nil {
 		sweep = spec.DriftSweepInterval.Duration
 	}
-	return o.cached(what, version, func() (*Org, error) { return o.newOrg(what, cfg, int(deactivations), poll, sweep) })
+	return o.cached(what, version, func() (*Org, error) { return o.newOrg(what, cfg, int(deactivations), poll, sweep, targets) })
 }
 
 // credential reads one key of a credential Secret, and the Secret's version;
@@ -299,7 +328,7 @@ func (o *Resolver) cached(what, version string, build func() (*Org, error)) (*Or
 }
 
 // newOrg makes the org's client.
-func (o *Resolver) newOrg(what string, cfg okta.Config, maxDeactivations int, poll, sweep time.Duration) (*Org, error) {
+func (o *Resolver) newOrg(what string, cfg okta.Config, maxDeactivations int, poll, sweep time.Duration, targets *Targets) (*Org, error) {
 	cfg.Now = o.Now
 	if o.Configure != nil {
 		o.Configure(&cfg)
@@ -309,7 +338,7 @@ func (o *Resolver) newOrg(what string, cfg okta.Config, maxDeactivations int, po
 		return nil, &SecretError{fmt.Sprintf("%s: %v", what, err)}
 	}
 	return &Org{Client: c, URL: c.OrgURL(), CompanyID: companyID(c.OrgURL()), MaxDeactivationPercent: maxDeactivations, LogPoll: poll, Sweep: sweep,
-		CapacityPercent: cmp.Or(cfg.MaxAPICapacityPercent, okta.DefaultCapacityPercent)}, nil
+		CapacityPercent: cmp.Or(cfg.MaxAPICapacityPercent, okta.DefaultCapacityPercent), Targets: targets}, nil
 }
 
 // secretOrg reads a deprecated org Secret in the namespace.
@@ -335,7 +364,12 @@ func (o *Resolver) secretOrg(ctx context.Context, namespace, secretName string) 
 		if err != nil {
 			return nil, err
 		}
-		return o.newOrg(what, cfg, maxDeactivations, poll, DefaultSweep)
+		targets, err := o.egress().Targets(nil, false, "an OktaOrg (an org Secret cannot list any)")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Dial = targets.DialContext
+		return o.newOrg(what, cfg, maxDeactivations, poll, DefaultSweep, targets)
 	})
 }
 

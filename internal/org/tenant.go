@@ -75,6 +75,15 @@ func (t *Tenant) askPlatform(what string) string {
 	return fmt.Sprintf("change it, or ask the platform team to %s in ClusterOktaOrg %s", what, t.Org)
 }
 
+// AllowedTargets are the ranges the rule opens to the namespace's SCIM
+// targets.
+func (t *Tenant) AllowedTargets() []string {
+	if t == nil {
+		return nil
+	}
+	return t.rule.AllowedTargets
+}
+
 // Weight is the namespace's share of the org's rate limits (1 when unset).
 func (t *Tenant) Weight() int {
 	if t == nil || t.rule.Weight < 1 {

@@ -126,6 +126,9 @@ func credentialSecrets(spec ssov1.OktaOrgSpec) []string {
 	if c := spec.Credentials.OAuth; c != nil {
 		names = append(names, string(c.PrivateKey.Name))
 	}
+	if c := spec.EventHookSecretRef; c != nil {
+		names = append(names, string(c.Name))
+	}
 	return names
 }
 

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -66,6 +67,10 @@ type Config struct {
 	Retries int
 	// RetryBaseDelay starts the exponential backoff; 250 ms when zero.
 	RetryBaseDelay time.Duration
+	// Dial makes the connections: the operator's egress check, so that a
+	// target reaches only what the namespace's org allows. No proxy is used
+	// with it, so that the check sees the real address.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Transport overrides the HTTP transport (tests count requests).
 	Transport http.RoundTripper
 }
@@ -115,7 +120,11 @@ func New(cfg Config) (*Client, error) {
 		timeout = 30 * time.Second
 	}
 	transport := cfg.Transport
-	if transport == nil {
+	if transport == nil && cfg.Dial != nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DialContext, t.Proxy = cfg.Dial, nil
+		transport = t
+	} else if transport == nil {
 		transport = http.DefaultTransport
 	}
 	c.http = &http.Client{Transport: transport, Timeout: timeout,
@@ -189,6 +198,9 @@ func (c *Client) attempt(ctx context.Context, req request, payload []byte) ([]by
 	resp, err := c.http.Do(hr)
 	if err != nil {
 		observe(c.target, req.op, "error", start)
+		if refused := refusal(err); refused != nil {
+			return nil, &Error{Op: req.op, Detail: refused.Error(), refused: refused}
+		}
 		return nil, &Error{Op: req.op, Detail: noAnswer(err), unavailable: true}
 	}
 	defer resp.Body.Close()
@@ -214,6 +226,16 @@ func backoff(base time.Duration, attempt int) time.Duration {
 
 func isLoopback(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
+// refusal finds the egress check's refusal in a transport error, or nil.
+func refusal(err error) error {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if r, ok := e.(interface{ Refused() bool }); ok && r.Refused() {
+			return e
+		}
+	}
+	return nil
 }
 
 // noAnswer says why no answer came without the transport's words: they

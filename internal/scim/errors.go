@@ -26,7 +26,12 @@ type Error struct {
 	RetryAfter time.Duration
 
 	unavailable, invalidResponse bool
+	// refused is the egress check's refusal: nothing was sent.
+	refused error
 }
+
+// Unwrap gives the egress check's refusal, when it was one.
+func (e *Error) Unwrap() error { return e.refused }
 
 func (e *Error) Error() string {
 	var b strings.Builder

@@ -169,7 +169,7 @@ func measureRun(ctx context.Context, b *testing.B, k8s client.Client, sync *ssov
 // startBenchManager runs the built manager; BENCH_MANAGER_ARGS adds flags
 // (such as --app-workers=4) to compare settings.
 func startBenchManager(b *testing.B, bin, kubeconfig string, extra ...string) *exec.Cmd {
-	args := []string{"--kubeconfig", kubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr(b), "--log-level", "error", "--pprof-bind-address", os.Getenv("BENCH_PPROF")}
+	args := []string{"--kubeconfig", kubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr(b), "--log-level", "error", "--pprof-bind-address", os.Getenv("BENCH_PPROF"), "--allow-loopback-targets"}
 	args = append(args, extra...)
 	cmd := exec.Command(bin, append(args, strings.Fields(os.Getenv("BENCH_MANAGER_ARGS"))...)...)
 	if err := cmd.Start(); err != nil {

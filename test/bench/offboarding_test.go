@@ -64,7 +64,7 @@ func offboarding(b *testing.B, hook bool) []float64 {
 	ns := "offboard"
 	createFollowedSyncs(ctx, b, k8s, ns, orgURL, target.URL(), 1, "1m")
 
-	args := []string{"--kubeconfig", kubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr(b), "--log-level", "error"}
+	args := []string{"--kubeconfig", kubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", freeAddr(b), "--log-level", "error", "--allow-loopback-targets"}
 	hookAddr := ""
 	if hook {
 		hookAddr = freeAddr(b)

@@ -50,7 +50,7 @@ func BenchmarkManagerMemoryAtScale(b *testing.B) {
 
 	metrics := freeAddr(b)
 	manager := exec.Command(managerBin, "--kubeconfig", kubeconfig, "--metrics-bind-address", metrics,
-		"--health-probe-bind-address", freeAddr(b), "--log-level", "error")
+		"--health-probe-bind-address", freeAddr(b), "--log-level", "error", "--allow-loopback-targets")
 	must(b, manager.Start())
 	defer func() { _ = manager.Process.Signal(syscall.SIGTERM); _ = manager.Wait() }()
 

@@ -50,7 +50,7 @@ func as(user string) (string, client.Client) {
 
 func startManagerAs(kubeconfig string, args ...string) *gexec.Session {
 	cmd := exec.Command(managerBin, append([]string{"--kubeconfig", kubeconfig, "--metrics-bind-address", "0",
-		"--health-probe-bind-address", "127.0.0.1:0"}, args...)...)
+		"--health-probe-bind-address", "127.0.0.1:0", "--allow-loopback-targets"}, args...)...)
 	session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
 	Expect(err).NotTo(HaveOccurred())
 	return session

@@ -52,7 +52,7 @@ var _ = Describe("helm template", func() {
 			"ClusterRole /okta-sso-operator-manager-role", "ClusterRoleBinding /okta-sso-operator-manager-rolebinding",
 			"Role okta-sso-operator-system/okta-sso-operator-leader-election-role",
 			"RoleBinding okta-sso-operator-system/okta-sso-operator-leader-election-rolebinding",
-			"Service okta-sso-operator-system/okta-sso-operator-metrics",
+			"Service okta-sso-operator-system/okta-sso-operator-metrics", "ClusterRole /okta-sso-operator-metrics-reader",
 			"Deployment okta-sso-operator-system/okta-sso-operator-controller-manager"))
 		for _, k := range keys(objs) {
 			if strings.HasPrefix(k, "CustomResourceDefinition") {
@@ -69,7 +69,7 @@ var _ = Describe("helm template", func() {
 
 		By("one replica, no leader election, replaced not rolled")
 		Expect(args(objs)).NotTo(ContainElement("--leader-elect"))
-		Expect(args(objs)).To(ContainElements("--metrics-bind-address=:8080", "--health-probe-bind-address=:8081",
+		Expect(args(objs)).To(ContainElements("--metrics-bind-address=:8443", "--metrics-secure", "--health-probe-bind-address=:8081",
 			"--graceful-shutdown-timeout=8s", "--log-level=info", "--log-format=json"))
 		strategy, _, _ := unstructured.NestedString(objs["Deployment okta-sso-operator-system/okta-sso-operator-controller-manager"].Object, "spec", "strategy", "type")
 		Expect(strategy).To(Equal("Recreate"))
@@ -169,6 +169,58 @@ var _ = Describe("helm template", func() {
 				Expect(rules).To(HaveLen(1))
 				Expect(rules[0]).To(HaveKeyWithValue("host", "hooks.example.com"))
 			}),
+		Entry("the event hook with a secret per org only: no manager-wide Secret mounted", []string{"eventHook.enabled=true"},
+			func(objs map[string]*unstructured.Unstructured) {
+				Expect(args(objs)).To(ContainElement("--event-hook-bind-address=:9443"))
+				for _, a := range args(objs) {
+					Expect(a).NotTo(HavePrefix("--event-hook-secret-file"))
+				}
+				Expect(podSpec(objs)["volumes"]).NotTo(ContainElement(HaveKeyWithValue("name", "event-hook-secret")))
+			}),
+		Entry("workers, namespace lanes and the cluster's ranges", []string{"accountSyncWorkers=8", "bindingWorkers=6", "identityProviderWorkers=3", "namespaceConcurrency=2",
+			"clusterCIDRs={10.244.0.0/16,10.96.0.0/12}"},
+			func(objs map[string]*unstructured.Unstructured) {
+				Expect(args(objs)).To(ContainElements("--accountsync-workers=8", "--binding-workers=6", "--identity-provider-workers=3",
+					"--namespace-concurrency=2", "--cluster-cidrs=10.244.0.0/16,10.96.0.0/12"))
+				Expect(args(objs)).NotTo(ContainElement("--allow-loopback-targets"))
+				rules, _, _ := unstructured.NestedSlice(objs["ClusterRole /okta-sso-operator-manager-role"].Object, "rules")
+				Expect(rules).To(ContainElement(HaveKeyWithValue("resources", ContainElement("nodes"))), "the manager role comes from the markers")
+			}),
+		Entry("the cluster's ranges learned by default, never loopback", nil, func(objs map[string]*unstructured.Unstructured) {
+			Expect(args(objs)).To(ContainElement("--cluster-cidrs=auto"))
+			Expect(args(objs)).NotTo(ContainElement("--allow-loopback-targets"))
+		}),
+		Entry("secure metrics: the reader role, the review rights, and a ServiceMonitor that authenticates", []string{"metrics.serviceMonitor.enabled=true"},
+			func(objs map[string]*unstructured.Unstructured) {
+				reader, _, _ := unstructured.NestedSlice(objs["ClusterRole /okta-sso-operator-metrics-reader"].Object, "rules")
+				Expect(reader).To(ConsistOf(HaveKeyWithValue("nonResourceURLs", ConsistOf("/metrics"))))
+				rules, _, _ := unstructured.NestedSlice(objs["ClusterRole /okta-sso-operator-manager-role"].Object, "rules")
+				Expect(rules).To(ContainElement(HaveKeyWithValue("apiGroups", ContainElement("authentication.k8s.io"))))
+				endpoints, _, _ := unstructured.NestedSlice(objs["ServiceMonitor okta-sso-operator-system/okta-sso-operator"].Object, "spec", "endpoints")
+				Expect(endpoints[0]).To(And(HaveKeyWithValue("scheme", "https"), HaveKey("bearerTokenFile"), HaveKey("tlsConfig")))
+			}),
+		Entry("plain metrics when secure is off", []string{"metrics.secure=false", "metrics.port=8080", "metrics.serviceMonitor.enabled=true"},
+			func(objs map[string]*unstructured.Unstructured) {
+				Expect(args(objs)).NotTo(ContainElement("--metrics-secure"))
+				Expect(objs).NotTo(HaveKey("ClusterRole /okta-sso-operator-metrics-reader"))
+				endpoints, _, _ := unstructured.NestedSlice(objs["ServiceMonitor okta-sso-operator-system/okta-sso-operator"].Object, "spec", "endpoints")
+				Expect(endpoints[0]).NotTo(HaveKey("scheme"))
+			}),
+		Entry("a NetworkPolicy when asked: ingress to metrics and the hook only, egress to DNS, the API and public 443", []string{"networkPolicy.enabled=true",
+			"eventHook.enabled=true", "networkPolicy.apiServer.cidrs={10.0.0.1/32}"},
+			func(objs map[string]*unstructured.Unstructured) {
+				np := objs["NetworkPolicy okta-sso-operator-system/okta-sso-operator"]
+				Expect(np).NotTo(BeNil())
+				ingress, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
+				Expect(ingress).To(HaveLen(2))
+				egress, _, _ := unstructured.NestedSlice(np.Object, "spec", "egress")
+				Expect(egress).To(HaveLen(3))
+				Expect(egress[1]).To(HaveKeyWithValue("to", ConsistOf(HaveKeyWithValue("ipBlock", HaveKeyWithValue("cidr", "10.0.0.1/32")))))
+				Expect(egress[2]).To(HaveKeyWithValue("to", ConsistOf(HaveKeyWithValue("ipBlock", HaveKeyWithValue("except", ContainElement("169.254.0.0/16"))))))
+			}),
+		Entry("no NetworkPolicy by default", nil, func(objs map[string]*unstructured.Unstructured) {
+			Expect(objs).NotTo(HaveKey("NetworkPolicy okta-sso-operator-system/okta-sso-operator"))
+		}),
 		Entry("no event hook by default", nil, func(objs map[string]*unstructured.Unstructured) {
 			Expect(objs).NotTo(HaveKey("Service okta-sso-operator-system/okta-sso-operator-event-hook"))
 			for _, a := range args(objs) {

@@ -36,7 +36,8 @@ func startManager(args ...string) *gexec.Session {
 
 // startManagerWith runs the built manager with the given kubeconfig.
 func startManagerWith(kubeconfig string, args ...string) *gexec.Session {
-	cmd := exec.Command(managerBin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	// Every local org and SCIM target of the suites listens on loopback.
+	cmd := exec.Command(managerBin, append([]string{"--kubeconfig", kubeconfig, "--allow-loopback-targets"}, args...)...)
 	session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
 	Expect(err).NotTo(HaveOccurred())
 	return session

@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
@@ -51,6 +52,10 @@ type Fault struct {
 	// a write that took effect though the client never heard so, as when
 	// the connection or the operator dies between a POST and its answer.
 	LoseAnswer bool
+	// Delay holds each faulted request that long (or until the client
+	// gives up) before the fault, or before serving it when the fault is
+	// only the delay: a target that hangs.
+	Delay time.Duration
 }
 
 // Options shape the server.
@@ -112,7 +117,16 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			return
 		}
 		if f, ok := s.takeFault(r.Method); ok {
+			if f.Delay > 0 {
+				select {
+				case <-time.After(f.Delay):
+				case <-r.Context().Done():
+					return
+				}
+			}
 			switch {
+			case f.Status == 0 && !f.Garbage:
+				inner.ServeHTTP(rec, r)
 			case f.LoseAnswer:
 				inner.ServeHTTP(httptest.NewRecorder(), r)
 				writeError(rec, scimerrors.ScimError{Status: f.Status, Detail: "injected after serving"})
