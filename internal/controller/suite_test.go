@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -280,6 +281,16 @@ type pathCounter struct {
 type requestCounts struct {
 	mu     sync.Mutex
 	counts map[string]int
+	// sent is every request as "METHOD path?query", in order, so a spec
+	// can pick out the requests about its own objects.
+	sent []string
+}
+
+// requestsSent is the log of requests from the mark on, and the next mark.
+func requestsSent(mark int) ([]string, int) {
+	countedTransport.mu.Lock()
+	defer countedTransport.mu.Unlock()
+	return slices.Clone(countedTransport.sent[mark:]), len(countedTransport.sent)
 }
 
 // dialing is the counter over a transport that connects through dial (the
@@ -296,6 +307,7 @@ func (p *pathCounter) dialing(dial func(context.Context, string, string) (net.Co
 func (p *pathCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	p.mu.Lock()
 	p.counts[r.Method+" "+r.URL.Path]++
+	p.sent = append(p.sent, r.Method+" "+r.URL.RequestURI())
 	p.mu.Unlock()
 	return p.next.RoundTrip(r)
 }

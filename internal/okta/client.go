@@ -297,7 +297,7 @@ func (c *Client) attempt(ctx context.Context, cl call, target *url.URL, bucket s
 		return nil, &transportError{method: cl.method, path: target.Path, err: err}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
+	body, tooLarge, err := readCapped(resp)
 	recordRequest(c.org, share.Namespace, bucket, cl.method, fmt.Sprint(resp.StatusCode), c.now().Sub(start))
 	reset := c.budget.observe(bucket, resp.StatusCode, resp.Header)
 	if cl.method != http.MethodGet && resp.StatusCode < 300 {
@@ -312,7 +312,7 @@ func (c *Client) attempt(ctx context.Context, cl call, target *url.URL, bucket s
 	if err != nil {
 		return nil, &transportError{method: cl.method, path: target.Path, err: err}
 	}
-	if len(body) > maxAnswerBytes {
+	if tooLarge {
 		return nil, fmt.Errorf("okta %s %s: the answer is over %d MiB (Okta's largest pages are a few); nothing more was read", cl.method, target.Path, maxAnswerBytes>>20)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
@@ -328,6 +328,18 @@ func (c *Client) attempt(ctx context.Context, cl call, target *url.URL, bucket s
 // maxAnswerBytes bounds an answer: Okta's largest pages (200 apps, 1,000
 // log events) are a few MiB, and an org URL may be a team's choice.
 const maxAnswerBytes = 8 << 20
+
+// readCapped reads an answer of at most maxAnswerBytes; one its
+// Content-Length says is larger is not read at all. The buffer doubles as
+// it grows, so it holds at most twice the cap on the way.
+func readCapped(resp *http.Response) (body []byte, tooLarge bool, err error) {
+	if resp.ContentLength > maxAnswerBytes {
+		return nil, true, nil
+	}
+	var buf bytes.Buffer
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxAnswerBytes+1))
+	return buf.Bytes(), buf.Len() > maxAnswerBytes, err
+}
 
 // maxSummary bounds what of an error's summaries is kept.
 const maxSummary = 200

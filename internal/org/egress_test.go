@@ -3,11 +3,20 @@ package org
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 )
 
 func TestEgressDecisions(t *testing.T) {
@@ -147,5 +156,39 @@ func TestParseClusterCIDRs(t *testing.T) {
 	}
 	if got := mergeRanges([]string{"10.244.1.0/24", "10.244.0.0/16", "10.244.2.0/24", "fd00::/48", "junk"}); len(got) != 3 {
 		t.Fatalf("merged to %v", got)
+	}
+}
+
+// The cluster's own ranges are read from its nodes and ServiceCIDRs, and
+// added to the ones the flag names.
+func TestClusterRangesAreLearned(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Spec: corev1.NodeSpec{PodCIDRs: []string{"10.244.1.0/24"}}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n2"}, Spec: corev1.NodeSpec{PodCIDRs: []string{"10.244.2.0/24", "fd00:10:244:2::/64"}}},
+		&networkingv1.ServiceCIDR{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes"}, Spec: networkingv1.ServiceCIDRSpec{CIDRs: []string{"203.0.113.0/24"}}},
+	).Build()
+	e := &Egress{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		_ = (&ClusterRanges{Reader: reader, Egress: e, Fixed: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}, Learn: true, Period: time.Hour}).Start(ctx)
+		close(done)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(e.ClusterRanges()) < 5 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got := fmt.Sprint(e.ClusterRanges()); got != "[198.51.100.0/24 10.244.1.0/24 10.244.2.0/24 fd00:10:244:2::/64 203.0.113.0/24]" {
+		t.Fatalf("learned %s", got)
+	}
+	targets, _ := e.Targets(nil, false, "OktaOrg team-a/okta")
+	if why := targets.refuses(netip.MustParseAddr("203.0.113.7")); !strings.Contains(why, "cluster's pods or services") {
+		t.Fatalf("a service address, public by its range, was not refused: %q", why)
 	}
 }

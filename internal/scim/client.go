@@ -38,7 +38,7 @@ const (
 	// maxAnswerBytes bounds what one answer may cost the manager: a page of
 	// defaultCount accounts is some 100 KiB; a target answering more is
 	// refused, and nothing more of it is read.
-	maxAnswerBytes = 8 << 20
+	maxAnswerBytes = 2 << 20
 	// maxDetailChars is as much of a SCIM error's detail as is kept: the
 	// target is a team's, and what it says reaches status, events and logs.
 	maxDetailChars = 200
@@ -205,13 +205,20 @@ func (c *Client) attempt(ctx context.Context, req request, payload []byte) ([]by
 	}
 	defer resp.Body.Close()
 	observe(c.target, req.op, strconv.Itoa(resp.StatusCode), start)
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
-	if err != nil {
+	tooLarge := &Error{Op: req.op, Status: resp.StatusCode, Detail: fmt.Sprintf("the answer is over %d MiB; nothing more was read", maxAnswerBytes>>20), invalidResponse: true}
+	if resp.ContentLength > maxAnswerBytes {
+		return nil, tooLarge // said so up front: nothing is read
+	}
+	// A buffer that doubles holds at most twice the cap on the way; reading
+	// all with append's smaller steps costs several times it.
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxAnswerBytes+1)); err != nil {
 		return nil, &Error{Op: req.op, Status: resp.StatusCode, Detail: "the answer broke off", unavailable: true}
 	}
-	if len(data) > maxAnswerBytes {
-		return nil, &Error{Op: req.op, Status: resp.StatusCode, Detail: fmt.Sprintf("the answer is over %d MiB; nothing more was read", maxAnswerBytes>>20), invalidResponse: true}
+	if buf.Len() > maxAnswerBytes {
+		return nil, tooLarge
 	}
+	data := buf.Bytes()
 	if resp.StatusCode >= 300 {
 		return nil, errorFrom(req.op, resp, data)
 	}

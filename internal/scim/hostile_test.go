@@ -46,15 +46,15 @@ func TestHostileTargets(t *testing.T) {
 			want: "scim list-users: 400", never: "hunter2",
 			check: func(err error) bool { typ, ok := scim.IsInvalid(err); return ok && typ == "" },
 		},
-		"a page of 16 MiB": {
+		"a page of 64 MiB": {
 			handler: func(w http.ResponseWriter, _ *http.Request) {
 				fmt.Fprint(w, `{"totalResults":1,"Resources":[{"id":"1","userName":"`)
-				for range 16 {
+				for range 64 {
 					fmt.Fprint(w, strings.Repeat("a", 1<<20))
 				}
 				fmt.Fprint(w, `"}]}`)
 			},
-			want: "the answer is over 8 MiB; nothing more was read", check: scim.IsInvalidResponse,
+			want: "the answer is over 2 MiB; nothing more was read", check: scim.IsInvalidResponse,
 		},
 		"a listing that claims to never end": {
 			handler: func(w http.ResponseWriter, r *http.Request) {

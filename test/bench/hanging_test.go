@@ -3,10 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -83,38 +81,7 @@ func hangingNeighbour(b *testing.B, hang bool, extra []string) []float64 {
 
 	c, err := okta.New(okta.Config{OrgURL: orgURL, APIToken: benchToken, MaxAPICapacityPercent: 100})
 	must(b, err)
-	var mu sync.Mutex
-	var latencies []float64
-	var wg sync.WaitGroup
-	for i := range neighbourLeave {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			time.Sleep(time.Duration(rand.Int64N(int64(neighbourSpread))))
-			login := fmt.Sprintf("n%02d@example.com", i)
-			u, err := c.FindUserByLogin(ctx, login)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			start := time.Now()
-			if err := oktaPost(orgURL, "/api/v1/users/"+u.ID+"/lifecycle/deactivate"); err != nil {
-				b.Error(err)
-				return
-			}
-			if err := deliver(ctx, c, hookAddr, orgURL, u.ID, start); err != nil {
-				b.Error(err)
-				return
-			}
-			for accountActive(targets["team-b"], login) && time.Since(start) < neighbourGiveUp {
-				time.Sleep(50 * time.Millisecond)
-			}
-			mu.Lock()
-			latencies = append(latencies, time.Since(start).Seconds())
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	latencies := offboardAtRandom(ctx, b, c, orgURL, hookAddr, "n%02d@example.com", neighbourLeave, neighbourSpread, targets["team-b"], neighbourGiveUp)
 	targets["team-a"].SetFault(scimtest.Fault{})
 	return latencies
 }

@@ -79,15 +79,23 @@ func offboarding(b *testing.B, hook bool) []float64 {
 
 	c, err := okta.New(okta.Config{OrgURL: orgURL, APIToken: benchToken, MaxAPICapacityPercent: 100})
 	must(b, err)
+	return offboardAtRandom(ctx, b, c, orgURL, hookAddr, "u%02d@example.com", offboardLeave, offboardSpread, target, time.Hour)
+}
+
+// offboardAtRandom deactivates the first n users of the login pattern in
+// Okta at random moments over spread, delivers each event to the hook when
+// hookAddr is set, and returns the seconds from each deactivation until
+// the account in target is inactive (giveUp's, when it never is).
+func offboardAtRandom(ctx context.Context, b *testing.B, c *okta.Client, orgURL, hookAddr, pattern string, n int, spread time.Duration, target *scimtest.Server, giveUp time.Duration) []float64 {
 	var mu sync.Mutex
 	var latencies []float64
 	var wg sync.WaitGroup
-	for i := range offboardLeave {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			time.Sleep(time.Duration(rand.Int64N(int64(offboardSpread))))
-			login := fmt.Sprintf("u%02d@example.com", i)
+			time.Sleep(time.Duration(rand.Int64N(int64(spread))))
+			login := fmt.Sprintf(pattern, i)
 			u, err := c.FindUserByLogin(ctx, login)
 			if err != nil {
 				b.Error(err)
@@ -98,13 +106,13 @@ func offboarding(b *testing.B, hook bool) []float64 {
 				b.Error(err)
 				return
 			}
-			if hook {
+			if hookAddr != "" {
 				if err := deliver(ctx, c, hookAddr, orgURL, u.ID, start); err != nil {
 					b.Error(err)
 					return
 				}
 			}
-			for accountActive(target, login) {
+			for accountActive(target, login) && time.Since(start) < giveUp {
 				time.Sleep(50 * time.Millisecond)
 			}
 			mu.Lock()

@@ -142,10 +142,10 @@ users:
 			idp.Spec.Provisioning.IfNoMatch = ssov1.IfNoMatchRedirect
 			return k8s.Update(ctx, idp)
 		}).Should(Succeed())
-		Eventually(func() int64 {
+		Eventually(func() int64 { // a Throttled write waits for the org's window to turn: up to a minute
 			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(idp), idp)).To(Succeed())
 			return idp.Status.ObservedGeneration
-		}, "30s").Should(Equal(idp.Generation))
+		}, "90s").Should(Equal(idp.Generation))
 		out, err = signIn("dave@example.com")
 		Expect(err).To(HaveOccurred(), out)
 		Expect(out).To(ContainSubstring("JIT is off"))

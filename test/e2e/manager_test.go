@@ -118,7 +118,9 @@ var _ = Describe("The manager binary", func() {
 		Entry("log level", "--log-level", "chatty"),
 		Entry("app concurrency", "--app-concurrency", "0"),
 		Entry("app workers", "--app-workers", "300"),
-		Entry("an event hook without its secret", "--event-hook-bind-address", "127.0.0.1:0"),
+		Entry("namespace concurrency", "--namespace-concurrency", "0"),
+		Entry("AccountSync workers", "--accountsync-workers", "257"),
+		Entry("cluster ranges", "--cluster-cidrs", "10.0.0.1"),
 	)
 })
 
