@@ -48,6 +48,8 @@ type app struct {
 
 	groups ordered[*appGroup]
 	users  ordered[*appUser]
+	// prov is the app's provisioning to another org (Org2Org), once set up.
+	prov *provisioning
 }
 
 type accessibility struct {

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -75,9 +76,13 @@ type Server struct {
 	// its request ID, which the events it writes carry.
 	changes     sync.Mutex
 	transaction string
-	rand        *rand.Rand
-	org         *org
-	stats       *stats
+	// provisioning runs one provisioning pass at a time (Provision);
+	// provisionAgain asks the running one for another.
+	provisioning   sync.Mutex
+	provisionAgain atomic.Bool
+	rand           *rand.Rand
+	org            *org
+	stats          *stats
 
 	limits *limiter
 	faults *faultInjector
@@ -230,6 +235,19 @@ func (s *Server) routes() {
 	api("GET /api/v1/apps/{appID}/users/{userID}", s.getAppUser)
 	api("POST /api/v1/apps/{appID}/users/{userID}", s.updateAppUser)
 	api("DELETE /api/v1/apps/{appID}/users/{userID}", s.unassignAppUser)
+
+	api("GET /api/v1/apps/{appID}/connections/default", s.getConnection)
+	api("POST /api/v1/apps/{appID}/connections/default", s.setConnection)
+	api("POST /api/v1/apps/{appID}/connections/default/lifecycle/activate", s.connectionLifecycle(true))
+	api("POST /api/v1/apps/{appID}/connections/default/lifecycle/deactivate", s.connectionLifecycle(false))
+	api("GET /api/v1/apps/{appID}/features", s.listFeatures)
+	api("GET /api/v1/apps/{appID}/features/{featureName}", s.getFeature)
+	api("PUT /api/v1/apps/{appID}/features/{featureName}", s.updateFeature)
+	api("GET /api/v1/apps/{appID}/group-push/mappings", s.listPushMappings)
+	api("POST /api/v1/apps/{appID}/group-push/mappings", s.createPushMapping)
+	api("GET /api/v1/apps/{appID}/group-push/mappings/{mappingID}", s.getPushMapping)
+	api("PATCH /api/v1/apps/{appID}/group-push/mappings/{mappingID}", s.updatePushMapping)
+	api("DELETE /api/v1/apps/{appID}/group-push/mappings/{mappingID}", s.deletePushMapping)
 
 	api("PUT /api/v1/apps/{appID}/policies/{policyID}", s.assignAppPolicy)
 	api("GET /api/v1/policies", s.listPolicies)

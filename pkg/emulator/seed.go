@@ -180,14 +180,21 @@ func (s *Server) seedUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusBadRequest, errBadJSON)
 		return
 	}
+	if s.addSeededUser(w, su) {
+		s.Provision(r.Context()) // a seeded user in a provisioned app's group is pushed, as any other
+	}
+}
+
+func (s *Server) addSeededUser(w http.ResponseWriter, su SeedUser) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.actor = systemActor
 	defer func() { s.actor = apiActor }()
 	if err := s.addSeedUser(su); err != nil {
 		s.writeError(w, http.StatusBadRequest, errValidation("user", err.Error()))
-		return
+		return false
 	}
 	u, _ := s.org.userByIDOrLogin(su.Login)
 	writeJSON(w, http.StatusOK, s.renderUser(u))
+	return true
 }

@@ -75,34 +75,42 @@ func (s *Server) transacted(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		s.changes.Lock()
-		defer s.changes.Unlock()
-		event, logged := adminEvents[r.Pattern]
-		s.mu.Lock()
-		s.transaction = requestIDOf(r)
-		before, found := s.entity(event.kind, r.PathValue(event.param))
-		s.mu.Unlock()
-
-		rec := &bodyRecorder{statusRecorder: statusRecorder{ResponseWriter: w}, keep: logged && event.param == ""}
-		next.ServeHTTP(rec, r)
-
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		defer func() { s.transaction = "" }()
-		if !logged || rec.status >= 300 {
-			return
-		}
-		if event.param == "" { // a create: the answer names it
-			var created struct{ ID string }
-			_ = json.Unmarshal(rec.body.Bytes(), &created)
-			before, found = s.entity(event.kind, created.ID)
-		} else if after, ok := s.entity(event.kind, r.PathValue(event.param)); ok {
-			before = after // its name after the change
-		}
-		if found {
-			s.logAPI(event.eventType, before)
-		}
+		s.change(next, w, r)
+		// Provisioning to other orgs follows each change, as Okta's engine
+		// does, once the change is in: its calls go to another org.
+		s.Provision(context.WithoutCancel(r.Context()))
 	})
+}
+
+// change runs one change alone and logs it (transacted).
+func (s *Server) change(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	s.changes.Lock()
+	defer s.changes.Unlock()
+	event, logged := adminEvents[r.Pattern]
+	s.mu.Lock()
+	s.transaction = requestIDOf(r)
+	before, found := s.entity(event.kind, r.PathValue(event.param))
+	s.mu.Unlock()
+
+	rec := &bodyRecorder{statusRecorder: statusRecorder{ResponseWriter: w}, keep: logged && event.param == ""}
+	next.ServeHTTP(rec, r)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer func() { s.transaction = "" }()
+	if !logged || rec.status >= 300 {
+		return
+	}
+	if event.param == "" { // a create: the answer names it
+		var created struct{ ID string }
+		_ = json.Unmarshal(rec.body.Bytes(), &created)
+		before, found = s.entity(event.kind, created.ID)
+	} else if after, ok := s.entity(event.kind, r.PathValue(event.param)); ok {
+		before = after // its name after the change
+	}
+	if found {
+		s.logAPI(event.eventType, before)
+	}
 }
 
 // entity is the log target of an app, group or IdP by ID. Callers hold s.mu.
