@@ -102,7 +102,8 @@ spec:
   conditions: [{namespaces: [sso-demo]}]
   tenants:                        # docs/orgs.md#tenant-policy
     - namespaces: [sso-demo]
-      identityProviders: Allowed  # the hub-and-spoke step makes one, JIT into its own group
+      identityProviders: Allowed  # the hub-and-spoke step makes one
+      provisioning: Allowed       # and provisions the spoke's users into this org
       groups: {deny: ["*admin*"]} # and never Everyone, by default
       deletionPolicy: Delete
 YAML
@@ -173,9 +174,9 @@ cluster_org spoke "$SPOKE" okta-spoke-admin
 "$KUBECTL" get samlidp -n sso-demo -o custom-columns=NAME:.metadata.name,ACS:.status.acsURL,AUDIENCE:.status.audience,TILES:.status.sharedApps[*].bookmarkAppID
 BOOKMARK=$("$KUBECTL" get samlidp spoke -n sso-demo -o jsonpath='{.status.sharedApps[0].bookmarkAppID}')
 TILE=$(curl -fsS -H "Authorization: SSWS $SPOKE_TOKEN" "$SPOKE/api/v1/apps/$BOOKMARK" | grep -o '"href":"[^"]*/home/bookmark/[^"]*"' | cut -d'"' -f4)
+echo "dana in the hub before she ever signs in (provisioned by the spoke's Org2Org app): $(curl -fsS -H "Authorization: SSWS $TOKEN" "$ORG/api/v1/users/dana@example.com" | grep -o '"status":"[^"]*"')"
 echo "dana (spoke) clicks the backup portal's tile in the spoke: $TILE"
 bin/saml-login --start "$TILE" --basic --user dana@example.com --password demo-password-123
-echo "dana in the hub, created just in time: $(curl -fsS -H "Authorization: SSWS $TOKEN" "$ORG/api/v1/users/dana@example.com" | grep -o '"login":"[^"]*"')"
 
 step "A namespace the ClusterOktaOrg does not allow is refused, with no Okta call"
 "$KUBECTL" create namespace sso-other

@@ -95,6 +95,10 @@ const (
 	// InvalidResponseReason: the service provider answered something that
 	// is not SCIM, or paged inconsistently; nothing was deactivated.
 	InvalidResponseReason = "InvalidResponse"
+	// ProvisioningFailedReason: Okta refused a step of an Org2Org app's
+	// provisioning (the connection, its features, a group push); the
+	// message carries Okta's error; retried.
+	ProvisioningFailedReason = "ProvisioningFailed"
 	// DeadlineExceededReason: an AccountSync run did not finish within
 	// spec.timeout; it stopped where it was (the writes made stay, none is
 	// repeated: the next run plans from what the target holds).

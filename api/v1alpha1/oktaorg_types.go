@@ -258,6 +258,12 @@ type TenantRule struct {
 	// org; the oldest are served first.
 	// +optional
 	Limits *TenantLimits `json:"limits,omitempty"`
+	// Provisioning is whether the namespaces may connect an Org2Org app of
+	// another org to this org (an OktaSAMLApp's provisioning.connection.
+	// orgRef): that hands this org's API token to the other org's app,
+	// which then creates and deactivates users here. Denied by default.
+	// +optional
+	Provisioning Permission `json:"provisioning,omitempty"`
 	// AllowedTargets are addresses and CIDR ranges outside the public
 	// internet the namespaces this rule selects may send SCIM to (besides
 	// the org's spec.allowedTargets): private, link-local or the cluster's

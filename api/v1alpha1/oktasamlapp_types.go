@@ -10,6 +10,7 @@ import (
 // +kubebuilder:validation:XValidation:rule="has(self.preconfigured) || (has(self.serviceProvider) && has(self.serviceProvider.entityID) && has(self.serviceProvider.acsURL))",message="serviceProvider.entityID and serviceProvider.acsURL are required unless preconfigured names a catalog app",fieldPath=".serviceProvider"
 // +kubebuilder:validation:XValidation:rule="!has(self.serviceProvider) || !has(self.serviceProvider.fromIdentityProviderRef) || (has(self.preconfigured) && self.preconfigured == 'okta_org2org')",message="serviceProvider.fromIdentityProviderRef applies to an Org2Org app (preconfigured: okta_org2org)",fieldPath=".serviceProvider.fromIdentityProviderRef"
 // +kubebuilder:validation:XValidation:rule="!has(self.appSettings) || has(self.preconfigured)",message="appSettings applies only to a preconfigured (catalog) app",fieldPath=".appSettings"
+// +kubebuilder:validation:XValidation:rule="!has(self.provisioning) || (has(self.preconfigured) && self.preconfigured == 'okta_org2org')",message="provisioning applies to an Org2Org app (preconfigured: okta_org2org): Okta's API sets up provisioning for no other app the operator makes",fieldPath=".provisioning"
 // +kubebuilder:validation:XValidation:rule="!has(self.signOn) || !has(self.signOn.requestSignatureRequired) || !self.signOn.requestSignatureRequired || (has(self.serviceProvider) && has(self.serviceProvider.signingCertificate))",message="signOn.requestSignatureRequired needs serviceProvider.signingCertificate: Okta verifies signed AuthnRequests with the SP certificate",fieldPath=".signOn.requestSignatureRequired"
 type OktaSAMLAppSpec struct {
 	// OrgRef names the Secret, in this namespace, that holds the Okta org URL
@@ -50,6 +51,14 @@ type OktaSAMLAppSpec struct {
 	// the SP identifies itself.
 	// +optional
 	ServiceProvider *ServiceProvider `json:"serviceProvider,omitempty"`
+
+	// Provisioning pushes the users assigned to this Org2Org app, and the
+	// groups listed, into the org the app signs in to (the hub): Okta's
+	// Provisioning tab of the app, set up through its API. Users then exist
+	// in the hub before they first sign in, follow their spoke profile, and
+	// are deactivated in the hub when they lose the app in the spoke.
+	// +optional
+	Provisioning *AppProvisioning `json:"provisioning,omitempty"`
 
 	// SignOn holds the SAML assertion settings.
 	// +kubebuilder:default={}
@@ -538,6 +547,130 @@ type OktaSAMLAppStatus struct {
 	// key was promoted for it, or nothing was staged to promote.
 	// +optional
 	LastHandledPromoteAt string `json:"lastHandledPromoteAt,omitempty"`
+
+	// Provisioning is where spec.provisioning stands in Okta.
+	// +optional
+	Provisioning *ProvisioningStatus `json:"provisioning,omitempty"`
+}
+
+// AppProvisioning is an Org2Org app's provisioning into the hub.
+type AppProvisioning struct {
+	// Connection is the hub and the credential the app's provisioning
+	// connection uses.
+	// +required
+	Connection ProvisioningConnection `json:"connection"`
+
+	// ToApp says what Okta does in the hub.
+	// +kubebuilder:default={}
+	// +optional
+	ToApp ToAppProvisioning `json:"toApp,omitempty"`
+
+	// GroupPush lists spoke groups whose members (those the app provisions)
+	// Okta keeps in a hub group.
+	// +listType=map
+	// +listMapKey=group
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	GroupPush []GroupPushRule `json:"groupPush,omitempty"`
+
+	// RemovedGroups is what happens to the hub group of a groupPush entry
+	// that is removed: Keep (the default: Okta stops pushing, the group and
+	// its members stay) or Delete (the hub group is deleted).
+	// +kubebuilder:validation:Enum=Keep;Delete
+	// +kubebuilder:default=Keep
+	// +optional
+	RemovedGroups string `json:"removedGroups,omitempty"`
+}
+
+// ProvisioningConnection names the hub: by its org object, whose API token
+// the connection uses (and follows when it is rotated), or by a token in a
+// Secret of this namespace where no org object names the hub.
+// +kubebuilder:validation:XValidation:rule="has(self.orgRef) != has(self.tokenSecretRef)",message="set exactly one of orgRef and tokenSecretRef"
+// +kubebuilder:validation:XValidation:rule="!has(self.orgRef) || has(self.orgRef.name)",message="orgRef names the hub's ClusterOktaOrg or OktaOrg by kind and name",fieldPath=".orgRef"
+type ProvisioningConnection struct {
+	// OrgRef is the hub's ClusterOktaOrg (when its tenant rule allows
+	// provisioning) or an OktaOrg in this namespace. Its credential must be
+	// an API token: Okta's token connection is what the operator sets up.
+	// +optional
+	OrgRef *OrgReference `json:"orgRef,omitempty"`
+	// TokenSecretRef selects a hub API token in a Secret of this namespace.
+	// +optional
+	TokenSecretRef *SecretKeySelector `json:"tokenSecretRef,omitempty"`
+}
+
+// ToAppProvisioning is the Org2Org app's "To App" settings, with the
+// guide's defaults.
+type ToAppProvisioning struct {
+	// Create makes a hub user for a spoke user the hub does not have
+	// (matched by login first, so never a second one).
+	// +kubebuilder:default=true
+	// +optional
+	Create *bool `json:"create,omitempty"`
+	// Update pushes profile changes made in the spoke.
+	// +kubebuilder:default=true
+	// +optional
+	Update *bool `json:"update,omitempty"`
+	// Deactivate deactivates (never deletes) the hub user of a spoke user
+	// who loses the app or is deactivated.
+	// +kubebuilder:default=true
+	// +optional
+	Deactivate *bool `json:"deactivate,omitempty"`
+	// Password is the password Okta sets in the hub: None (the default;
+	// users sign in to the hub through the spoke), Random or Okta (the
+	// spoke password, kept in sync).
+	// +kubebuilder:validation:Enum=None;Random;Okta
+	// +kubebuilder:default=None
+	// +optional
+	Password string `json:"password,omitempty"`
+}
+
+// GroupPushRule pushes one spoke group to a hub group.
+type GroupPushRule struct {
+	// Group is the spoke group's name.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +required
+	Group string `json:"group"`
+	// HubGroup is the hub group's name (Group's when empty): linked when the
+	// hub has one of that name, made by the first push when not.
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	HubGroup string `json:"hubGroup,omitempty"`
+}
+
+// ProvisioningStatus is where the app's provisioning stands. It never
+// holds the credential.
+type ProvisioningStatus struct {
+	// Connection is Okta's status of the connection: ENABLED or DISABLED.
+	Connection string `json:"connection,omitempty"`
+	// Hub is the URL of the org the app provisions.
+	Hub string `json:"hub,omitempty"`
+	// CredentialVersion names the version of the hub credential the
+	// connection was last set with (a Secret's resource version), so that a
+	// rotated one is set again.
+	// +optional
+	CredentialVersion string `json:"credentialVersion,omitempty"`
+	// AppliedGeneration is the generation whose To App settings and group
+	// pushes were last applied.
+	// +optional
+	AppliedGeneration int64 `json:"appliedGeneration,omitempty"`
+	// GroupPush reports each pushed group.
+	// +optional
+	GroupPush []GroupPushStatus `json:"groupPush,omitempty"`
+}
+
+// GroupPushStatus is one pushed group.
+type GroupPushStatus struct {
+	// Group is the spoke group; HubGroup the hub group's name.
+	Group    string `json:"group"`
+	HubGroup string `json:"hubGroup,omitempty"`
+	// MappingID is Okta's group push mapping.
+	MappingID string `json:"mappingID,omitempty"`
+	// Status is the mapping's: ACTIVE, INACTIVE or ERROR; Pending while the
+	// spoke group is missing.
+	Status string `json:"status,omitempty"`
+	// Message says what went wrong, when something did.
+	Message string `json:"message,omitempty"`
 }
 
 // IDPStatus describes the Okta side of the integration.

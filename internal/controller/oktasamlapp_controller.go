@@ -76,7 +76,7 @@ func (r *OktaSAMLAppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &ssov1.OktaSAMLApp{}, appIDIndex, annotatedAppID); err != nil {
 		return err
 	}
-	if err := oktaorg.IndexByObject(mgr, &ssov1.OktaSAMLApp{}, func(o client.Object) ssov1.OrgReference { return o.(*ssov1.OktaSAMLApp).Spec.OrgRef }); err != nil {
+	if err := oktaorg.IndexByObject(mgr, &ssov1.OktaSAMLApp{}, appOrgs); err != nil {
 		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
@@ -153,6 +153,20 @@ func secretRefs(obj client.Object) []string {
 	if sp := app.Spec.ServiceProvider; sp != nil && sp.SigningCertificate != nil && sp.SigningCertificate.SecretRef != nil {
 		refs = append(refs, string(sp.SigningCertificate.SecretRef.Name))
 	}
+	if p := app.Spec.Provisioning; p != nil && p.Connection.TokenSecretRef != nil {
+		refs = append(refs, string(p.Connection.TokenSecretRef.Name))
+	}
+	return refs
+}
+
+// appOrgs are the org objects an app reads: its own, and the hub its
+// provisioning connection names (whose rotated token is set again).
+func appOrgs(o client.Object) []ssov1.OrgReference {
+	app := o.(*ssov1.OktaSAMLApp)
+	refs := []ssov1.OrgReference{app.Spec.OrgRef}
+	if p := app.Spec.Provisioning; p != nil && p.Connection.OrgRef != nil {
+		refs = append(refs, *p.Connection.OrgRef)
+	}
 	return refs
 }
 
@@ -223,6 +237,9 @@ func (r *OktaSAMLAppReconciler) apply(ctx context.Context, app *ssov1.OktaSAMLAp
 	}
 	if waitingForHub != nil { // created and published, so the hub can trust it; not usable yet
 		return 0, waitingForHub
+	}
+	if err := r.ensureProvisioning(ctx, org.Client, app, oktaApp); err != nil {
+		return 0, err
 	}
 	r.setReady(app, oktaApp, conds)
 	return min(rotateIn, spRenew, r.Drift.recheckAfter(org, string(app.UID), app.ReconcileInterval(), r.Now())), nil

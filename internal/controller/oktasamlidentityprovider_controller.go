@@ -71,8 +71,8 @@ func (r *OktaSAMLIdentityProviderReconciler) SetupWithManager(mgr ctrl.Manager) 
 		}); err != nil {
 		return err
 	}
-	if err := oktaorg.IndexByObject(mgr, &ssov1.OktaSAMLIdentityProvider{}, func(o client.Object) ssov1.OrgReference {
-		return o.(*ssov1.OktaSAMLIdentityProvider).Spec.OrgRef
+	if err := oktaorg.IndexByObject(mgr, &ssov1.OktaSAMLIdentityProvider{}, func(o client.Object) []ssov1.OrgReference {
+		return []ssov1.OrgReference{o.(*ssov1.OktaSAMLIdentityProvider).Spec.OrgRef}
 	}); err != nil {
 		return err
 	}

@@ -63,6 +63,15 @@ type API interface {
 	ActivateIdentityProvider(ctx context.Context, idpID string) error
 	DeactivateIdentityProvider(ctx context.Context, idpID string) error
 	DeleteIdentityProvider(ctx context.Context, idpID string) error
+	ProvisioningConnection(ctx context.Context, appID string) (*ProvisioningConnection, error)
+	SetProvisioningToken(ctx context.Context, appID, token string, activate bool) (*ProvisioningConnection, error)
+	SetProvisioningConnectionActive(ctx context.Context, appID string, active bool) error
+	SetUserProvisioning(ctx context.Context, appID string, caps ProvisioningCapabilities) (*ProvisioningFeature, error)
+	ListGroupPushMappings(ctx context.Context, appID string) ([]GroupPushMapping, error)
+	CreateGroupPushMapping(ctx context.Context, appID string, m NewGroupPushMapping) (*GroupPushMapping, error)
+	SetGroupPushMappingStatus(ctx context.Context, appID, mappingID, status string) (*GroupPushMapping, error)
+	DeleteGroupPushMapping(ctx context.Context, appID, mappingID string, deleteTarget bool) error
+
 	ListIdPKeys(ctx context.Context) ([]JWK, error)
 	CreateIdPKey(ctx context.Context, x5c []string) (*JWK, error)
 	GetIdPKey(ctx context.Context, kid string) (*JWK, error)

@@ -88,6 +88,8 @@ type Orgs interface {
 	Get(ctx context.Context, namespace string, ref ssov1.OrgReference) (*Org, error)
 	// ClusterNamespace is where ClusterOktaOrgs' credential Secrets live.
 	ClusterNamespace() string
+	// HubByOrg reads the hub an Org2Org app's provisioning connection names.
+	HubByOrg(ctx context.Context, namespace string, ref ssov1.OrgReference) (*Hub, error)
 }
 
 // Resolver resolves an orgRef: a ClusterOktaOrg (if its conditions allow

@@ -248,6 +248,16 @@ func (t *Tenant) CheckAdoption() error {
 	return t.deny("adoption", "adopting an app made by hand", t.askPlatform("allow adoption"))
 }
 
+// CheckProvisioning decides whether the namespace may connect another
+// org's Org2Org app to this org, handing it this org's API token.
+func (t *Tenant) CheckProvisioning() error {
+	if t == nil || t.rule.Provisioning == ssov1.Allowed {
+		return nil
+	}
+	return t.deny("provisioning.connection.orgRef", "provisioning into this org from an app of another org (its API token would go to that app)",
+		t.askPlatform("allow provisioning"))
+}
+
 // CheckGroups decides whether the groups named (field says where) may be
 // used: a deny pattern wins; Everyone needs an allow entry naming it
 // exactly; with allow patterns, one must match.

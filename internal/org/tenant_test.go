@@ -91,16 +91,18 @@ func TestTenantDecisions(t *testing.T) {
 			s.DeletionPolicy = ssov1.DeletionPolicyOrphan
 			return t.CheckApp(s)
 		}, denied: "deletionPolicy"},
-		"Everyone by default":             {check: func(t *Tenant) error { return t.CheckGroups("subjects", []string{"everyone"}) }, denied: "groups"},
-		"Everyone allowed by name":        {rule: ssov1.TenantRule{Groups: &ssov1.GroupRule{Allow: []string{"Everyone"}}}, check: func(t *Tenant) error { return t.CheckGroups("subjects", []string{"Everyone"}) }},
-		"Everyone not allowed by a star":  {rule: ssov1.TenantRule{Groups: &ssov1.GroupRule{Allow: []string{"*"}}}, check: func(t *Tenant) error { return t.CheckGroups("subjects", []string{"Everyone"}) }, denied: "groups"},
-		"a group outside allow":           {rule: strict, check: func(t *Tenant) error { return t.CheckGroups("subjects", []string{"team-a-users", "team-b-users"}) }, denied: "groups"},
-		"an allowed group that is denied": {rule: strict, check: func(t *Tenant) error { return t.CheckGroups("subjects", []string{"team-a-Admins"}) }, denied: "groups"},
-		"an allowed group":                {rule: strict, check: func(t *Tenant) error { return t.CheckGroups("subjects", []string{"TEAM-A-users"}) }},
-		"users where denied":              {rule: strict, check: func(t *Tenant) error { return t.CheckDirectUsers([]string{"ann@example.com"}) }, denied: "directUsers"},
-		"users by default":                {check: func(t *Tenant) error { return t.CheckDirectUsers([]string{"ann@example.com"}) }},
-		"adoption by default":             {check: func(t *Tenant) error { return t.CheckAdoption() }, denied: "adoption"},
-		"adoption allowed":                {rule: ssov1.TenantRule{Adoption: ssov1.Allowed}, check: func(t *Tenant) error { return t.CheckAdoption() }},
+		"Everyone by default":                  {check: func(t *Tenant) error { return t.CheckGroups("subjects", []string{"everyone"}) }, denied: "groups"},
+		"Everyone allowed by name":             {rule: ssov1.TenantRule{Groups: &ssov1.GroupRule{Allow: []string{"Everyone"}}}, check: func(t *Tenant) error { return t.CheckGroups("subjects", []string{"Everyone"}) }},
+		"Everyone not allowed by a star":       {rule: ssov1.TenantRule{Groups: &ssov1.GroupRule{Allow: []string{"*"}}}, check: func(t *Tenant) error { return t.CheckGroups("subjects", []string{"Everyone"}) }, denied: "groups"},
+		"a group outside allow":                {rule: strict, check: func(t *Tenant) error { return t.CheckGroups("subjects", []string{"team-a-users", "team-b-users"}) }, denied: "groups"},
+		"an allowed group that is denied":      {rule: strict, check: func(t *Tenant) error { return t.CheckGroups("subjects", []string{"team-a-Admins"}) }, denied: "groups"},
+		"an allowed group":                     {rule: strict, check: func(t *Tenant) error { return t.CheckGroups("subjects", []string{"TEAM-A-users"}) }},
+		"users where denied":                   {rule: strict, check: func(t *Tenant) error { return t.CheckDirectUsers([]string{"ann@example.com"}) }, denied: "directUsers"},
+		"users by default":                     {check: func(t *Tenant) error { return t.CheckDirectUsers([]string{"ann@example.com"}) }},
+		"adoption by default":                  {check: func(t *Tenant) error { return t.CheckAdoption() }, denied: "adoption"},
+		"adoption allowed":                     {rule: ssov1.TenantRule{Adoption: ssov1.Allowed}, check: func(t *Tenant) error { return t.CheckAdoption() }},
+		"provisioning into the org by default": {check: func(t *Tenant) error { return t.CheckProvisioning() }, denied: "provisioning.connection.orgRef"},
+		"provisioning into the org allowed":    {rule: ssov1.TenantRule{Provisioning: ssov1.Allowed}, check: func(t *Tenant) error { return t.CheckProvisioning() }},
 		"an IdP by default": {check: func(t *Tenant) error {
 			return t.CheckIdentityProvider(&ssov1.OktaSAMLIdentityProviderSpec{Provisioning: ssov1.Provisioning{IfNoMatch: ssov1.IfNoMatchRedirect}})
 		}, denied: "identityProviders"},

@@ -20,14 +20,18 @@ import (
 // ClusterOktaOrg or an OktaOrg) by orgKey.
 const ObjectIndex = ".spec.orgRef.object"
 
-// IndexByObject registers ObjectIndex for a kind whose orgRef ref
-// returns.
-func IndexByObject(mgr ctrl.Manager, obj client.Object, ref func(client.Object) ssov1.OrgReference) error {
+// IndexByObject registers ObjectIndex for a kind whose org references
+// refs returns (its orgRef, and any other org it reads, such as the hub an
+// Org2Org app provisions).
+func IndexByObject(mgr ctrl.Manager, obj client.Object, refs func(client.Object) []ssov1.OrgReference) error {
 	return mgr.GetFieldIndexer().IndexField(context.Background(), obj, ObjectIndex, func(o client.Object) []string {
-		if r := ref(o); r.Kind != "" {
-			return []string{Key(o.GetNamespace(), r)}
+		var keys []string
+		for _, r := range refs(o) {
+			if r.Kind != "" {
+				keys = append(keys, Key(o.GetNamespace(), r))
+			}
 		}
-		return nil
+		return keys
 	})
 }
 

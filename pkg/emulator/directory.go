@@ -24,6 +24,9 @@ type user struct {
 	passwordChanged time.Time
 	// imported users came with a password hash (provider IMPORT).
 	imported bool
+	// federated users sign in through an identity provider only
+	// (provider FEDERATION): active without a password.
+	federated bool
 	// recoveryQuestion is the question of the user's recovery question, if
 	// set; its answer is never kept.
 	recoveryQuestion string
@@ -178,6 +181,8 @@ func (s *Server) renderUserFields(u *user) map[string]any {
 	provider := "OKTA"
 	if u.imported {
 		provider = "IMPORT"
+	} else if u.federated {
+		provider = "FEDERATION"
 	}
 	credentials := map[string]any{"provider": map[string]string{"type": provider, "name": provider}}
 	if u.hasPassword {
@@ -206,6 +211,9 @@ type userRequest struct {
 }
 
 type userCredentials struct {
+	Provider *struct {
+		Type string `json:"type"`
+	} `json:"provider"`
 	Password *struct {
 		Value string         `json:"value"`
 		Hash  map[string]any `json:"hash"`
@@ -252,15 +260,19 @@ func (s *Server) addUser(req userRequest, activate bool) (*user, *apiError) {
 	if p := req.Credentials; p != nil && p.RecoveryQuestion != nil {
 		u.recoveryQuestion = p.RecoveryQuestion.Question
 	}
+	if p := req.Credentials; p != nil && p.Provider != nil && p.Provider.Type == "FEDERATION" {
+		if u.hasPassword {
+			e := errValidation("credentials", "A user of provider FEDERATION has no password")
+			return nil, &e
+		}
+		u.federated = true
+	}
 	if u.hasPassword {
 		u.changed = now // Okta stamps statusChanged when a password is set, even on a staged user
 	}
 	if activate {
 		u.activated, u.changed = now, now
-		u.status = "PROVISIONED"
-		if u.hasPassword {
-			u.status = "ACTIVE"
-		}
+		u.status = activatedStatus(u)
 	}
 	s.org.putUser(u, u.profile)
 	s.logAPI("user.lifecycle.create", userEntity(u))

@@ -48,10 +48,11 @@ func statuses(names ...string) map[string]bool {
 	return m
 }
 
-// activatedStatus is ACTIVE for a user who can sign in, PROVISIONED for one
-// who must set a password first.
+// activatedStatus is ACTIVE for a user who can sign in (with a password,
+// or through an identity provider), PROVISIONED for one who must set a
+// password first.
 func activatedStatus(u *user) string {
-	if u.hasPassword {
+	if u.hasPassword || u.federated {
 		return "ACTIVE"
 	}
 	return "PROVISIONED"

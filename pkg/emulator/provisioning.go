@@ -618,7 +618,11 @@ func (s *Server) pushUser(ctx context.Context, a *app, plan provisionPlan, id st
 			_, _, _ = hubCall(ctx, plan.hub, plan.token, http.MethodPost, "/api/v1/users/"+found.ID, map[string]any{"profile": profile}, nil)
 		}
 	case status == http.StatusNotFound && plan.caps.Create.LifecycleCreate.on():
-		if st, _, err := hubCall(ctx, plan.hub, plan.token, http.MethodPost, "/api/v1/users?activate=true", map[string]any{"profile": profile}, &found); err != nil || st >= 300 {
+		body := map[string]any{"profile": profile}
+		if plan.caps.Update.Password.Status != "ENABLED" { // no password: they sign in to the hub through the spoke
+			body["credentials"] = map[string]any{"provider": map[string]any{"type": "FEDERATION", "name": "FEDERATION"}}
+		}
+		if st, _, err := hubCall(ctx, plan.hub, plan.token, http.MethodPost, "/api/v1/users?activate=true", body, &found); err != nil || st >= 300 {
 			return
 		}
 	default:
