@@ -313,6 +313,8 @@ var _ = DescribeTable("an invalid object is refused with a message that names th
 		"spec.provisioning.removedGroups", "Unsupported value"),
 	Entry("an unknown password choice", catalogApp, set("spec.provisioning", m{"connection": m{"tokenSecretRef": m{"name": "hub-token", "key": "token"}}, "toApp": m{"password": "Plain"}}),
 		"spec.provisioning.toApp.password", "Unsupported value"),
+	Entry("the login as a pushed attribute", catalogApp, set("spec.provisioning", m{"connection": m{"tokenSecretRef": m{"name": "hub-token", "key": "token"}},
+		"attributes": l{m{"name": "login", "expression": "user.email"}}}), "spec.provisioning.attributes[0].name", "username template"),
 	Entry("catalog app name with spaces", catalogApp, set("spec.preconfigured", "Okta Org2Org"), "spec.preconfigured", "should match"),
 	Entry("unknown NameID format", druvaApp, set("spec.signOn.nameIDFormat", "email"), "spec.signOn.nameIDFormat", "Unsupported value"),
 	Entry("unknown signature algorithm", druvaApp, set("spec.signOn.signatureAlgorithm", "RSA_SHA512"), "spec.signOn.signatureAlgorithm", "Unsupported value"),

@@ -573,6 +573,16 @@ type AppProvisioning struct {
 	// +optional
 	GroupPush []GroupPushRule `json:"groupPush,omitempty"`
 
+	// Attributes are pushed to the hub beside the guide's firstName,
+	// lastName and email (and the login, which the app's username template
+	// gives): each hub user attribute and the Okta expression, over the
+	// spoke user, it is computed from (user.title, for example).
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=50
+	// +optional
+	Attributes []ProvisioningAttribute `json:"attributes,omitempty"`
+
 	// RemovedGroups is what happens to the hub group of a groupPush entry
 	// that is removed: Keep (the default: Okta stops pushing, the group and
 	// its members stay) or Delete (the hub group is deleted).
@@ -624,6 +634,22 @@ type ToAppProvisioning struct {
 	Password string `json:"password,omitempty"`
 }
 
+// ProvisioningAttribute is one attribute pushed to the hub.
+type ProvisioningAttribute struct {
+	// Name is the hub user attribute.
+	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_]*$`
+	// +kubebuilder:validation:MaxLength=100
+	// +kubebuilder:validation:XValidation:rule="self != 'login'",message="the login is the app's username template's, not a mapped attribute"
+	// +required
+	Name string `json:"name"`
+	// Expression is Okta's expression over the spoke user, such as
+	// user.title.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +required
+	Expression string `json:"expression"`
+}
+
 // GroupPushRule pushes one spoke group to a hub group.
 type GroupPushRule struct {
 	// Group is the spoke group's name.
@@ -657,6 +683,10 @@ type ProvisioningStatus struct {
 	// GroupPush reports each pushed group.
 	// +optional
 	GroupPush []GroupPushStatus `json:"groupPush,omitempty"`
+	// Attributes are the attributes spec.provisioning.attributes mapped,
+	// so that one taken off the list is unmapped (and no other).
+	// +optional
+	Attributes []string `json:"attributes,omitempty"`
 }
 
 // GroupPushStatus is one pushed group.

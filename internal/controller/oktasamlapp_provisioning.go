@@ -55,6 +55,9 @@ func (r *OktaSAMLAppReconciler) ensureProvisioning(ctx context.Context, c okta.A
 	if _, err := c.SetUserProvisioning(ctx, oktaApp.ID, capabilitiesOf(p.ToApp)); err != nil {
 		return provisioningFailed("setting To App (create, update, deactivate, password)", err)
 	}
+	if err := mapAttributes(ctx, c, oktaApp.ID, p.Attributes, st); err != nil {
+		return err
+	}
 	if err := r.pushGroups(ctx, c, app, oktaApp.ID, st); err != nil {
 		return err
 	}
@@ -111,6 +114,40 @@ func capabilitiesOf(t ssov1.ToAppProvisioning) okta.ProvisioningCapabilities {
 		caps.Update.Password = okta.PasswordSetting{Status: "ENABLED", Seed: "OKTA", Change: "CHANGE"}
 	}
 	return caps
+}
+
+// mapAttributes maps the spec's attributes in the app's profile mapping,
+// and unmaps the ones it mapped before that are no longer listed (never
+// one it did not map). One read, and one write when something differs.
+func mapAttributes(ctx context.Context, c okta.API, appID string, attrs []ssov1.ProvisioningAttribute, st *ssov1.ProvisioningStatus) error {
+	if len(attrs) == 0 && len(st.Attributes) == 0 {
+		return nil
+	}
+	mapping, err := c.AppProfileMapping(ctx, appID)
+	if err != nil {
+		return provisioningFailed("reading the app's profile mapping", err)
+	}
+	change := map[string]*okta.MappingProperty{}
+	names := make([]string, 0, len(attrs))
+	for _, a := range attrs {
+		names = append(names, a.Name)
+		if cur := mapping.Properties[a.Name]; cur == nil || cur.Expression != a.Expression || cur.PushStatus != "PUSH" {
+			change[a.Name] = &okta.MappingProperty{Expression: a.Expression, PushStatus: "PUSH"}
+		}
+	}
+	for _, old := range st.Attributes {
+		if !slices.Contains(names, old) {
+			change[old] = nil
+		}
+	}
+	if len(change) > 0 {
+		if _, err := c.UpdateProfileMapping(ctx, mapping.ID, change); err != nil {
+			return provisioningFailed("mapping the attributes pushed to the hub", err)
+		}
+	}
+	slices.Sort(names)
+	st.Attributes = names
+	return nil
 }
 
 // pushGroups keeps one ACTIVE mapping per listed spoke group (found by its

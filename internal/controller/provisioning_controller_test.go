@@ -76,6 +76,7 @@ var _ = Describe("Org2Org provisioning into a hub", func() {
 		groupName, groupID := newOktaGroup("engineering")
 		login, userID := newOktaUser(groupName)
 		app := org2org(hub, groupName)
+		app.Spec.Provisioning.Attributes = []ssov1.ProvisioningAttribute{{Name: "title", Expression: "user.title"}}
 		Expect(k8s.Create(ctx, app)).To(Succeed())
 		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, app))).To(Succeed()) })
 		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
@@ -97,9 +98,13 @@ var _ = Describe("Org2Org provisioning into a hub", func() {
 		Expect(members).To(HaveLen(1))
 		Expect(members[0].Profile).To(HaveKeyWithValue("login", login))
 
-		By("a profile change in the spoke reaches the hub")
-		oktaREST("POST", "/api/v1/users/"+userID, map[string]any{"profile": map[string]any{"firstName": "Renamed"}})
+		By("a profile change in the spoke reaches the hub, the attribute the spec maps too")
+		Expect(get(ctx, app).Status.Provisioning.Attributes).To(Equal([]string{"title"}))
+		oktaREST("POST", "/api/v1/users/"+userID, map[string]any{"profile": map[string]any{"firstName": "Renamed", "title": "Staff Engineer"}})
 		Eventually(hubUser(login)).Should(Equal("ACTIVE Renamed"))
+		u, err := hubAPI.FindUserByLogin(ctx, login)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(u.Profile).To(HaveKeyWithValue("title", "Staff Engineer"))
 
 		By("unassigned in the spoke: deactivated in the hub, never deleted")
 		Expect(oktaAPI.UnassignGroup(ctx, appID, groupID)).To(Succeed())

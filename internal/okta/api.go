@@ -71,6 +71,8 @@ type API interface {
 	CreateGroupPushMapping(ctx context.Context, appID string, m NewGroupPushMapping) (*GroupPushMapping, error)
 	SetGroupPushMappingStatus(ctx context.Context, appID, mappingID, status string) (*GroupPushMapping, error)
 	DeleteGroupPushMapping(ctx context.Context, appID, mappingID string, deleteTarget bool) error
+	AppProfileMapping(ctx context.Context, appID string) (*ProfileMapping, error)
+	UpdateProfileMapping(ctx context.Context, mappingID string, properties map[string]*MappingProperty) (*ProfileMapping, error)
 
 	ListIdPKeys(ctx context.Context) ([]JWK, error)
 	CreateIdPKey(ctx context.Context, x5c []string) (*JWK, error)

@@ -46,6 +46,7 @@ var knownDeviations = map[string]string{
 	"GET /api/v1/idps/{}/metadata.xml: no such operation in the spec":   "Okta serves an IdP's SP metadata there (recorded 8 times in the provider's fixtures); the spec omits the operation",
 	"POST /api/v1/apps: request at /name":                               "a catalog app (Org2Org) is created by its name, as Okta's Org2Org guide and every catalog create do; the spec marks name read-only",
 	"POST /api/v1/apps: response at /signOn/subjectNameIdTemplate":      "a catalog SAML app (Org2Org) answers settings.signOn with its overrides only (defaultRelayState, the ACS and audience overrides, attribute statements); the spec's SamlApplication requires a custom app's full sign-on settings",
+	"POST /api/v1/mappings/{mappingId}: request at /pushStatus":         "the spec's ProfileMappingRequest lists expression and pushStatus as required beside properties, at the top level, where Okta's own examples never put them: they belong to each property, as Okta takes them",
 	"POST /api/v1/apps/{appId}/connections/default: request":            "the spec's body is a oneOf of the token and the OAuth request, whose properties are all optional beside authScheme, so a token body matches both; Okta takes either",
 }
 
@@ -352,6 +353,10 @@ func provisioningExchanges(ctx context.Context, t *testing.T, c *okta.Client, or
 	_, err = c.GetGroupPushMapping(ctx, o2o.ID, m.ID)
 	must(err)
 	_, err = c.ListGroupPushMappings(ctx, o2o.ID)
+	must(err)
+	pm, err := c.AppProfileMapping(ctx, o2o.ID)
+	must(err)
+	_, err = c.UpdateProfileMapping(ctx, pm.ID, map[string]*okta.MappingProperty{"title": {Expression: "user.title", PushStatus: "PUSH"}})
 	must(err)
 	_, err = c.SetGroupPushMappingStatus(ctx, o2o.ID, m.ID, "INACTIVE")
 	must(err)

@@ -179,3 +179,39 @@ func (c *Client) DeleteGroupPushMapping(ctx context.Context, appID, mappingID st
 		query: url.Values{"deleteTargetGroup": {strconv.FormatBool(deleteTarget)}}, idempotent: true}, nil)
 	return ignoreNotFound(err)
 }
+
+// ProfileMapping maps Okta user attributes to an app's user attributes
+// (Okta's Profile Mappings API): for Org2Org, what is pushed to the hub.
+type ProfileMapping struct {
+	ID         string                      `json:"id"`
+	Properties map[string]*MappingProperty `json:"properties,omitempty"`
+}
+
+// MappingProperty is one mapped attribute: an Okta expression, pushed on
+// create and update (PUSH) or on create only (DONT_PUSH).
+type MappingProperty struct {
+	Expression string `json:"expression"`
+	PushStatus string `json:"pushStatus"`
+}
+
+// AppProfileMapping reads the mapping from Okta users to the app's users.
+func (c *Client) AppProfileMapping(ctx context.Context, appID string) (*ProfileMapping, error) {
+	var list []ProfileMapping
+	if _, err := c.do(ctx, call{method: http.MethodGet, path: "/api/v1/mappings", query: url.Values{"targetId": {appID}}, idempotent: true}, &list); err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, &APIError{StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: "/api/v1/mappings", ErrorSummary: "no profile mapping to app " + appID}
+	}
+	var out ProfileMapping
+	_, err := c.do(ctx, call{method: http.MethodGet, path: "/api/v1/mappings/" + url.PathEscape(list[0].ID), idempotent: true}, &out)
+	return &out, err
+}
+
+// UpdateProfileMapping sets the properties given; a nil one is removed.
+func (c *Client) UpdateProfileMapping(ctx context.Context, mappingID string, properties map[string]*MappingProperty) (*ProfileMapping, error) {
+	var out ProfileMapping
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/api/v1/mappings/" + url.PathEscape(mappingID),
+		body: map[string]any{"properties": properties}, idempotent: true}, &out)
+	return &out, err
+}

@@ -51,6 +51,8 @@ type provisioning struct {
 	// pushed is the hub user of each spoke user pushed, with the profile
 	// last pushed; deactivated ones stay, so reassigning reactivates them.
 	pushed map[string]*pushedUser
+	// mapping is the app's profile mapping, made on first use.
+	mapping *profileMapping
 }
 
 type pushedUser struct {
@@ -532,7 +534,7 @@ func (s *Server) planProvisioning(a *app) provisionPlan {
 		pushed: map[string]pushedUser{}, groupMembers: map[string][]string{}}
 	for _, u := range s.org.users.list() {
 		if u.status != "DEPROVISIONED" && u.status != "SUSPENDED" && s.inApp(a, u) {
-			p.assigned[u.id] = pushProfile(u)
+			p.assigned[u.id] = mappedProfile(u, s.mappingOf(a))
 		}
 	}
 	for id, pu := range a.prov.pushed {
@@ -549,19 +551,6 @@ func (s *Server) planProvisioning(a *app) provisionPlan {
 		}
 	}
 	return p
-}
-
-// pushProfile is what Org2Org pushes of a user: the attributes the guide
-// maps (login, first and last name, email) and the rest of the base
-// profile the hub has.
-func pushProfile(u *user) map[string]any {
-	out := map[string]any{}
-	for _, k := range []string{"login", "firstName", "lastName", "email", "displayName", "title", "department", "employeeNumber", "mobilePhone"} {
-		if v, ok := u.profile[k]; ok && v != nil {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // provisionApp pushes one app's users and groups to its hub and records
@@ -776,4 +765,139 @@ func hubCall(ctx context.Context, hub, token, method, path string, body, out any
 		}
 	}
 	return resp.StatusCode, buf.Bytes(), nil
+}
+
+// profileMapping is an Org2Org app's Okta user → app user mapping (Okta's
+// Profile Mappings API): what each pushed attribute is computed from.
+type profileMapping struct {
+	id         string
+	properties map[string]mappingProperty
+}
+
+type mappingProperty struct {
+	Expression string `json:"expression"`
+	PushStatus string `json:"pushStatus"`
+}
+
+// defaultMapping is the Org2Org app's mapping as Okta makes it: the
+// guide's FirstName, LastName and Email (the login comes from the app's
+// username template).
+func (s *Server) defaultMapping() *profileMapping {
+	return &profileMapping{id: s.newID("prm"), properties: map[string]mappingProperty{
+		"firstName": {Expression: "user.firstName", PushStatus: "PUSH"},
+		"lastName":  {Expression: "user.lastName", PushStatus: "PUSH"},
+		"email":     {Expression: "user.email", PushStatus: "PUSH"},
+	}}
+}
+
+// mappingOf is an Org2Org app's mapping, made on first use. Callers hold
+// s.mu.
+func (s *Server) mappingOf(a *app) *profileMapping {
+	p := a.provisioningState()
+	if p.mapping == nil {
+		p.mapping = s.defaultMapping()
+	}
+	return p.mapping
+}
+
+func (s *Server) renderProfileMapping(a *app, m *profileMapping, withProperties bool) map[string]any {
+	out := map[string]any{"id": m.id,
+		"source": map[string]any{"id": "oty" + s.org.id[3:], "name": "user", "type": "user"},
+		"target": map[string]any{"id": a.id, "name": a.name, "type": "appuser"},
+		"_links": map[string]any{"self": link(s.baseURL + "/api/v1/mappings/" + m.id)}}
+	if withProperties {
+		out["properties"] = m.properties
+	}
+	return out
+}
+
+// listMappings serves GET /api/v1/mappings (sourceId, targetId): the
+// Org2Org apps' mappings.
+func (s *Server) listMappings(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := r.URL.Query()
+	out := []any{}
+	for _, a := range s.org.apps.list() {
+		if !provisions(a) || (q.Get("targetId") != "" && q.Get("targetId") != a.id) {
+			continue
+		}
+		if q.Get("sourceId") != "" && q.Get("sourceId") != "oty"+s.org.id[3:] {
+			continue
+		}
+		out = append(out, s.renderProfileMapping(a, s.mappingOf(a), false))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) lookupProfileMapping(w http.ResponseWriter, r *http.Request) (*app, *profileMapping, bool) {
+	id := r.PathValue("mappingID")
+	for _, a := range s.org.apps.list() {
+		if provisions(a) && s.mappingOf(a).id == id {
+			return a, a.prov.mapping, true
+		}
+	}
+	s.writeError(w, http.StatusNotFound, errNotFound(id, "ProfileMapping"))
+	return nil, nil, false
+}
+
+// getMapping serves GET /api/v1/mappings/{mappingID}.
+func (s *Server) getMapping(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, m, ok := s.lookupProfileMapping(w, r); ok {
+		writeJSON(w, http.StatusOK, s.renderProfileMapping(a, m, true))
+	}
+}
+
+// updateMapping serves POST /api/v1/mappings/{mappingID}: the properties
+// given are set, a null one removed.
+func (s *Server) updateMapping(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Properties map[string]*mappingProperty `json:"properties"`
+	}
+	if !s.decodeBody(w, r, &body) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, m, ok := s.lookupProfileMapping(w, r)
+	if !ok {
+		return
+	}
+	for name, p := range body.Properties {
+		if !standardProfile[name] || name == "login" { // the app user's schema mirrors Okta's default profile; the login is the username template's
+			s.writeError(w, http.StatusBadRequest, errValidation("properties", "Property "+name+" is not in the app user's schema"))
+			return
+		}
+		if p != nil && (p.Expression == "" || (p.PushStatus != "PUSH" && p.PushStatus != "DONT_PUSH")) {
+			s.writeError(w, http.StatusBadRequest, errValidation("properties", "Property "+name+" needs an expression and a pushStatus of PUSH or DONT_PUSH"))
+			return
+		}
+	}
+	for name, p := range body.Properties {
+		if p == nil {
+			delete(m.properties, name)
+		} else {
+			m.properties[name] = *p
+		}
+	}
+	writeJSON(w, http.StatusOK, s.renderProfileMapping(a, m, true))
+}
+
+// mappedProfile is what the app pushes of a user: the login, and each
+// mapped attribute. The emulator evaluates user.<attribute> expressions;
+// another expression pushes nothing.
+func mappedProfile(u *user, m *profileMapping) map[string]any {
+	out := map[string]any{"login": u.login()}
+	for name, p := range m.properties {
+		attr, ok := strings.CutPrefix(p.Expression, "user.")
+		if !ok {
+			continue
+		}
+		if v, ok := u.profile[attr]; ok && v != nil {
+			out[name] = v
+		}
+	}
+	return out
 }

@@ -100,7 +100,17 @@ func TestOrg2OrgProvisionsIntoTheHub(t *testing.T) {
 		}
 	})
 
-	t.Run("a profile change in the spoke reaches the hub", func(t *testing.T) {
+	t.Run("a profile change in the spoke reaches the hub, for the attributes the app maps", func(t *testing.T) {
+		mapping, err := spoke.AppProfileMapping(ctx, app.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := spoke.UpdateProfileMapping(ctx, mapping.ID, map[string]*okta.MappingProperty{"title": {Expression: "user.title", PushStatus: "PUSH"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := spoke.UpdateProfileMapping(ctx, mapping.ID, map[string]*okta.MappingProperty{"salary": {Expression: "user.salary", PushStatus: "PUSH"}}); err == nil {
+			t.Error("a property outside the app user's schema was mapped")
+		}
 		alice, _ := spoke.FindUserByLogin(ctx, "alice@example.com")
 		as(t, spokeURL, "spoke-token", "POST", "/api/v1/users/"+alice.ID, `{"profile":{"title":"Staff Engineer"}}`, nil)
 		if u, _ := hubUserOf("alice@example.com"); u.Profile["title"] != "Staff Engineer" {

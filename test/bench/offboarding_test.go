@@ -219,9 +219,13 @@ func accountActive(target *scimtest.Server, userName string) bool {
 	return false
 }
 
-func oktaPost(orgURL, path string) error {
-	req, _ := http.NewRequest(http.MethodPost, orgURL+path, nil)
+func oktaPost(orgURL, path string) error { return oktaPostJSON(orgURL, path, "") }
+
+// oktaPostJSON posts a JSON body to an org as its admin would.
+func oktaPostJSON(orgURL, path, body string) error {
+	req, _ := http.NewRequest(http.MethodPost, orgURL+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "SSWS "+benchToken)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
