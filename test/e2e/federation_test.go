@@ -62,20 +62,7 @@ users:
 			&ssov1.SSOBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "wiki-spoke-users"},
 				Spec: ssov1.SSOBindingSpec{AppRef: ssov1.LocalObjectReference{Name: "wiki"}, Subjects: []ssov1.Subject{{Kind: ssov1.SubjectKindGroup, Name: "Spoke users"}}}},
 		}
-		for _, o := range objects {
-			Expect(k8s.Create(ctx, o)).To(Succeed())
-		}
-		for _, o := range objects {
-			Eventually(func(g Gomega) {
-				got := o.DeepCopyObject().(interface {
-					client.Object
-					GetCommonStatus() *ssov1.CommonStatus
-				})
-				g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(o), got)).To(Succeed())
-				conditions := got.GetCommonStatus().Conditions
-				g.Expect(meta.IsStatusConditionTrue(conditions, ssov1.ReadyCondition)).To(BeTrue(), "%s: %v", o.GetName(), conditions)
-			}, "90s").Should(Succeed())
-		}
+		applyAndWaitReady(ctx, objects)
 
 		By("the hub app's SP, from its connection Secret")
 		wiki := &ssov1.OktaSAMLApp{}
@@ -153,3 +140,21 @@ users:
 		Expect(err).NotTo(HaveOccurred(), "a user the hub created earlier still signs in: "+out)
 	})
 })
+
+// applyAndWaitReady creates the objects, then waits until each is Ready.
+func applyAndWaitReady(ctx context.Context, objects []client.Object) {
+	for _, o := range objects {
+		Expect(k8s.Create(ctx, o)).To(Succeed())
+	}
+	for _, o := range objects {
+		Eventually(func(g Gomega) {
+			got := o.DeepCopyObject().(interface {
+				client.Object
+				GetCommonStatus() *ssov1.CommonStatus
+			})
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(o), got)).To(Succeed())
+			conditions := got.GetCommonStatus().Conditions
+			g.Expect(meta.IsStatusConditionTrue(conditions, ssov1.ReadyCondition)).To(BeTrue(), "%s: %v", o.GetName(), conditions)
+		}, "90s").Should(Succeed())
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -61,19 +60,7 @@ users:
 			&ssov1.SSOBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "wiki-engineering"},
 				Spec: ssov1.SSOBindingSpec{AppRef: ssov1.LocalObjectReference{Name: "wiki"}, Subjects: []ssov1.Subject{{Kind: ssov1.SubjectKindGroup, Name: "Engineering"}}}},
 		}
-		for _, o := range objects {
-			Expect(k8s.Create(ctx, o)).To(Succeed())
-		}
-		for _, o := range objects {
-			Eventually(func(g Gomega) {
-				got := o.DeepCopyObject().(interface {
-					client.Object
-					GetCommonStatus() *ssov1.CommonStatus
-				})
-				g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(o), got)).To(Succeed())
-				g.Expect(meta.IsStatusConditionTrue(got.GetCommonStatus().Conditions, ssov1.ReadyCondition)).To(BeTrue(), "%s: %v", o.GetName(), got.GetCommonStatus().Conditions)
-			}, "90s").Should(Succeed())
-		}
+		applyAndWaitReady(ctx, objects)
 
 		By("erin is in the hub, and in its Engineering, before she ever signs in")
 		var provisioned *okta.User
