@@ -2,7 +2,10 @@ package controller_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -98,6 +101,49 @@ var _ = Describe("Org2Org provisioning into a hub", func() {
 		Expect(members).To(HaveLen(1))
 		Expect(members[0].Profile).To(HaveKeyWithValue("login", login))
 
+		By("a user assigned directly, whom the hub has already under the same login, is matched, not duplicated")
+		known, knownID := newOktaUser()
+		existing, err := hubAPI.FindUserByLogin(ctx, known)
+		Expect(okta.IsNotFound(err)).To(BeTrue(), "%v %v", existing, err)
+		hubID := createHubUser(hubURL, hubToken, known)
+		_, err = oktaAPI.AssignUser(ctx, appID, okta.AppUser{ID: knownID, Scope: "USER"})
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(hubUser(known)).Should(And(HavePrefix("PROVISIONED"), Not(HaveSuffix("Already"))), "matched (its status as the hub had it) and given the spoke's profile")
+		matched, err := hubAPI.FindUserByLogin(ctx, known)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(matched.ID).To(Equal(hubID))
+
+		By("deactivated in the spoke: deactivated in the hub")
+		oktaREST("POST", "/api/v1/users/"+knownID+"/lifecycle/deactivate", nil)
+		Eventually(hubUser(known)).Should(HavePrefix("DEPROVISIONED"))
+
+		By("a status lost between a push mapping made and its record (a restart): the mapping is found, not made twice")
+		Eventually(func() error {
+			cur := get(ctx, app)
+			cur.Status.Provisioning = nil
+			return k8s.Status().Update(ctx, cur)
+		}).Should(Succeed())
+		annotate := func(value string) {
+			Eventually(func() error {
+				cur := get(ctx, app)
+				if cur.Annotations == nil {
+					cur.Annotations = map[string]string{}
+				}
+				cur.Annotations[ssov1.ReconcileRequestAnnotation] = value
+				return k8s.Update(ctx, cur)
+			}).Should(Succeed())
+		}
+		annotate("after-restart")
+		Eventually(func() []ssov1.GroupPushStatus {
+			if st := get(ctx, app).Status.Provisioning; st != nil {
+				return st.GroupPush
+			}
+			return nil
+		}, "30s").Should(ConsistOf(HaveField("MappingID", st.GroupPush[0].MappingID)))
+		mappings, err := oktaAPI.ListGroupPushMappings(ctx, appID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(mappings).To(HaveLen(1))
+
 		By("a profile change in the spoke reaches the hub, the attribute the spec maps too")
 		Expect(get(ctx, app).Status.Provisioning.Attributes).To(Equal([]string{"title"}))
 		oktaREST("POST", "/api/v1/users/"+userID, map[string]any{"profile": map[string]any{"firstName": "Renamed", "title": "Staff Engineer"}})
@@ -120,8 +166,8 @@ var _ = Describe("Org2Org provisioning into a hub", func() {
 		conn, err := oktaAPI.ProvisioningConnection(ctx, appID)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(conn.Status).To(Equal(okta.ConnectionDisabled))
-		mappings, err := oktaAPI.ListAppFeatures(ctx, appID)
-		Expect(err).To(HaveOccurred(), "no features while the connection is off: %v", mappings)
+		features, err := oktaAPI.ListAppFeatures(ctx, appID)
+		Expect(err).To(HaveOccurred(), "no features while the connection is off: %v", features)
 	})
 
 	It("follows the hub's rotated credential, and says so when the hub refuses it, with the token nowhere", func() {
@@ -193,3 +239,21 @@ var _ = Describe("Org2Org provisioning into a hub", func() {
 		Expect(meta.FindStatusCondition(get(ctx, app).Status.Conditions, ssov1.ReadyCondition).Message).To(ContainSubstring("provision the org the app signs in to"))
 	})
 })
+
+// createHubUser makes a user in the hub by hand, as its admin would, and
+// returns its ID.
+func createHubUser(hubURL, token, login string) string {
+	req, err := http.NewRequest(http.MethodPost, hubURL+"/api/v1/users?activate=true", strings.NewReader(`{"profile":{"login":"`+login+`","email":"`+login+`","firstName":"Already","lastName":"There"}}`))
+	Expect(err).NotTo(HaveOccurred())
+	req.Header.Set("Authorization", "SSWS "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	Expect(err).NotTo(HaveOccurred())
+	defer resp.Body.Close()
+	var u struct {
+		ID string `json:"id"`
+	}
+	Expect(json.NewDecoder(resp.Body).Decode(&u)).To(Succeed())
+	Expect(u.ID).NotTo(BeEmpty())
+	return u.ID
+}
