@@ -156,6 +156,19 @@ var _ = Describe("Org2Org provisioning into a hub", func() {
 		Expect(oktaAPI.UnassignGroup(ctx, appID, groupID)).To(Succeed())
 		Eventually(hubUser(login)).Should(HavePrefix("DEPROVISIONED"))
 
+		By("the group taken off groupPush with removedGroups: Delete: its push and its hub group are gone")
+		Eventually(func() error {
+			cur := get(ctx, app)
+			cur.Spec.Provisioning.GroupPush, cur.Spec.Provisioning.RemovedGroups = nil, "Delete"
+			return k8s.Update(ctx, cur)
+		}).Should(Succeed())
+		Eventually(func() []ssov1.GroupPushStatus { return get(ctx, app).Status.Provisioning.GroupPush }, "30s").Should(BeEmpty())
+		pushes, err := oktaAPI.ListGroupPushMappings(ctx, appID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(pushes).To(BeEmpty())
+		_, err = hubAPI.FindGroupByName(ctx, groupName)
+		Expect(okta.IsNotFound(err)).To(BeTrue(), "the hub group was deleted: %v", err)
+
 		By("provisioning removed from the spec turns the connection off in Okta")
 		Eventually(func() error {
 			cur := get(ctx, app)
