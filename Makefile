@@ -14,8 +14,8 @@ GO_TEST_FLAGS  ?= -count=1
 ##@ Main
 
 .PHONY: demo
-demo: build ## Show the operator working on a local control plane (nothing is left running).
-	hack/demo.sh
+demo: build ## Show the operator working on a local control plane (nothing is left running; KEEP=1 keeps it all running until Ctrl-C).
+	KEEP=$(KEEP) hack/demo.sh
 
 .PHONY: test
 test: verify envtest ## Set up and run every test: verify, unit, envtest suites, chart, end to end.

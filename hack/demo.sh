@@ -219,3 +219,11 @@ YAML
 
 step "kubectl get sso -A"
 "$KUBECTL" get sso -A
+
+step "Sign in as a person would, in a browser"
+echo "My Apps: $ORG/app/UserHome (sign in as alice@example.com, password demo-password-123; her tiles open the apps)"
+echo "sign out: $ORG/login/signout"
+if [ -n "${KEEP:-}" ]; then
+  echo "KEEP is set: the local orgs, the control plane, the manager and the example SP keep running until Ctrl-C"
+  while true; do sleep 3600; done
+fi

@@ -308,6 +308,10 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /home/{appName}/{appID}/{linkID}", s.counted(http.HandlerFunc(s.samlIdPInitiated)))
 	s.mux.Handle("POST /sso/saml2/{idpID}", s.counted(http.HandlerFunc(s.idpACS)))
 	s.mux.Handle("POST /login/emulator", s.counted(http.HandlerFunc(s.samlLogin)))
+	s.mux.Handle("GET /login/login.htm", s.counted(http.HandlerFunc(s.signInPage)))
+	s.mux.Handle("GET /login/signout", s.counted(http.HandlerFunc(s.signOut)))
+	s.mux.Handle("GET /app/UserHome", s.counted(http.HandlerFunc(s.userHomeHandler)))
+	s.mux.Handle("GET /{$}", s.counted(http.HandlerFunc(s.rootHandler)))
 
 	// Controls for tests and demos; not part of Okta's API.
 	s.mux.HandleFunc("GET /emulator/stats", s.getStats)

@@ -36,6 +36,9 @@ func (s *Server) sessionCookie() string { return "okta_emulator_sid_" + s.cfg.Or
 
 // samlRequest is an AuthnRequest as received, kept while the user signs in.
 type samlRequest struct {
+	// fromURI is where a sign-in that no app asked for goes afterwards
+	// (My Apps, or a page of the org); then appID is empty.
+	fromURI    string
 	appID      string
 	binding    string // saml.HTTPRedirectBinding or saml.HTTPPostBinding
 	rawQuery   string // redirect binding: the signed query, as sent
@@ -135,22 +138,43 @@ var responseForm = template.Must(template.New("saml-response").Parse(`<!DOCTYPE 
 </form></body></html>`))
 
 var loginForm = template.Must(template.New("login").Parse(`<!DOCTYPE html>
-<html><head><title>Sign in - Okta emulator</title></head><body>
-<h1>Sign in</h1>
-<form method="post" action="/login/emulator">
-<input type="hidden" name="state" value="{{.}}">
-<label>Username <input name="username" autocomplete="username"></label>
-<label>Password <input name="password" type="password" autocomplete="current-password"></label>
-<button type="submit">Sign in</button>
+<html><head><title>{{.Org}} - Sign In</title></head><body>
+<h1>Sign In</h1>
+<p class="okta-org">{{.Org}}</p>
+{{if .App}}<p class="okta-app">to continue to <strong>{{.App}}</strong></p>{{end}}
+{{if .Error}}<div class="o-form-error-container" role="alert"><p>{{.Error}}</p></div>{{end}}
+<form method="post" action="/login/emulator" id="form19" class="primary-auth-form">
+<input type="hidden" name="state" value="{{.State}}">
+<label for="okta-signin-username">Username</label>
+<input type="text" id="okta-signin-username" name="username" autocomplete="username" value="{{.Username}}">
+<label for="okta-signin-password">Password</label>
+<input type="password" id="okta-signin-password" name="password" autocomplete="current-password">
+<input type="submit" id="okta-signin-submit" class="button button-primary" value="Sign In">
 </form></body></html>`))
 
-func (s *Server) showLoginForm(w http.ResponseWriter, req *samlRequest) {
+// loginPage is what the sign-in page shows.
+type loginPage struct {
+	State, Org, App, Error, Username string
+}
+
+// showLoginForm answers the sign-in page for a waiting sign-in, with a
+// message when the last try failed. It is never cached: Back must not show
+// a form whose sign-in is over.
+func (s *Server) showLoginForm(w http.ResponseWriter, req *samlRequest, failure ...string) {
 	s.mu.Lock()
 	state := s.randomString(32)
 	s.pending[state] = req
+	page := loginPage{State: state, Org: s.cfg.OrgName}
+	if a, ok := s.org.apps.get(req.appID); ok {
+		page.App = a.label
+	}
 	s.mu.Unlock()
+	if len(failure) == 2 {
+		page.Error, page.Username = failure[0], failure[1]
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = loginForm.Execute(w, state)
+	w.Header().Set("Cache-Control", "no-store")
+	_ = loginForm.Execute(w, page)
 }
 
 // samlLogin takes the login form, starts a session and finishes the login
@@ -168,9 +192,10 @@ func (s *Server) samlLogin(w http.ResponseWriter, r *http.Request) {
 		samlError(w, http.StatusBadRequest, "The sign-in has expired; start again at the application")
 		return
 	}
-	u, ok := s.checkPassword(r.PostForm.Get("username"), r.PostForm.Get("password"))
+	username := strings.TrimSpace(r.PostForm.Get("username"))
+	u, ok := s.checkPassword(username, r.PostForm.Get("password"))
 	if !ok {
-		s.showLoginForm(w, req)
+		s.showLoginForm(w, req, "Unable to sign in", username) // Okta's words, whatever went wrong
 		return
 	}
 	s.mu.Lock()
@@ -178,6 +203,10 @@ func (s *Server) samlLogin(w http.ResponseWriter, r *http.Request) {
 	s.sessions[sid] = u.id
 	s.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: sid, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	if req.appID == "" {
+		http.Redirect(w, r, req.fromURI, http.StatusFound)
+		return
+	}
 	s.postResponse(w, r, req, u)
 }
 

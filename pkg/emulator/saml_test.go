@@ -223,7 +223,7 @@ func TestSPInitiatedLogin(t *testing.T) {
 			if binding == saml.HTTPPostBinding { // the SP answers with a form that posts the request
 				status, page = b.submitForm(env.spURL.String(), page, nil)
 			}
-			if status != http.StatusOK || !strings.Contains(page, "Sign in") {
+			if status != http.StatusOK || !strings.Contains(page, "Sign In") {
 				t.Fatalf("expected the emulator's sign-in page, got %d:\n%s", status, page)
 			}
 			_, page = b.signIn(env, page, "alice@example.com")
@@ -258,7 +258,7 @@ func TestSPInitiatedLogin(t *testing.T) {
 			if binding == saml.HTTPPostBinding {
 				_, page = again.submitForm(env.spURL.String(), page, nil)
 			}
-			if strings.Contains(page, "Sign in") || !strings.Contains(page, "SAMLResponse") {
+			if strings.Contains(page, "Sign In") || !strings.Contains(page, "SAMLResponse") {
 				t.Errorf("with an IdP session the user was asked to sign in again:\n%s", page)
 			}
 		})
@@ -308,7 +308,7 @@ func TestIdPRefusals(t *testing.T) {
 			}
 			b := newBrowser(t)
 			_, page := b.get(env.spURL.String() + "/hello")
-			if !strings.Contains(page, "Sign in") {
+			if !strings.Contains(page, "Sign In") {
 				// A refused request is refused before sign-in.
 				if !strings.Contains(page, tc.wantText) {
 					t.Fatalf("got %q, want it to say %q", page, tc.wantText)
