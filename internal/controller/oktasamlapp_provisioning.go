@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
@@ -76,18 +75,18 @@ func (r *OktaSAMLAppReconciler) hub(ctx context.Context, app *ssov1.OktaSAMLApp,
 		if err != nil {
 			return nil, &errInvalidSpec{"provisioning: the app has no hub baseUrl to provision (appSettings.baseUrl, or serviceProvider.fromIdentityProviderRef)"}
 		}
-		var s corev1.Secret
-		if err := r.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: string(conn.TokenSecretRef.Name)}, &s); err != nil {
-			if apierrors.IsNotFound(err) {
-				return nil, &errSecret{fmt.Sprintf("provisioning.connection.tokenSecretRef: Secret %s/%s not found", app.Namespace, conn.TokenSecretRef.Name)}
-			}
+		// The token goes to the spoke's Okta, which sends it to the baseUrl the
+		// spec chose: never an org object's credential (orgRef names those,
+		// and checks the hub is the app's).
+		token, err := oktaorg.OutboundSecret(ctx, r, r.Orgs, app.Namespace, *conn.TokenSecretRef, "provisioning.connection.tokenSecretRef")
+		if err != nil {
 			return nil, err
 		}
-		token := strings.TrimSpace(string(s.Data[string(conn.TokenSecretRef.Key)]))
-		if token == "" {
-			return nil, &errSecret{fmt.Sprintf("provisioning.connection.tokenSecretRef: Secret %s/%s has no key %s", app.Namespace, s.Name, conn.TokenSecretRef.Key)}
+		var s corev1.Secret
+		if err := r.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: string(conn.TokenSecretRef.Name)}, &s); err != nil {
+			return nil, err
 		}
-		return &oktaorg.Hub{URL: u.String(), Token: token, Version: string(s.UID) + "/" + s.ResourceVersion}, nil
+		return &oktaorg.Hub{URL: u.String(), Token: strings.TrimSpace(string(token)), Version: string(s.UID) + "/" + s.ResourceVersion}, nil
 	}
 	hub, err := r.Orgs.HubByOrg(ctx, app.Namespace, *conn.OrgRef)
 	if err != nil {

@@ -242,6 +242,21 @@ var _ = Describe("Org2Org provisioning into a hub", func() {
 		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
 	})
 
+	It("never hands an org object's credential to the spoke through tokenSecretRef: InvalidSpec, no connection", func() {
+		hub, secret := hubOrg()
+		app := org2org(hub)
+		app.Spec.Provisioning.Connection = ssov1.ProvisioningConnection{TokenSecretRef: &ssov1.SecretKeySelector{Name: ssov1.ResourceName(secret.Name), Key: "token"}}
+		Expect(k8s.Create(ctx, app)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, app))).To(Succeed()) })
+		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal("False/" + ssov1.InvalidSpecReason))
+		message := meta.FindStatusCondition(get(ctx, app).Status.Conditions, ssov1.ReadyCondition).Message
+		Expect(message).To(ContainSubstring("holds the credential of OktaOrg " + hub.Name))
+		Expect(message).NotTo(ContainSubstring(hubToken))
+		conn, err := oktaAPI.ProvisioningConnection(ctx, get(ctx, app).Status.AppID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(conn.Status).To(Equal(okta.ConnectionDisabled), "the credential went nowhere")
+	})
+
 	It("refuses a connection to an org the app does not sign in to: InvalidSpec, nothing set up", func() {
 		hub, _ := hubOrg()
 		app := org2org(hub)

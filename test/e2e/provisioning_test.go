@@ -40,6 +40,9 @@ users:
 			Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: name},
 				StringData: map[string]string{"orgURL": url, "apiToken": e2eToken}})).To(Succeed())
 		}
+		// The provisioning connection's own hub token: an org Secret's is refused.
+		Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "hub-provisioning"},
+			StringData: map[string]string{"token": e2eToken}})).To(Succeed())
 		objects := []client.Object{
 			&ssov1.OktaSAMLIdentityProvider{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "spoke"},
 				Spec: ssov1.OktaSAMLIdentityProviderSpec{OrgRef: ssov1.OrgReference{SecretName: "okta-hub"},
@@ -48,7 +51,7 @@ users:
 			&ssov1.OktaSAMLApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "hub"},
 				Spec: ssov1.OktaSAMLAppSpec{OrgRef: ssov1.OrgReference{SecretName: "okta-spoke"}, Label: "Hub", Preconfigured: "okta_org2org",
 					ServiceProvider: &ssov1.ServiceProvider{FromIdentityProviderRef: &ssov1.LocalObjectReference{Name: "spoke"}},
-					Provisioning: &ssov1.AppProvisioning{Connection: ssov1.ProvisioningConnection{TokenSecretRef: &ssov1.SecretKeySelector{Name: "okta-hub", Key: "apiToken"}},
+					Provisioning: &ssov1.AppProvisioning{Connection: ssov1.ProvisioningConnection{TokenSecretRef: &ssov1.SecretKeySelector{Name: "hub-provisioning", Key: "token"}},
 						GroupPush: []ssov1.GroupPushRule{{Group: "Engineering"}}}}},
 			&ssov1.SSOBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "hub-engineering"},
 				Spec: ssov1.SSOBindingSpec{AppRef: ssov1.LocalObjectReference{Name: "hub"}, Subjects: []ssov1.Subject{{Kind: ssov1.SubjectKindGroup, Name: "Engineering"}}}},
