@@ -58,7 +58,7 @@ func FuzzACS(f *testing.F) {
 
 // writeConnectionSecret writes an IdP's metadata and the SP's key pair, as
 // the operator's connection Secret holds them.
-func writeConnectionSecret(f *testing.F, dir string) {
+func writeConnectionSecret(f testing.TB, dir string) {
 	idpCert, _ := certificate(f, "idp")
 	spCert, spKey := certificate(f, "sp")
 	metadata := fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?><md:EntityDescriptor entityID="http://www.okta.com/exk1" xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">`+
@@ -79,7 +79,7 @@ func writeConnectionSecret(f *testing.F, dir string) {
 	}
 }
 
-func certificate(f *testing.F, name string) ([]byte, *rsa.PrivateKey) {
+func certificate(f testing.TB, name string) ([]byte, *rsa.PrivateKey) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		f.Fatal(err)
@@ -91,4 +91,39 @@ func certificate(f *testing.F, name string) ([]byte, *rsa.PrivateKey) {
 		f.Fatal(err)
 	}
 	return der, key
+}
+
+// A person who took minutes on the sign-in form, or whose browser dropped
+// the request cookie on the IdP's cross-site POST, lands on the SP's home
+// page, not on a request index the SP does not serve.
+func TestRequestTrackingSurvivesASlowPerson(t *testing.T) {
+	dir := t.TempDir()
+	writeConnectionSecret(t, dir)
+	for _, scheme := range []string{"http", "https"} {
+		sp := &reloadingSP{dir: dir, url: url.URL{Scheme: scheme, Host: "sp.example.com"}, entityID: scheme + "://sp.example.com/saml/metadata"}
+		m, err := sp.current()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		if _, err := m.RequestTracker.TrackRequest(w, httptest.NewRequest(http.MethodGet, "/", nil), "id-1"); err != nil {
+			t.Fatal(err)
+		}
+		cookie := w.Result().Cookies()[0]
+		if cookie.MaxAge < 300 {
+			t.Errorf("%s: the request cookie lasts %d s: a person needs minutes", scheme, cookie.MaxAge)
+		}
+		if scheme == "https" && (cookie.SameSite != http.SameSiteNoneMode || !cookie.Secure) {
+			t.Errorf("https: the request cookie is SameSite=%v Secure=%v: the IdP's cross-site POST would drop it", cookie.SameSite, cookie.Secure)
+		}
+	}
+	for loc, home := range map[string]bool{"/saml/Xy3index": true, "Xy3index": true, "//attacker.example.com/": true, "/": false, "/reports": false, "https://idp.example.com/sso": false} {
+		w := httptest.NewRecorder()
+		h := homeWhenUntracked{ResponseWriter: w}
+		h.Header().Set("Location", loc)
+		h.WriteHeader(http.StatusFound)
+		if got := w.Header().Get("Location"); (got == "/") != (home || loc == "/") {
+			t.Errorf("a redirect to %q became %q", loc, got)
+		}
+	}
 }

@@ -20,9 +20,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/crewjam/saml"
 	"github.com/crewjam/saml/samlsp"
 )
 
@@ -47,7 +49,8 @@ func main() {
 		log.Fatalf("saml-sp: %v", err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/saml/", func(w http.ResponseWriter, r *http.Request) { sp.serve(w, r, nil) })
+	mux.HandleFunc("/saml/", func(w http.ResponseWriter, r *http.Request) { sp.serve(homeWhenUntracked{ResponseWriter: w}, r, nil) })
+	mux.HandleFunc("/logout", sp.signOut)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { sp.serve(w, r, whoAmI) })
 	log.Printf("saml-sp: serving %s on %s with the IdP from %s", root, *addr, *dir)
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -59,6 +62,53 @@ func whoAmI(w http.ResponseWriter, r *http.Request) {
 	claims := samlsp.SessionFromContext(r.Context()).(samlsp.JWTSessionClaims)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"subject": claims.Subject, "attributes": claims.Attributes})
+}
+
+// trackingLifetime is how long the SP waits for the IdP's answer to its
+// AuthnRequest: a person may take minutes on the sign-in form (crewjam's
+// default is 90 s).
+const trackingLifetime = 10 * time.Minute
+
+// requestTracker keeps the AuthnRequest in a cookie that lasts minutes and,
+// over HTTPS, goes with the IdP's cross-site POST to the ACS (SameSite=None;
+// Secure): a browser's strict default would drop it there.
+func requestTracker(opts samlsp.Options, sp *saml.ServiceProvider) samlsp.CookieRequestTracker {
+	t := samlsp.DefaultRequestTracker(opts, sp)
+	t.MaxAge, t.SameSite = trackingLifetime, http.SameSiteLaxMode
+	if opts.URL.Scheme == "https" {
+		t.SameSite = http.SameSiteNoneMode // crewjam marks it Secure for an https ACS
+	}
+	return t
+}
+
+// homeWhenUntracked sends a person signed in at the ACS whose request
+// cookie was gone (a slow sign-in, a browser that dropped it) to the SP's
+// home page: crewjam would send them to the request's index, which the SP
+// does not serve.
+type homeWhenUntracked struct{ http.ResponseWriter }
+
+func (h homeWhenUntracked) WriteHeader(status int) {
+	if status == http.StatusFound && untracked(h.Header().Get("Location")) {
+		h.Header().Set("Location", "/")
+	}
+	h.ResponseWriter.WriteHeader(status)
+}
+
+// untracked is a redirect to a request index (made absolute under /saml/ by
+// net/http) or off the site by a scheme-relative URL.
+func untracked(loc string) bool {
+	return strings.HasPrefix(loc, "/saml/") || strings.HasPrefix(loc, "//") || (!strings.HasPrefix(loc, "/") && !strings.Contains(loc, "://"))
+}
+
+// signOut ends the SP's session and goes home (which asks the IdP again).
+func (s *reloadingSP) signOut(w http.ResponseWriter, r *http.Request) {
+	m, err := s.current()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	_ = m.Session.DeleteSession(w, r)
+	http.Redirect(w, r, "/", http.StatusFound)
 }
 
 // reloadingSP rebuilds the samlsp middleware when the Secret's files change.
@@ -128,6 +178,7 @@ func (s *reloadingSP) current() (*samlsp.Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.RequestTracker = requestTracker(opts, &m.ServiceProvider)
 	if s.handler != nil {
 		log.Printf("saml-sp: reloaded the IdP from %s", s.dir)
 	}
