@@ -92,6 +92,11 @@ func (r *OktaSAMLAppReconciler) hub(ctx context.Context, app *ssov1.OktaSAMLApp,
 	if err != nil {
 		return nil, err
 	}
+	// Spoke users pushed into a hub group get what the hub grants that
+	// group: the hub's rule decides which groups a namespace may fill.
+	if err := hub.Tenant.CheckGroups("provisioning.groupPush[].hubGroup", pushedGroups(app.Spec.Provisioning, true)); err != nil {
+		return nil, err
+	}
 	if u, err := okta.CanonicalOrgURL(baseURL); err != nil || u.String() != hub.URL {
 		return nil, &errInvalidSpec{fmt.Sprintf("provisioning.connection.orgRef names the org at %s, but the app signs in to %q (its baseUrl): provision the org the app signs in to", hub.URL, baseURL)}
 	}

@@ -236,10 +236,24 @@ var _ = Describe("Org2Org provisioning into a hub", func() {
 		Eventually(func() error {
 			cur := &ssov1.ClusterOktaOrg{}
 			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(platformHub), cur)).To(Succeed())
-			cur.Spec.Tenants = []ssov1.TenantRule{{NamespaceCondition: ssov1.NamespaceCondition{Namespaces: []string{watchedNS}}, Provisioning: ssov1.Allowed}}
+			cur.Spec.Tenants = []ssov1.TenantRule{{NamespaceCondition: ssov1.NamespaceCondition{Namespaces: []string{watchedNS}}, Provisioning: ssov1.Allowed,
+				Groups: &ssov1.GroupRule{Deny: []string{"*admin*"}}}}
 			return k8s.Update(ctx, cur)
 		}).Should(Succeed())
 		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal(ready))
+
+		By("pushing spoke users into a hub group the rule denies: PolicyDenied, no push made")
+		spokeGroup, _ := newOktaGroup("contractors")
+		Eventually(func() error {
+			cur := get(ctx, app)
+			cur.Spec.Provisioning.GroupPush = []ssov1.GroupPushRule{{Group: spokeGroup, HubGroup: "platform-admins"}}
+			return k8s.Update(ctx, cur)
+		}).Should(Succeed())
+		Eventually(func() string { return readyReason(ctx, app) }, "30s").Should(Equal("False/" + ssov1.PolicyDeniedReason))
+		Expect(meta.FindStatusCondition(get(ctx, app).Status.Conditions, ssov1.ReadyCondition).Message).To(ContainSubstring("hubGroup"))
+		pushes, err := oktaAPI.ListGroupPushMappings(ctx, get(ctx, app).Status.AppID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(pushes).To(BeEmpty())
 	})
 
 	It("never hands an org object's credential to the spoke through tokenSecretRef: InvalidSpec, no connection", func() {

@@ -24,6 +24,12 @@ func appPolicy(ctx context.Context, r client.Reader, org *Org, app *ssov1.OktaSA
 	if err := t.CheckApp(&app.Spec); err != nil {
 		return err
 	}
+	if p := app.Spec.Provisioning; p != nil {
+		// The members of a pushed group leave the app's org for the hub.
+		if err := t.CheckGroups("provisioning.groupPush[].group", pushedGroups(p, false)); err != nil {
+			return err
+		}
+	}
 	if adopt, _ := readAdoptRequest(app.Annotations); adopt.requested {
 		if err := t.CheckAdoption(); err != nil {
 			return err
@@ -43,6 +49,20 @@ func appPolicy(ctx context.Context, r client.Reader, org *Org, app *ssov1.OktaSA
 		}
 	}
 	return t.CheckLimit(oktaorg.LimitApps, position(inOrg, app))
+}
+
+// pushedGroups are the spoke groups a provisioning pushes, or the hub
+// groups they are pushed to.
+func pushedGroups(p *ssov1.AppProvisioning, hub bool) []string {
+	names := make([]string, 0, len(p.GroupPush))
+	for _, g := range p.GroupPush {
+		if hub {
+			names = append(names, orDefault(g.HubGroup, g.Group))
+		} else {
+			names = append(names, g.Group)
+		}
+	}
+	return names
 }
 
 // idpPolicy asks the tenant rule about an identity provider: whether the

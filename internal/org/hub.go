@@ -20,6 +20,9 @@ type Hub struct {
 	// Version names the token's version (the org object's and its
 	// Secret's), so a rotated token is set on the connection again.
 	Version string
+	// Tenant is the hub ClusterOktaOrg's rule for the namespace (nil for
+	// a team's own hub): the hub groups pushed to are held to it.
+	Tenant *Tenant
 }
 
 // HubByOrg reads the hub an orgRef names for a provisioning connection:
@@ -30,14 +33,15 @@ type Hub struct {
 func (o *Resolver) HubByOrg(ctx context.Context, namespace string, ref ssov1.OrgReference) (*Hub, error) {
 	var spec ssov1.OktaOrgSpec
 	var what, secretNamespace, version string
+	var tenant *Tenant
 	switch ref.Kind {
 	case ssov1.OrgKindCluster:
 		co := &ssov1.ClusterOktaOrg{}
 		if err := o.Reader.Get(ctx, client.ObjectKey{Name: string(ref.Name)}, co); err != nil {
 			return nil, notFoundAs(err, &DependencyError{fmt.Sprintf("provisioning.connection.orgRef: ClusterOktaOrg %s not found", ref.Name)})
 		}
-		tenant, err := o.allowed(ctx, co, namespace)
-		if err != nil {
+		var err error
+		if tenant, err = o.allowed(ctx, co, namespace); err != nil {
 			return nil, err
 		}
 		if err := tenant.CheckProvisioning(); err != nil {
@@ -64,7 +68,7 @@ func (o *Resolver) HubByOrg(ctx context.Context, namespace string, ref ssov1.Org
 	if err != nil {
 		return nil, &InvalidError{fmt.Sprintf("provisioning.connection.orgRef: %s: %v", what, err)}
 	}
-	return &Hub{URL: u.String(), Token: strings.TrimSpace(string(token)), Version: version + "/" + rv}, nil
+	return &Hub{URL: u.String(), Token: strings.TrimSpace(string(token)), Version: version + "/" + rv, Tenant: tenant}, nil
 }
 
 // notFoundAs is err, or instead when err says the object is not there.
