@@ -9,7 +9,7 @@ HELM           := $(BIN)/helm
 # The operator's version is the chart's appVersion; the build stamps it.
 VERSION        ?= $(shell sed -n 's/^appVersion: *"*\([^"]*\)"*/\1/p' charts/okta-sso-operator/Chart.yaml)
 LDFLAGS        := -s -w -X main.version=$(VERSION)
-GO_TEST_FLAGS  ?= -count=1
+GO_TEST_FLAGS  ?= -count=1 -timeout 30m
 
 ##@ Main
 
