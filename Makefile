@@ -21,8 +21,13 @@ demo: build ## Show the operator working on a local control plane (nothing is le
 test: verify envtest ## Set up and run every test: verify, unit, envtest suites, chart, end to end.
 	hack/test-deps.sh
 	hack/tools.sh helm
-	REQUIRE_XMLLINT=1 HELM="$(HELM)" KUBECTL="$$(hack/kubectl.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) ./...
+	REQUIRE_XMLLINT=1 REQUIRE_CHROMIUM=1 HELM="$(HELM)" KUBECTL="$$(hack/kubectl.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(GO_TEST_FLAGS) ./...
 	FUZZTIME=3s hack/fuzz.sh
+
+.PHONY: screenshots
+screenshots: envtest ## Take docs/images' screenshots of the sign-in flows, in headless Chromium (the browser suite; not part of make test).
+	hack/test-deps.sh
+	BROWSER_SCREENSHOTS="$(CURDIR)/docs/images" REQUIRE_CHROMIUM=1 KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test ./test/browser/ -count=1 -timeout 15m
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 5s; make test runs 3s).

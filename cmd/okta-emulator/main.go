@@ -60,7 +60,8 @@ func main() {
 	keyFile := flag.String("tls-key-file", "", "The private key (PEM) of --tls-cert-file.")
 	baseURL := flag.String("base-url", "", "The org URL clients use, which links and SAML endpoints carry, such as https://okta-emulator.ci.svc; defaults to the listen address.")
 	orgName := flag.String("org-name", "emulator", "The org subdomain (Okta's company ID).")
-	classic := flag.Bool("classic", false, "Answer like a Classic Engine org instead of Identity Engine.")
+	classic := flag.Bool("classic", false, "Answer like a Classic Engine org instead of Identity Engine: app links without access policies, and the Classic sign-in widget's form instead of the identifier-first one.")
+	idle := flag.Duration("session-idle-timeout", 2*time.Hour, "How long a person's org session lasts unused (Okta's default global session policy: 2h).")
 	errorRate := flag.Float64("error-rate", 0, "Share of API requests, 0 to 1, answered with 500.")
 	throttleRate := flag.Float64("throttle-rate", 0, "Share of API requests, 0 to 1, that find their bucket spent by the org's other clients: 429 for it and the rest of the bucket's window.")
 	latency := flag.Duration("latency", 0, "Latency added to every API request.")
@@ -69,7 +70,7 @@ func main() {
 	release := flag.String("release", "", "The Okta release, YYYY.MM, whose answer shapes to give; empty for the newest.")
 	flag.Parse()
 
-	cfg := emulator.Config{APIToken: *token, OrgName: *orgName, Classic: *classic, RateLimits: limits, RateLimitWindow: *window, Release: *release,
+	cfg := emulator.Config{APIToken: *token, OrgName: *orgName, Classic: *classic, SessionIdleTimeout: *idle, RateLimits: limits, RateLimitWindow: *window, Release: *release,
 		Faults: emulator.Faults{ErrorRate: *errorRate, ThrottleRate: *throttleRate, Latency: emulator.Duration(*latency)}}
 	if err := run(*addr, *seedFile, *baseURL, tlsOptions{selfSigned: *useTLS, caOut: *caOut, certFile: *certFile, keyFile: *keyFile}, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "okta-emulator:", err)

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crewjam/saml"
 )
 
 // FuzzACS posts whatever a browser (or an attacker) might post to the SP's
@@ -106,10 +108,18 @@ func TestRequestTrackingSurvivesASlowPerson(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := httptest.NewRecorder()
-		if _, err := m.RequestTracker.TrackRequest(w, httptest.NewRequest(http.MethodGet, "/", nil), "id-1"); err != nil {
+		saml.TimeNow = func() time.Time { return time.Now().Add(-100 * time.Second) } // the request was made 100 s ago
+		index, err := m.RequestTracker.TrackRequest(w, httptest.NewRequest(http.MethodGet, "/", nil), "id-1")
+		saml.TimeNow = time.Now
+		if err != nil {
 			t.Fatal(err)
 		}
 		cookie := w.Result().Cookies()[0]
+		acs := httptest.NewRequest(http.MethodPost, "/saml/acs", nil)
+		acs.AddCookie(cookie)
+		if _, err := m.RequestTracker.GetTrackedRequest(acs, index); err != nil {
+			t.Errorf("%s: a request made 100 s ago is no longer known: %v", scheme, err)
+		}
 		if cookie.MaxAge < 300 {
 			t.Errorf("%s: the request cookie lasts %d s: a person needs minutes", scheme, cookie.MaxAge)
 		}

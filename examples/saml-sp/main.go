@@ -2,8 +2,9 @@
 // files of an OktaSAMLApp's connection Secret (mounted as a volume, or
 // written to a directory): idp-metadata.xml, and tls.crt/tls.key when the
 // app signs its AuthnRequests. It reloads them when they change, as a
-// workload must during a signing key rotation. Its home page shows who
-// signed in and with which attributes.
+// workload must during a signing key rotation. Its pages show who signed
+// in and with which attributes (JSON when asked for with Accept), and sign
+// out, through Okta's single logout when the app configures it.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"html/template"
 	"log"
 	"net/http"
 	"net/url"
@@ -33,6 +35,8 @@ func main() {
 	base := flag.String("url", "http://127.0.0.1:8090", "The SP's public base URL; the ACS is <url>/saml/acs.")
 	entityID := flag.String("entity-id", "", "The SP's entity ID (the app's serviceProvider.entityID); default <url>/saml/metadata.")
 	dir := flag.String("secret-dir", "", "Directory holding the connection Secret's files (required).")
+	certFile := flag.String("tls-cert-file", "", "Serve HTTPS with this certificate (PEM); needs --tls-key-file.")
+	keyFile := flag.String("tls-key-file", "", "The private key (PEM) of --tls-cert-file.")
 	flag.Parse()
 	if *dir == "" {
 		log.Fatal("saml-sp: --secret-dir is required")
@@ -48,20 +52,65 @@ func main() {
 	if _, err := sp.current(); err != nil {
 		log.Fatalf("saml-sp: %v", err)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/saml/", func(w http.ResponseWriter, r *http.Request) { sp.serve(homeWhenUntracked{ResponseWriter: w}, r, nil) })
-	mux.HandleFunc("/logout", sp.signOut)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { sp.serve(w, r, whoAmI) })
 	log.Printf("saml-sp: serving %s on %s with the IdP from %s", root, *addr, *dir)
-	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: *addr, Handler: sp.routes(), ReadHeaderTimeout: 10 * time.Second}
+	if *certFile != "" {
+		log.Fatal(srv.ListenAndServeTLS(*certFile, *keyFile))
+	}
 	log.Fatal(srv.ListenAndServe())
 }
 
-// whoAmI is the protected page.
+// routes are the SP's pages: crewjam's metadata and ACS, single logout,
+// sign-out, and every other path a page that needs a signed-in person.
+func (s *reloadingSP) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/saml/slo", s.singleLogout)
+	mux.HandleFunc("/saml/", func(w http.ResponseWriter, r *http.Request) { s.serve(homeWhenUntracked{ResponseWriter: w}, r, nil) })
+	mux.HandleFunc("/logout", s.signOut)
+	mux.HandleFunc("/signed-out", signedOut)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, whoAmI) })
+	return mux
+}
+
+var pages = template.Must(template.New("pages").Parse(`
+{{define "top"}}<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Example SP</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:640px;margin:48px auto;color:#1d1d21}
+table{border-collapse:collapse}th,td{text-align:left;padding:4px 12px 4px 0;border-bottom:1px solid #e6e6ea}
+button,.button{padding:8px 16px;border:0;border-radius:4px;background:#1662dd;color:#fff;font:inherit;text-decoration:none}</style>
+</head><body><h1>Example SP</h1>{{end}}
+{{define "home"}}{{template "top"}}
+<p>Signed in as <strong id="subject">{{.Subject}}</strong> through Okta.</p>
+<p>You asked for <code id="path">{{.Path}}</code>.</p>
+<h2>Attributes</h2>
+<table id="attributes">{{range $name, $values := .Attributes}}<tr><th>{{$name}}</th><td>{{range $i, $v := $values}}{{if $i}}, {{end}}{{$v}}{{end}}</td></tr>{{end}}</table>
+<form method="post" action="/logout"><p><button type="submit" id="signout">Sign out</button></p></form>
+</body></html>{{end}}
+{{define "signed-out"}}{{template "top"}}
+<p id="signed-out">You are signed out{{if .}} of the Example SP and of Okta{{end}}.</p>
+<p><a class="button" id="signin" href="/">Sign in again</a></p>
+</body></html>{{end}}
+`))
+
+// whoAmI is the protected page: who signed in and with which attributes,
+// as a page a person reads, or as JSON for a client that asks for it.
 func whoAmI(w http.ResponseWriter, r *http.Request) {
 	claims := samlsp.SessionFromContext(r.Context()).(samlsp.JWTSessionClaims)
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"subject": claims.Subject, "attributes": claims.Attributes})
+	w.Header().Set("Cache-Control", "no-store")
+	if strings.Contains(r.Header.Get("Accept"), "application/json") {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"subject": claims.Subject, "attributes": claims.Attributes})
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = pages.ExecuteTemplate(w, "home", map[string]any{"Subject": claims.Subject, "Attributes": claims.Attributes, "Path": r.URL.RequestURI()})
+}
+
+// signedOut is where a sign-out ends; ?slo=1 when Okta's session ended too.
+func signedOut(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = pages.ExecuteTemplate(w, "signed-out", r.URL.Query().Get("slo") == "1")
 }
 
 // trackingLifetime is how long the SP waits for the IdP's answer to its
@@ -74,7 +123,9 @@ const trackingLifetime = 10 * time.Minute
 // Secure): a browser's strict default would drop it there.
 func requestTracker(opts samlsp.Options, sp *saml.ServiceProvider) samlsp.CookieRequestTracker {
 	t := samlsp.DefaultRequestTracker(opts, sp)
-	t.MaxAge, t.SameSite = trackingLifetime, http.SameSiteLaxMode
+	codec := samlsp.DefaultTrackedRequestCodec(opts) // the signed token in the cookie expires too
+	codec.MaxAge = trackingLifetime
+	t.Codec, t.MaxAge, t.SameSite = codec, trackingLifetime, http.SameSiteLaxMode
 	if opts.URL.Scheme == "https" {
 		t.SameSite = http.SameSiteNoneMode // crewjam marks it Secure for an https ACS
 	}
@@ -100,15 +151,45 @@ func untracked(loc string) bool {
 	return strings.HasPrefix(loc, "/saml/") || strings.HasPrefix(loc, "//") || (!strings.HasPrefix(loc, "/") && !strings.Contains(loc, "://"))
 }
 
-// signOut ends the SP's session and goes home (which asks the IdP again).
+// signOut ends the SP's session. When the IdP offers single logout, it
+// then sends the person to Okta with a signed LogoutRequest, so Okta's
+// session ends too and the next visit asks for a password again.
 func (s *reloadingSP) signOut(w http.ResponseWriter, r *http.Request) {
 	m, err := s.current()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
+	session, _ := m.Session.GetSession(r)
 	_ = m.Session.DeleteSession(w, r)
-	http.Redirect(w, r, "/", http.StatusFound)
+	claims, signedIn := session.(samlsp.JWTSessionClaims)
+	if !signedIn || m.ServiceProvider.GetSLOBindingLocation(saml.HTTPPostBinding) == "" {
+		http.Redirect(w, r, "/signed-out", http.StatusFound)
+		return
+	}
+	form, err := m.ServiceProvider.MakePostLogoutRequest(claims.Subject, "")
+	if err != nil {
+		http.Error(w, "making the logout request: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(form)
+}
+
+// singleLogout takes Okta's LogoutResponse: signed by the IdP, for this SP.
+func (s *reloadingSP) singleLogout(w http.ResponseWriter, r *http.Request) {
+	m, err := s.current()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	if err := m.ServiceProvider.ValidateLogoutResponseRequest(r); err != nil {
+		log.Printf("saml-sp: refused a logout response: %v", err)
+		http.Error(w, "The logout response from the IdP was refused.", http.StatusBadRequest)
+		return
+	}
+	http.Redirect(w, r, "/signed-out?slo=1", http.StatusFound)
 }
 
 // reloadingSP rebuilds the samlsp middleware when the Secret's files change.

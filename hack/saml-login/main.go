@@ -65,10 +65,7 @@ func login(start, user, password string, basic bool) (string, error) {
 		for _, in := range formInput.FindAllStringSubmatch(page, -1) {
 			form.Set(in[1], html.UnescapeString(in[2]))
 		}
-		if strings.Contains(page, `name="password"`) {
-			form.Set("username", user)
-			form.Set("password", password)
-		}
+		fill(form, page, user, password)
 		post, _ := http.NewRequest(http.MethodPost, action.String(), strings.NewReader(form.Encode()))
 		post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		page, at, err = fetch(browser, post)
@@ -79,8 +76,29 @@ func login(start, user, password string, basic bool) (string, error) {
 	return "", errors.New("the sign-in did not finish within 6 forms")
 }
 
+// fill answers the sign-in form in either shape: Identity Engine's
+// identifier, then its password step; Classic's username and password.
+func fill(form url.Values, page, user, password string) {
+	for field, value := range map[string]string{"identifier": user, "credentials.passcode": password, "username": user, "password": password} {
+		if strings.Contains(page, `name="`+field+`"`) {
+			form.Set(field, value)
+		}
+	}
+}
+
+// errorMessage is what an error page says: the org's message, or the body.
+var errorMessage = regexp.MustCompile(`id="error-message">([^<]*)<`)
+
+func pageText(body []byte) string {
+	if m := errorMessage.FindSubmatch(body); m != nil {
+		return html.UnescapeString(string(m[1]))
+	}
+	return strings.TrimSpace(string(body))
+}
+
 // fetch returns a page's body and the URL it was finally served from.
 func fetch(c *http.Client, req *http.Request) (string, *url.URL, error) {
+	req.Header.Set("Accept", "application/json") // the example SP's page as JSON
 	resp, err := c.Do(req)
 	if err != nil {
 		return "", nil, err
@@ -88,7 +106,7 @@ func fetch(c *http.Client, req *http.Request) (string, *url.URL, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if resp.StatusCode >= 400 {
-		return "", nil, fmt.Errorf("%s answered %s: %s", resp.Request.URL, resp.Status, strings.TrimSpace(string(body)))
+		return "", nil, fmt.Errorf("%s answered %s: %s", resp.Request.URL, resp.Status, pageText(body))
 	}
 	return string(body), resp.Request.URL, err
 }

@@ -19,8 +19,12 @@ type user struct {
 	// password is kept for the emulator's own sign-in page; Okta never
 	// returns it and neither does the emulator. hasPassword is also true for
 	// imported password hashes, which cannot sign in here.
-	password        string
-	hasPassword     bool
+	password    string
+	hasPassword bool
+	// failedSignIns counts wrong passwords in a row on the sign-in page;
+	// at lockoutAttempts the user is LOCKED_OUT, as Okta's default
+	// password policy does.
+	failedSignIns   int
 	passwordChanged time.Time
 	// imported users came with a password hash (provider IMPORT).
 	imported bool
@@ -118,6 +122,7 @@ var userActions = map[string][]string{
 	"PROVISIONED":   {"suspend", "resetPassword", "reactivate", "resetFactors", "deactivate"},
 	"ACTIVE":        {"suspend", "resetPassword", "expirePassword", "resetFactors", "deactivate"},
 	"SUSPENDED":     {"unsuspend", "resetFactors", "deactivate"},
+	"LOCKED_OUT":    {"unlock", "resetPassword", "resetFactors", "deactivate"},
 	"DEPROVISIONED": {"activate", "delete"},
 }
 

@@ -55,6 +55,10 @@ type Config struct {
 	Seed *Seed
 	// RandSeed makes IDs and fault injection repeatable when non-zero.
 	RandSeed uint64
+	// SessionIdleTimeout ends a person's org session when unused this long;
+	// defaults to two hours, the idle limit of Okta's default global
+	// session policy.
+	SessionIdleTimeout time.Duration
 	// Release is the Okta release, "YYYY.MM", whose answer shapes the org
 	// gives (fields Okta added or dropped since); empty answers like the
 	// newest recordings.
@@ -92,11 +96,11 @@ type Server struct {
 	usedJTIs     map[string]time.Time
 	// dpopNonce is the DPoP nonce proofs must carry (RotateDPoPNonce).
 	dpopNonce string
-	sessions  map[string]string // SAML session cookie → user ID
+	sessions  map[string]*session // session cookie → the signed-in user
 	// actor is who the System Log says made the change being made: an
 	// API token's admin, or the org itself while seeding.
 	actor   logEntity
-	pending map[string]*samlRequest
+	pending map[string]*signInAttempt // a sign-in form's state → its attempt
 
 	mux       *http.ServeMux
 	apiRoutes []string
@@ -146,6 +150,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.KeyBits == 0 {
 		cfg.KeyBits = 2048
 	}
+	if cfg.SessionIdleTimeout == 0 {
+		cfg.SessionIdleTimeout = 2 * time.Hour
+	}
 	if cfg.Release != "" && !releasePattern.MatchString(cfg.Release) {
 		return nil, fmt.Errorf("release %q is not YYYY.MM, such as 2026.02", cfg.Release)
 	}
@@ -161,9 +168,9 @@ func New(cfg Config) (*Server, error) {
 		oauthClients: map[string]oauthClient{},
 		accessTokens: map[string]accessToken{},
 		usedJTIs:     map[string]time.Time{},
-		sessions:     map[string]string{},
+		sessions:     map[string]*session{},
 		actor:        apiActor,
-		pending:      map[string]*samlRequest{},
+		pending:      map[string]*signInAttempt{},
 	}
 	s.org = newOrg(s)
 	s.dpopNonce = s.randomString(32)
@@ -281,7 +288,7 @@ func (s *Server) routes() {
 	api("POST /api/v1/users/{userID}", s.updateUser)
 	api("DELETE /api/v1/users/{userID}", s.deleteUser)
 	api("GET /api/v1/users/{userID}/groups", s.listUserGroups)
-	for _, operation := range []string{"activate", "reactivate", "suspend", "unsuspend", "deactivate"} {
+	for _, operation := range []string{"activate", "reactivate", "suspend", "unsuspend", "unlock", "deactivate"} {
 		api("POST /api/v1/users/{userID}/lifecycle/"+operation, s.userLifecycle(operation))
 	}
 
@@ -305,9 +312,12 @@ func (s *Server) routes() {
 	// The SAML IdP: browser-facing, not rate limited, counted.
 	s.mux.Handle("GET /app/{appName}/{exk}/sso/saml", s.counted(http.HandlerFunc(s.samlSSO)))
 	s.mux.Handle("POST /app/{appName}/{exk}/sso/saml", s.counted(http.HandlerFunc(s.samlSSO)))
+	s.mux.Handle("GET /app/{appName}/{exk}/slo/saml", s.counted(http.HandlerFunc(s.samlSLO)))
+	s.mux.Handle("POST /app/{appName}/{exk}/slo/saml", s.counted(http.HandlerFunc(s.samlSLO)))
 	s.mux.Handle("GET /home/{appName}/{appID}/{linkID}", s.counted(http.HandlerFunc(s.samlIdPInitiated)))
 	s.mux.Handle("POST /sso/saml2/{idpID}", s.counted(http.HandlerFunc(s.idpACS)))
 	s.mux.Handle("POST /login/emulator", s.counted(http.HandlerFunc(s.samlLogin)))
+	s.mux.Handle("GET /login/emulator/back", s.counted(http.HandlerFunc(s.backToIdentify)))
 	s.mux.Handle("GET /login/login.htm", s.counted(http.HandlerFunc(s.signInPage)))
 	s.mux.Handle("GET /login/signout", s.counted(http.HandlerFunc(s.signOut)))
 	s.mux.Handle("GET /app/UserHome", s.counted(http.HandlerFunc(s.userHomeHandler)))

@@ -31,27 +31,22 @@ type idpLogin struct {
 
 func (s *Server) idpACS(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		samlError(w, http.StatusBadRequest, "Invalid form")
+		s.samlError(w, r, http.StatusBadRequest, "Invalid form")
 		return
 	}
 	raw, err := base64.StdEncoding.DecodeString(r.PostForm.Get("SAMLResponse"))
 	if err != nil || len(raw) == 0 {
-		samlError(w, http.StatusBadRequest, "No SAMLResponse")
+		s.samlError(w, r, http.StatusBadRequest, "No SAMLResponse")
 		return
 	}
 	s.mu.Lock()
 	u, status, err := s.acceptIdPResponse(r.PathValue("idpID"), raw)
-	var sid string
-	if err == nil {
-		sid = s.randomString(40)
-		s.sessions[sid] = u.id
-	}
 	s.mu.Unlock()
 	if err != nil {
-		samlError(w, status, err.Error())
+		s.samlError(w, r, status, err.Error())
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: sid, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	s.startSession(w, u)
 	next := r.PostForm.Get("RelayState")
 	if !s.ownURL(next) {
 		next = s.baseURL + "/app/UserHome"
@@ -316,7 +311,7 @@ func (s *Server) getIdPMetadata(w http.ResponseWriter, r *http.Request) {
 	}}}
 	out, err := xml.MarshalIndent(md, "", "  ")
 	if err != nil {
-		samlError(w, http.StatusInternalServerError, err.Error())
+		s.samlError(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "application/xml")

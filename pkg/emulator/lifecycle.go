@@ -12,6 +12,7 @@ import (
 //	STAGED ──activate──▶ ACTIVE (with a password) or PROVISIONED
 //	PROVISIONED ──reactivate──▶ PROVISIONED (a new activation)
 //	ACTIVE ──suspend──▶ SUSPENDED ──unsuspend──▶ ACTIVE
+//	ACTIVE ──10 wrong passwords on the sign-in page──▶ LOCKED_OUT ──unlock──▶ ACTIVE
 //	any but DEPROVISIONED ──deactivate──▶ DEPROVISIONED ──activate──▶ …
 //	DEPROVISIONED ──delete──▶ gone (a delete of any other user deactivates it)
 
@@ -35,6 +36,8 @@ var (
 			status: http.StatusBadRequest, refusal: errValidation("suspend", "Cannot suspend a user that is not active")},
 		"unsuspend": {from: statuses("SUSPENDED"), to: func(*user) string { return "ACTIVE" },
 			status: http.StatusBadRequest, refusal: errValidation("unsuspend", "Cannot unsuspend a user that is not suspended")},
+		"unlock": {from: statuses("LOCKED_OUT"), to: func(*user) string { return "ACTIVE" }, status: http.StatusForbidden,
+			refusal: apiError{Code: "E0000032", Summary: "Unlock is not allowed for this user."}},
 		"deactivate": {from: statuses("STAGED", "PROVISIONED", "ACTIVE", "RECOVERY", "LOCKED_OUT", "PASSWORD_EXPIRED", "SUSPENDED", "DEPROVISIONED"),
 			to: func(*user) string { return "DEPROVISIONED" }},
 	}

@@ -38,7 +38,10 @@ func (s *Server) sessionCookie() string { return "okta_emulator_sid_" + s.cfg.Or
 type samlRequest struct {
 	// fromURI is where a sign-in that no app asked for goes afterwards
 	// (My Apps, or a page of the org); then appID is empty.
-	fromURI    string
+	fromURI string
+	// startURI is where this sign-in started, when it can start again
+	// there (a GET): the page a refused person signs out to.
+	startURI   string
 	appID      string
 	binding    string // saml.HTTPRedirectBinding or saml.HTTPPostBinding
 	rawQuery   string // redirect binding: the signed query, as sent
@@ -48,11 +51,19 @@ type samlRequest struct {
 	signature  string
 }
 
-// samlError answers a browser with Okta's error page text.
-func samlError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(status)
-	fmt.Fprintln(w, msg)
+// samlError answers a browser with a page saying what went wrong, and a
+// sign-out when a session is open.
+func (s *Server) samlError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	_, signedIn := s.sessionUser(r)
+	s.refuse(w, status, refusalTitles[status], msg, userHome, signedIn)
+}
+
+var refusalTitles = map[int]string{
+	http.StatusBadRequest:          "Something went wrong",
+	http.StatusUnauthorized:        "Unable to sign in",
+	http.StatusForbidden:           "You can't access this app",
+	http.StatusNotFound:            "Page not found",
+	http.StatusInternalServerError: "Something went wrong",
 }
 
 // samlSSO receives SP-initiated AuthnRequests at the app's IdP SSO URL. A
@@ -63,8 +74,11 @@ func (s *Server) samlSSO(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Query().Get("SAMLRequest") == "" {
 		req, err = &samlRequest{relayState: r.URL.Query().Get("RelayState")}, nil
 	}
+	if err == nil && r.Method == http.MethodGet {
+		req.startURI = r.URL.RequestURI() // a GET can start again after a sign-out
+	}
 	if err != nil {
-		samlError(w, http.StatusBadRequest, "Invalid SAML request: "+err.Error())
+		s.samlError(w, r, http.StatusBadRequest, "Invalid SAML request: "+err.Error())
 		return
 	}
 	s.mu.Lock()
@@ -74,7 +88,7 @@ func (s *Server) samlSSO(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if !ok || a.family != familySAML {
-		samlError(w, http.StatusNotFound, "No SAML app answers at this SSO URL")
+		s.samlError(w, r, http.StatusNotFound, "No SAML app answers at this SSO URL")
 		return
 	}
 	s.completeLogin(w, r, req)
@@ -92,10 +106,10 @@ func (s *Server) samlIdPInitiated(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ok && a.family != familySAML {
-		samlError(w, http.StatusBadRequest, "This app signs in with "+a.signOnMode+", which the local org does not emulate; only its SAML and bookmark apps sign users in")
+		s.samlError(w, r, http.StatusBadRequest, "This app signs in with "+a.signOnMode+", which the local org does not emulate; only its SAML and bookmark apps sign users in")
 		return
 	}
-	s.completeLogin(w, r, &samlRequest{appID: r.PathValue("appID")})
+	s.completeLogin(w, r, &samlRequest{appID: r.PathValue("appID"), startURI: r.URL.RequestURI()})
 }
 
 // completeLogin signs the user in (session cookie, HTTP Basic credentials,
@@ -104,10 +118,12 @@ func (s *Server) completeLogin(w http.ResponseWriter, r *http.Request, req *saml
 	u, ok := s.sessionUser(r)
 	if !ok {
 		if username, password, basic := r.BasicAuth(); basic {
-			if u, ok = s.checkPassword(username, password); !ok {
-				samlError(w, http.StatusUnauthorized, "Sign-in failed: unknown user or wrong password")
+			var failure string
+			if u, failure = s.authenticate(strings.TrimSpace(username), password); failure != "" {
+				s.samlError(w, r, http.StatusUnauthorized, failure)
 				return
 			}
+			ok = true
 		}
 	}
 	if !ok {
@@ -122,10 +138,11 @@ func (s *Server) postResponse(w http.ResponseWriter, r *http.Request, req *samlR
 	form, status, err := s.buildResponseForm(req, u)
 	s.mu.Unlock()
 	if err != nil {
-		samlError(w, status, err.Error())
+		s.refuse(w, status, refusalTitles[status], err.Error(), req.startURI, true)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	_ = responseForm.Execute(w, form)
 }
 
@@ -136,101 +153,6 @@ var responseForm = template.Must(template.New("saml-response").Parse(`<!DOCTYPE 
 {{if .RelayState}}<input type="hidden" name="RelayState" value="{{.RelayState}}">{{end}}
 <noscript><button type="submit">Continue</button></noscript>
 </form></body></html>`))
-
-var loginForm = template.Must(template.New("login").Parse(`<!DOCTYPE html>
-<html><head><title>{{.Org}} - Sign In</title></head><body>
-<h1>Sign In</h1>
-<p class="okta-org">{{.Org}}</p>
-{{if .App}}<p class="okta-app">to continue to <strong>{{.App}}</strong></p>{{end}}
-{{if .Error}}<div class="o-form-error-container" role="alert"><p>{{.Error}}</p></div>{{end}}
-<form method="post" action="/login/emulator" id="form19" class="primary-auth-form">
-<input type="hidden" name="state" value="{{.State}}">
-<label for="okta-signin-username">Username</label>
-<input type="text" id="okta-signin-username" name="username" autocomplete="username" value="{{.Username}}">
-<label for="okta-signin-password">Password</label>
-<input type="password" id="okta-signin-password" name="password" autocomplete="current-password">
-<input type="submit" id="okta-signin-submit" class="button button-primary" value="Sign In">
-</form></body></html>`))
-
-// loginPage is what the sign-in page shows.
-type loginPage struct {
-	State, Org, App, Error, Username string
-}
-
-// showLoginForm answers the sign-in page for a waiting sign-in, with a
-// message when the last try failed. It is never cached: Back must not show
-// a form whose sign-in is over.
-func (s *Server) showLoginForm(w http.ResponseWriter, req *samlRequest, failure ...string) {
-	s.mu.Lock()
-	state := s.randomString(32)
-	s.pending[state] = req
-	page := loginPage{State: state, Org: s.cfg.OrgName}
-	if a, ok := s.org.apps.get(req.appID); ok {
-		page.App = a.label
-	}
-	s.mu.Unlock()
-	if len(failure) == 2 {
-		page.Error, page.Username = failure[0], failure[1]
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = loginForm.Execute(w, page)
-}
-
-// samlLogin takes the login form, starts a session and finishes the login
-// that was waiting for it.
-func (s *Server) samlLogin(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		samlError(w, http.StatusBadRequest, "Invalid form")
-		return
-	}
-	s.mu.Lock()
-	req, ok := s.pending[r.PostForm.Get("state")]
-	delete(s.pending, r.PostForm.Get("state"))
-	s.mu.Unlock()
-	if !ok {
-		samlError(w, http.StatusBadRequest, "The sign-in has expired; start again at the application")
-		return
-	}
-	username := strings.TrimSpace(r.PostForm.Get("username"))
-	u, ok := s.checkPassword(username, r.PostForm.Get("password"))
-	if !ok {
-		s.showLoginForm(w, req, "Unable to sign in", username) // Okta's words, whatever went wrong
-		return
-	}
-	s.mu.Lock()
-	sid := s.randomString(40)
-	s.sessions[sid] = u.id
-	s.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: sid, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	if req.appID == "" {
-		http.Redirect(w, r, req.fromURI, http.StatusFound)
-		return
-	}
-	s.postResponse(w, r, req, u)
-}
-
-func (s *Server) sessionUser(r *http.Request) (*user, bool) {
-	c, err := r.Cookie(s.sessionCookie())
-	if err != nil {
-		return nil, false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.org.users.get(s.sessions[c.Value])
-	return u, ok && u.status == "ACTIVE"
-}
-
-// checkPassword signs in an ACTIVE user by login and password.
-func (s *Server) checkPassword(login, password string) (*user, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.org.userByIDOrLogin(login)
-	if !ok || u.status != "ACTIVE" || u.password == "" || u.password != password {
-		return nil, false
-	}
-	return u, true
-}
 
 func (s *Server) appByExternalKey(exk string) (*app, bool) {
 	for _, a := range s.org.apps.list() {

@@ -5,23 +5,12 @@ package emulator
 // org's own sign-in page (/login/login.htm) and sign-out (/login/signout).
 
 import (
-	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
 )
 
 const userHome = "/app/UserHome"
-
-var userHomePage = template.Must(template.New("home").Parse(`<!DOCTYPE html>
-<html><head><title>{{.Org}} - My Apps</title></head><body>
-<header><p class="okta-org">{{.Org}}</p>
-<p>Signed in as <span id="okta-user">{{.User}}</span> · <a id="signout" href="/login/signout?fromURI=/app/UserHome">Sign out</a></p></header>
-<h1>My Apps</h1>
-{{if .Tiles}}<ul class="app-tiles">{{range .Tiles}}
-<li><a class="app-button" data-app-id="{{.ID}}" href="{{.Link}}">{{.Label}}</a></li>{{end}}
-</ul>{{else}}<p id="no-apps">No apps are assigned to you.</p>{{end}}
-</body></html>`))
 
 type tile struct{ ID, Label, Link string }
 
@@ -35,19 +24,14 @@ func (s *Server) userHomeHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	page := struct {
-		Org, User string
-		Tiles     []tile
-	}{Org: s.cfg.OrgName, User: u.login()}
+	p := page{Org: s.cfg.OrgName, Title: "My Apps", User: u.login(), Wide: true}
 	for _, a := range s.org.apps.list() {
 		if a.status == "ACTIVE" && !a.visibility.Hide.Web && (a.family == familySAML || a.family == familyBookmark) && s.hasAccess(a, u) {
-			page.Tiles = append(page.Tiles, tile{ID: a.id, Label: a.label, Link: "/home/" + a.name + "/" + a.id + "/" + a.linkID})
+			p.Tiles = append(p.Tiles, tile{ID: a.id, Label: a.label, Link: "/home/" + a.name + "/" + a.id + "/" + a.linkID})
 		}
 	}
 	s.mu.Unlock()
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = userHomePage.Execute(w, page)
+	render(w, http.StatusOK, "home", p)
 }
 
 // rootHandler sends a signed-in person to My Apps and anyone else to the
@@ -69,12 +53,7 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
 // signOut serves /login/signout: the session ends (here and in the
 // browser), then fromURI, a page of this org, or the sign-in page.
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(s.sessionCookie()); err == nil {
-		s.mu.Lock()
-		delete(s.sessions, c.Value)
-		s.mu.Unlock()
-	}
-	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	s.endSession(w, r)
 	target := "/login/login.htm"
 	if from := r.URL.Query().Get("fromURI"); from != "" {
 		target = "/login/login.htm?fromURI=" + url.QueryEscape(localURI(from))

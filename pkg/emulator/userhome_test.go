@@ -1,8 +1,10 @@
 package emulator_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -17,7 +19,7 @@ func TestMyAppsSignInAndSignOut(t *testing.T) {
 	b := newBrowser(t)
 
 	status, page := b.get(base + "/")
-	if status != http.StatusOK || !strings.Contains(page, "Sign In") || !strings.Contains(page, `id="okta-signin-username"`) {
+	if status != http.StatusOK || !strings.Contains(page, "Sign In") || !strings.Contains(page, `name="identifier"`) {
 		t.Fatalf("the org's URL without a session: %d\n%s", status, page)
 	}
 	resp, err := http.Get(base + "/login/login.htm")
@@ -66,4 +68,29 @@ func TestMyAppsSignInAndSignOut(t *testing.T) {
 			t.Fatalf("bob after signing in: %d\n%s", status, page)
 		}
 	})
+}
+
+// A person refused by an app sees why, signs out, and signs in as someone
+// the app is assigned to, landing back where they started.
+func TestRefusedPersonSignsOutAndTriesAnotherAccount(t *testing.T) {
+	env := newSAMLEnv(t)
+	base := env.org.BaseURL()
+	b := newBrowser(t)
+	_, page := b.get(env.app.Links.AppLinks[0].Href)
+	status, page := b.signIn(env, page, "bob@example.com")
+	if status != http.StatusForbidden || !strings.Contains(page, "bob@example.com is not assigned to this application") {
+		t.Fatalf("bob at a tile he is not assigned: %d\n%s", status, page)
+	}
+	m := regexp.MustCompile(`id="signout" data-se="signout" href="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the refusal has no sign-out:\n%s", page)
+	}
+	status, page = b.get(base + html.UnescapeString(m[1]))
+	if status != http.StatusOK || !strings.Contains(page, "Sign In") {
+		t.Fatalf("after signing out: %d\n%s", status, page)
+	}
+	status, page = b.signIn(env, page, "alice@example.com")
+	if status != http.StatusOK || !strings.Contains(page, "SAMLResponse") {
+		t.Fatalf("alice, after bob signed out, goes on to the app: %d\n%s", status, page)
+	}
 }
