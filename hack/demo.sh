@@ -222,6 +222,7 @@ step "kubectl get sso -A"
 
 step "Sign in as a person would, in a browser"
 echo "My Apps: $ORG/app/UserHome (sign in as alice@example.com, password demo-password-123; her tiles open the apps)"
+echo "the example SP: http://127.0.0.1:18090/ (SP-initiated: it sends you to the org's sign-in page; bob@example.com is refused)"
 echo "sign out: $ORG/login/signout"
 if [ -n "${KEEP:-}" ]; then
   echo "KEEP is set: the local orgs, the control plane, the manager and the example SP keep running until Ctrl-C"

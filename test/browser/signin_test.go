@@ -23,7 +23,8 @@ const password = "correct-horse-battery"
 // keep.
 const slowWait = 100 * time.Second
 
-// The local orgs and the example SP in a real browser. The SP is at
+// The local orgs and the example SP in a real browser; the hub answers
+// like an Identity Engine org, the spoke like a Classic one. The SP is at
 // https://localhost, the orgs at http://127.0.0.1: another site, so every
 // flow crosses sites the way a real SP and Okta do, under Chromium's strict
 // SameSite rules.
@@ -47,7 +48,7 @@ users:
 		spokeURL = startOrg(dir, "spoke", `groups: [{name: Engineering}]
 users:
   - {login: sam@example.com, firstName: Sam, lastName: Lee, password: `+password+`, groups: [Engineering]}
-`)
+`, "--classic")
 		startBinary("cmd/manager", "--kubeconfig", kubeconfigPath, "--allow-loopback-targets",
 			"--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:"+freePort())
 		spPort := freePort()
@@ -174,11 +175,14 @@ users:
 		Expect(alice.sees(`h2`)).To(Equal("Sign In"), "My Apps asks again")
 	})
 
-	It("signs a spoke user in to the hub's app from the spoke's tile", func() {
+	It("signs a spoke user in to the hub's app from the spoke's tile, on the Classic widget's form", func() {
 		sam := newPerson(browser)
 		sam.open(spokeURL + "/")
 		Expect(sam.sees(`.okta-org`)).To(Equal("spoke"))
-		sam.signsInAtIdentityEngine("sam@example.com", password)
+		sam.types(`#okta-signin-username`, "sam@example.com")
+		sam.types(`#okta-signin-password`, password)
+		sam.screenshot("signin-classic")
+		sam.clicks(`#okta-signin-submit`)
 		Expect(sam.sees(`.app-tiles`)).To(ContainSubstring("Wiki"))
 		sam.screenshot("spoke-my-apps")
 		sam.clicksTile("Wiki")

@@ -107,11 +107,12 @@ func startBinary(pkg string, args ...string) *gexec.Session {
 	return session
 }
 
-// startOrg runs a local Okta org with the seed and returns its URL.
-func startOrg(dir, name, seed string) string {
+// startOrg runs a local Okta org with the seed (and any further flags)
+// and returns its URL.
+func startOrg(dir, name, seed string, flags ...string) string {
 	path := filepath.Join(dir, name+"-seed.yaml")
 	Expect(os.WriteFile(path, []byte(seed), 0o600)).To(Succeed())
-	org := startBinary("cmd/okta-emulator", "--api-token", apiToken, "--seed", path, "--org-name", name)
+	org := startBinary("cmd/okta-emulator", append([]string{"--api-token", apiToken, "--seed", path, "--org-name", name}, flags...)...)
 	Eventually(org.Out, "30s").Should(gbytes.Say(`http://127\.0\.0\.1:\d+`))
 	return regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(string(org.Out.Contents()))
 }
