@@ -464,6 +464,7 @@ func rawExchanges(t *testing.T, base string, v *validatingTransport, appID, grou
 	password := idOf(send("POST", "/api/v1/users", `{"profile":{"login":"cy@example.com","email":"cy@example.com","firstName":"Cy","lastName":"Ng"},"credentials":{"password":{"value":"Correct-Horse-9"}}}`, 200))
 	send("POST", "/api/v1/users/"+password+"/lifecycle/suspend", "", 200)
 	send("POST", "/api/v1/users/"+password+"/lifecycle/unsuspend", "", 200)
+	send("POST", "/api/v1/users/"+password+"/lifecycle/unlock", "", 403) // not locked out
 	send("POST", "/api/v1/users/"+user+"/lifecycle/deactivate", "", 200)
 	send("DELETE", "/api/v1/users/"+user, "", 204)
 

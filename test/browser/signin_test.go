@@ -9,11 +9,11 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/test/harness"
 )
 
 const password = "correct-horse-battery"
@@ -49,7 +49,7 @@ users:
 users:
   - {login: sam@example.com, firstName: Sam, lastName: Lee, password: `+password+`, groups: [Engineering]}
 `, "--classic")
-		startBinary("cmd/manager", "--kubeconfig", kubeconfigPath, "--allow-loopback-targets",
+		harness.StartBinary(project+"cmd/manager", "--kubeconfig", apiServer.Kubeconfig, "--allow-loopback-targets",
 			"--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:"+freePort())
 		spPort := freePort()
 		spURL = "https://localhost:" + spPort
@@ -84,14 +84,14 @@ users:
 				Spec: ssov1.SSOBindingSpec{AppRef: ssov1.LocalObjectReference{Name: "wiki"}, Subjects: []ssov1.Subject{
 					{Kind: ssov1.SubjectKindGroup, Name: "Engineering"}, {Kind: ssov1.SubjectKindGroup, Name: "Spoke users"}}}},
 		}
-		applyAndWaitReady(ctx, objects)
+		harness.ApplyAndWaitReady(ctx, k8s, objects)
 
 		By("the example SP over HTTPS, configured from the wiki's connection Secret")
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(wiki), wiki)).To(Succeed())
 		secretDir := filepath.Join(dir, "wiki")
-		mountSecret(ctx, ns.Name, wiki.Status.ConnectionSecretName, secretDir)
+		harness.MountSecret(ctx, k8s, ns.Name, wiki.Status.ConnectionSecretName, secretDir)
 		cert, key := serverCertificate(dir)
-		sp := startBinary("examples/saml-sp", "--addr", "127.0.0.1:"+spPort, "--url", spURL, "--secret-dir", secretDir,
+		sp := harness.StartBinary(project+"examples/saml-sp", "--addr", "127.0.0.1:"+spPort, "--url", spURL, "--secret-dir", secretDir,
 			"--tls-cert-file", cert, "--tls-key-file", key)
 		Eventually(sp.Err, "30s").Should(gbytes.Say("serving"))
 
@@ -200,21 +200,3 @@ users:
 		Expect(slow.sees(`#path`)).To(Equal("/pages/slow?tab=history"), "the SP still knew what she asked for")
 	})
 })
-
-// applyAndWaitReady creates the objects, then waits until each is Ready.
-func applyAndWaitReady(ctx context.Context, objects []client.Object) {
-	for _, o := range objects {
-		Expect(k8s.Create(ctx, o)).To(Succeed())
-	}
-	for _, o := range objects {
-		Eventually(func(g Gomega) {
-			got := o.DeepCopyObject().(interface {
-				client.Object
-				GetCommonStatus() *ssov1.CommonStatus
-			})
-			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(o), got)).To(Succeed())
-			conditions := got.GetCommonStatus().Conditions
-			g.Expect(meta.IsStatusConditionTrue(conditions, ssov1.ReadyCondition)).To(BeTrue(), "%s: %v", o.GetName(), conditions)
-		}, "90s").Should(Succeed())
-	}
-}

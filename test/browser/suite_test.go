@@ -6,7 +6,6 @@
 package browser
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -25,23 +24,20 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
-	"github.com/onsi/gomega/gexec"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/test/harness"
 )
 
-const apiToken = "00BrowserTokenForTheLocalOrgs-5d1e"
+const (
+	apiToken = "00BrowserTokenForTheLocalOrgs-5d1e"
+	project  = "github.com/oktaop/okta-sso-operator/"
+)
 
 var (
-	testEnv        *envtest.Environment
-	k8s            client.Client
-	kubeconfigPath string
-	chromium       string
+	apiServer *harness.APIServer
+	k8s       client.Client
+	chromium  string
 )
 
 func TestBrowser(t *testing.T) {
@@ -57,30 +53,13 @@ var _ = BeforeSuite(func() {
 		}
 		Skip("no Chromium (set CHROMIUM, or run hack/test-deps.sh)")
 	}
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := testEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
-	scheme := runtime.NewScheme()
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(ssov1.AddToScheme(scheme)).To(Succeed())
-	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
-	Expect(err).NotTo(HaveOccurred())
-	admin, err := testEnv.AddUser(envtest.User{Name: "browser-admin", Groups: []string{"system:masters"}}, nil)
-	Expect(err).NotTo(HaveOccurred())
-	kubeconfig, err := admin.KubeConfig()
-	Expect(err).NotTo(HaveOccurred())
-	kubeconfigPath = filepath.Join(GinkgoT().TempDir(), "kubeconfig")
-	Expect(os.WriteFile(kubeconfigPath, kubeconfig, 0o600)).To(Succeed())
+	apiServer = harness.StartAPIServer(filepath.Join("..", ".."))
+	k8s = apiServer.Client
 })
 
 var _ = AfterSuite(func() {
-	gexec.KillAndWait()
-	gexec.CleanupBuildArtifacts()
-	if testEnv != nil {
-		Expect(testEnv.Stop()).To(Succeed())
+	if apiServer != nil {
+		apiServer.Stop()
 	}
 })
 
@@ -97,22 +76,12 @@ func findChromium() string {
 	return ""
 }
 
-// startBinary builds a main package of the project and runs it.
-func startBinary(pkg string, args ...string) *gexec.Session {
-	bin, err := gexec.Build("github.com/oktaop/okta-sso-operator/" + pkg)
-	Expect(err).NotTo(HaveOccurred())
-	session, err := gexec.Start(exec.Command(bin, args...), GinkgoWriter, GinkgoWriter)
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func() { session.Terminate().Wait("10s") })
-	return session
-}
-
 // startOrg runs a local Okta org with the seed (and any further flags)
 // and returns its URL.
 func startOrg(dir, name, seed string, flags ...string) string {
 	path := filepath.Join(dir, name+"-seed.yaml")
 	Expect(os.WriteFile(path, []byte(seed), 0o600)).To(Succeed())
-	org := startBinary("cmd/okta-emulator", append([]string{"--api-token", apiToken, "--seed", path, "--org-name", name}, flags...)...)
+	org := harness.StartBinary(project+"cmd/okta-emulator", append([]string{"--api-token", apiToken, "--seed", path, "--org-name", name}, flags...)...)
 	Eventually(org.Out, "30s").Should(gbytes.Say(`http://127\.0\.0\.1:\d+`))
 	return regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(string(org.Out.Contents()))
 }
@@ -124,16 +93,6 @@ func freePort() string {
 	defer l.Close()
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	return port
-}
-
-// mountSecret writes a Secret's files into dir, as a Secret volume would.
-func mountSecret(ctx context.Context, namespace, name, dir string) {
-	secret := &corev1.Secret{}
-	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, secret)).To(Succeed())
-	Expect(os.MkdirAll(dir, 0o700)).To(Succeed())
-	for k, v := range secret.Data {
-		Expect(os.WriteFile(filepath.Join(dir, k), v, 0o600)).To(Succeed())
-	}
 }
 
 // serverCertificate writes a self-signed certificate and key for localhost

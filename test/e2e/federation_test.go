@@ -11,12 +11,12 @@ import (
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
+	"github.com/oktaop/okta-sso-operator/test/harness"
 )
 
 var _ = Describe("Hub and spoke through the built binaries", func() {
@@ -62,7 +62,7 @@ users:
 			&ssov1.SSOBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "wiki-spoke-users"},
 				Spec: ssov1.SSOBindingSpec{AppRef: ssov1.LocalObjectReference{Name: "wiki"}, Subjects: []ssov1.Subject{{Kind: ssov1.SubjectKindGroup, Name: "Spoke users"}}}},
 		}
-		applyAndWaitReady(ctx, objects)
+		harness.ApplyAndWaitReady(ctx, k8s, objects)
 
 		By("the hub app's SP, from its connection Secret")
 		wiki := &ssov1.OktaSAMLApp{}
@@ -140,21 +140,3 @@ users:
 		Expect(err).NotTo(HaveOccurred(), "a user the hub created earlier still signs in: "+out)
 	})
 })
-
-// applyAndWaitReady creates the objects, then waits until each is Ready.
-func applyAndWaitReady(ctx context.Context, objects []client.Object) {
-	for _, o := range objects {
-		Expect(k8s.Create(ctx, o)).To(Succeed())
-	}
-	for _, o := range objects {
-		Eventually(func(g Gomega) {
-			got := o.DeepCopyObject().(interface {
-				client.Object
-				GetCommonStatus() *ssov1.CommonStatus
-			})
-			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(o), got)).To(Succeed())
-			conditions := got.GetCommonStatus().Conditions
-			g.Expect(meta.IsStatusConditionTrue(conditions, ssov1.ReadyCondition)).To(BeTrue(), "%s: %v", o.GetName(), conditions)
-		}, "90s").Should(Succeed())
-	}
-}

@@ -16,6 +16,7 @@ import (
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
+	"github.com/oktaop/okta-sso-operator/test/harness"
 )
 
 var _ = Describe("Org2Org provisioning through the built binaries", func() {
@@ -63,7 +64,7 @@ users:
 			&ssov1.SSOBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "wiki-engineering"},
 				Spec: ssov1.SSOBindingSpec{AppRef: ssov1.LocalObjectReference{Name: "wiki"}, Subjects: []ssov1.Subject{{Kind: ssov1.SubjectKindGroup, Name: "Engineering"}}}},
 		}
-		applyAndWaitReady(ctx, objects)
+		harness.ApplyAndWaitReady(ctx, k8s, objects)
 
 		By("erin is in the hub, and in its Engineering, before she ever signs in")
 		var provisioned *okta.User

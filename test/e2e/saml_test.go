@@ -20,6 +20,7 @@ import (
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
+	"github.com/oktaop/okta-sso-operator/test/harness"
 )
 
 const (
@@ -28,14 +29,7 @@ const (
 )
 
 // startBinary builds a main package and runs it.
-func startBinary(pkg string, args ...string) *gexec.Session {
-	bin, err := gexec.Build(pkg)
-	Expect(err).NotTo(HaveOccurred())
-	session, err := gexec.Start(exec.Command(bin, args...), GinkgoWriter, GinkgoWriter)
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func() { session.Terminate().Wait("10s") })
-	return session
-}
+func startBinary(pkg string, args ...string) *gexec.Session { return harness.StartBinary(pkg, args...) }
 
 // startLocalOrg runs the built okta-emulator with the seed (YAML) and
 // returns the org's URL.
@@ -55,13 +49,7 @@ func startNamedOrg(dir, name, seed string, flags ...string) string {
 // mountSecret writes a Secret's files into dir, as a Secret volume would,
 // and returns the Secret.
 func mountSecret(ctx context.Context, namespace, name, dir string) *corev1.Secret {
-	secret := &corev1.Secret{}
-	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, secret)).To(Succeed())
-	Expect(os.MkdirAll(dir, 0o700)).To(Succeed())
-	for k, v := range secret.Data {
-		Expect(os.WriteFile(filepath.Join(dir, k), v, 0o600)).To(Succeed())
-	}
-	return secret
+	return harness.MountSecret(ctx, k8s, namespace, name, dir)
 }
 
 // annotate sets one annotation on an object, as kubectl annotate
