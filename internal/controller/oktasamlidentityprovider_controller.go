@@ -80,7 +80,10 @@ func (r *OktaSAMLIdentityProviderReconciler) SetupWithManager(mgr ctrl.Manager) 
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&ssov1.OktaSAMLIdentityProvider{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestAnnotationChanged, idpIDSetByHand))).
 		Watches(&ssov1.OktaSAMLApp{}, handler.EnqueueRequestsFromMapFunc(byApp), builder.WithPredicates(appReadinessChanged)).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(byOwningApp(byApp)), builder.OnlyMetadata)
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(byOwningApp(byApp)), builder.OnlyMetadata).
+		// The spoke's tiles go to the groups the Org2Org app is assigned
+		// to: a binding that changes them changes who sees the tiles.
+		Watches(&ssov1.SSOBinding{}, handler.EnqueueRequestsFromMapFunc(byBoundApp(byApp)), builder.WithPredicates(bindingAssignmentsChanged))
 	if r.Drift != nil {
 		b = b.WatchesRawSource(r.Drift.idps.source())
 	}

@@ -279,6 +279,35 @@ var _ = Describe("OktaSAMLIdentityProvider and an Org2Org app", func() {
 		Expect(okta.IsNotFound(err)).To(BeTrue(), "the bookmark is gone from the spoke: %v", err)
 	})
 
+	It("gives the tile to a group bound to the Org2Org app after the tile was made, with no change to the IdP", func() {
+		wiki := newApp(watchedNS)
+		Expect(k8s.Create(ctx, wiki)).To(Succeed())
+		Eventually(func() string { return readyReason(ctx, wiki) }, "30s").Should(Equal(ready))
+		idp, app := wiredPair()
+		Eventually(func() error {
+			current := getIdP(idp)
+			current.Spec.SharedApps = []ssov1.SharedApp{{Name: ssov1.ResourceName(wiki.Name)}}
+			return k8s.Update(ctx, current)
+		}).Should(Succeed())
+		Eventually(func() []ssov1.SharedAppStatus { return getIdP(idp).Status.SharedApps }, "30s").Should(HaveLen(1))
+		tile := getIdP(idp).Status.SharedApps[0].BookmarkAppID
+		groups, err := spokeAPI.ListAppGroups(ctx, tile)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(groups).To(BeEmpty(), "nobody may use the Org2Org app yet")
+		generation := getIdP(idp).Generation
+
+		binding := &ssov1.SSOBinding{ObjectMeta: metav1.ObjectMeta{Namespace: watchedNS, Name: app.Name + "-engineering"},
+			Spec: ssov1.SSOBindingSpec{AppRef: ssov1.LocalObjectReference{Name: ssov1.ResourceName(app.Name)},
+				Subjects: []ssov1.Subject{{Kind: ssov1.SubjectKindGroup, Name: "Engineering"}}}}
+		Expect(k8s.Create(ctx, binding)).To(Succeed())
+		eng, err := spokeAPI.FindGroupByName(ctx, "Engineering")
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() ([]okta.AppGroupAssignment, error) { return spokeAPI.ListAppGroups(ctx, tile) }, "30s").
+			Should(ConsistOf(HaveField("ID", eng.ID)), "the binding's group sees the tile")
+		Expect(getIdP(idp).Generation).To(Equal(generation))
+		Expect(getIdP(idp).Annotations).NotTo(HaveKey(ssov1.ReconcileRequestAnnotation))
+	})
+
 	DescribeTable("deletes each side in either order",
 		func(idpFirst bool) {
 			idp, app := wiredPair()

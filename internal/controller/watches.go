@@ -3,13 +3,18 @@ package controller
 import (
 	"context"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 )
 
 // requestsByIndex maps an object (a Secret, an app) to a request for each
@@ -61,4 +66,25 @@ func (w waker) wake(key types.NamespacedName) {
 	default:
 		go func() { w.ch <- event.GenericEvent{Object: obj} }()
 	}
+}
+
+// byBoundApp maps an SSOBinding to what byApp maps its app to.
+func byBoundApp(byApp handler.MapFunc) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []ctrl.Request {
+		b, ok := o.(*ssov1.SSOBinding)
+		if !ok {
+			return nil
+		}
+		app := &ssov1.OktaSAMLApp{ObjectMeta: metav1.ObjectMeta{Namespace: b.Namespace, Name: string(b.Spec.AppRef.Name)}}
+		return byApp(ctx, app)
+	}
+}
+
+// bindingAssignmentsChanged passes a binding created or deleted, and one
+// whose assignments in Okta changed (what it resolved, how many it holds).
+var bindingAssignmentsChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		oldB, newB := e.ObjectOld.(*ssov1.SSOBinding), e.ObjectNew.(*ssov1.SSOBinding)
+		return oldB.Status.AssignedCount != newB.Status.AssignedCount || !equality.Semantic.DeepEqual(oldB.Status.Resolved, newB.Status.Resolved)
+	},
 }

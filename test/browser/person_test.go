@@ -30,7 +30,7 @@ func startChromium() context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("ignore-certificate-errors", true), // the SP's self-signed localhost certificate
-		chromedp.Flag("enable-features", "NetworkService,NetworkServiceInProcess,SameSiteByDefaultCookies,CookiesWithoutSameSiteMustBeSecure,SameSiteDefaultChecksMethodRigorously"),
+		chromedp.Flag("enable-features", "NetworkService,NetworkServiceInProcess,SameSiteDefaultChecksMethodRigorously"),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	DeferCleanup(cancelAlloc)

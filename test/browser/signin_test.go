@@ -2,7 +2,11 @@ package browser
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -106,6 +110,30 @@ users:
 		slowStarted = time.Now()
 	})
 
+	It("runs Chromium with the strict SameSite rule on: a cookie without SameSite stays home on a cross-site POST", func() {
+		site := http.NewServeMux() // 127.0.0.1: sets a cookie as crewjam's default tracker did, then says whether a POST brought it
+		site.HandleFunc("GET /set", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Add("Set-Cookie", "probe=1; Path=/")
+			fmt.Fprint(w, "set")
+		})
+		site.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
+			_, err := r.Cookie("probe")
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprintf(w, `<p id="cookie">%t</p>`, err == nil)
+		})
+		home := httptest.NewServer(site)
+		DeferCleanup(home.Close)
+		other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { // another site posts to it
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprintf(w, `<form method="post" action="%s/echo"></form><script>document.forms[0].submit()</script>`, home.URL)
+		}))
+		DeferCleanup(other.Close)
+		p := newPerson(browser)
+		p.open(home.URL + "/set")
+		p.open(strings.Replace(other.URL, "127.0.0.1", "localhost", 1))
+		Expect(p.sees(`#cookie`)).To(Equal("false"), "Chromium's two-minute grace for such cookies is off")
+	})
+
 	It("signs in SP-initiated, on the identifier-first form, and lands on the page asked for", func() {
 		alice := newPerson(browser)
 		alice.open(spURL + "/reports/q3")
@@ -183,7 +211,14 @@ users:
 		sam.types(`#okta-signin-password`, password)
 		sam.screenshot("signin-classic")
 		sam.clicks(`#okta-signin-submit`)
-		Expect(sam.sees(`.app-tiles`)).To(ContainSubstring("Wiki"))
+		Expect(sam.sees(`#okta-user`)).To(Equal("sam@example.com"))
+		Eventually(func() string { // the tile follows the Org2Org app's binding within moments
+			tiles := sam.sees(`.app-tiles`)
+			if !strings.Contains(tiles, "Wiki") {
+				sam.open(spokeURL + "/app/UserHome") // as a person reloads
+			}
+			return tiles
+		}, "60s", "2s").Should(ContainSubstring("Wiki"))
 		sam.screenshot("spoke-my-apps")
 		sam.clicksTile("Wiki")
 		Expect(sam.sees(`#subject`)).To(Equal("sam@example.com"), "through the hub, created there just in time")
