@@ -2,6 +2,7 @@ package browser
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -101,6 +102,16 @@ func (p *person) sees(selector string) string {
 	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(selector)))
 	Expect(err).NotTo(HaveOccurred())
 	return text
+}
+
+// goesBack presses Back n times at once (history.go), marking the page it
+// leaves so that sees waits for the page Back brings.
+func (p *person) goesBack(n int) {
+	GinkgoHelper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`document.body.dataset.left = "1"; history.go(-%d); true`, n)))
+	Expect(err).NotTo(HaveOccurred())
 }
 
 // at is the address the page is at.

@@ -164,7 +164,7 @@ users:
 		Expect(alice.sees(`#subject`)).To(Equal("alice@example.com"), "the right password next")
 	})
 
-	It("signs in IdP-initiated from My Apps", func() {
+	It("signs in IdP-initiated from My Apps, and Back to the sign-in page brings My Apps again", func() {
 		alice := newPerson(browser)
 		alice.open(hubURL + "/")
 		Expect(alice.sees(`h2`)).To(Equal("Sign In"))
@@ -172,6 +172,8 @@ users:
 		Expect(alice.sees(`#okta-user`)).To(Equal("alice@example.com"))
 		Expect(alice.sees(`.app-tiles`)).To(ContainSubstring("Wiki"))
 		alice.screenshot("my-apps")
+		alice.goesBack(2) // past the password step to the sign-in page
+		Expect(alice.sees(`body:not([data-left]) #okta-user`)).To(Equal("alice@example.com"), "signed in already: My Apps again, not an expired form")
 		alice.clicksTile("Wiki")
 		Expect(alice.sees(`#subject`)).To(Equal("alice@example.com"))
 	})
