@@ -75,6 +75,18 @@ var _ = Describe("OktaSAMLIdentityProvider and an Org2Org app", func() {
 			return k8s.Update(ctx, current)
 		}).Should(Succeed())
 	}
+	// shareApps sets the IdP's spec.sharedApps to the named hub apps.
+	shareApps := func(p *ssov1.OktaSAMLIdentityProvider, names ...string) {
+		var shared []ssov1.SharedApp
+		for _, n := range names {
+			shared = append(shared, ssov1.SharedApp{Name: ssov1.ResourceName(n)})
+		}
+		Eventually(func() error {
+			current := getIdP(p)
+			current.Spec.SharedApps = shared
+			return k8s.Update(ctx, current)
+		}).Should(Succeed())
+	}
 	// wired checks both orgs: the hub trusts the spoke app's issuer, SSO URL
 	// and certificate; the spoke app sends to the hub's ACS URL and audience.
 	wired := func(p *ssov1.OktaSAMLIdentityProvider, app *ssov1.OktaSAMLApp) {
@@ -246,11 +258,7 @@ var _ = Describe("OktaSAMLIdentityProvider and an Org2Org app", func() {
 		_, err = spokeAPI.AssignGroup(ctx, get(ctx, app).Status.AppID, eng.ID, okta.AppGroupAssignment{})
 		Expect(err).NotTo(HaveOccurred())
 
-		Eventually(func() error {
-			current := getIdP(idp)
-			current.Spec.SharedApps = []ssov1.SharedApp{{Name: ssov1.ResourceName(wiki.Name)}}
-			return k8s.Update(ctx, current)
-		}).Should(Succeed())
+		shareApps(idp, wiki.Name)
 		Eventually(func() []ssov1.SharedAppStatus { return getIdP(idp).Status.SharedApps }, "30s").Should(HaveLen(1))
 		tile := getIdP(idp).Status.SharedApps[0]
 		bookmark, err := spokeAPI.GetApp(ctx, tile.BookmarkAppID)
@@ -269,11 +277,7 @@ var _ = Describe("OktaSAMLIdentityProvider and an Org2Org app", func() {
 		Expect(groups).To(ConsistOf(HaveField("ID", eng.ID)), "the tile goes to whoever may use the Org2Org app")
 
 		By("no longer shared: the tile is deleted")
-		Eventually(func() error {
-			current := getIdP(idp)
-			current.Spec.SharedApps = nil
-			return k8s.Update(ctx, current)
-		}).Should(Succeed())
+		shareApps(idp)
 		Eventually(func() []ssov1.SharedAppStatus { return getIdP(idp).Status.SharedApps }, "30s").Should(BeEmpty())
 		_, err = spokeAPI.GetApp(ctx, tile.BookmarkAppID)
 		Expect(okta.IsNotFound(err)).To(BeTrue(), "the bookmark is gone from the spoke: %v", err)
@@ -284,11 +288,7 @@ var _ = Describe("OktaSAMLIdentityProvider and an Org2Org app", func() {
 		Expect(k8s.Create(ctx, wiki)).To(Succeed())
 		Eventually(func() string { return readyReason(ctx, wiki) }, "30s").Should(Equal(ready))
 		idp, app := wiredPair()
-		Eventually(func() error {
-			current := getIdP(idp)
-			current.Spec.SharedApps = []ssov1.SharedApp{{Name: ssov1.ResourceName(wiki.Name)}}
-			return k8s.Update(ctx, current)
-		}).Should(Succeed())
+		shareApps(idp, wiki.Name)
 		Eventually(func() []ssov1.SharedAppStatus { return getIdP(idp).Status.SharedApps }, "30s").Should(HaveLen(1))
 		tile := getIdP(idp).Status.SharedApps[0].BookmarkAppID
 		groups, err := spokeAPI.ListAppGroups(ctx, tile)
