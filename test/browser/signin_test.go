@@ -3,6 +3,7 @@ package browser
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -54,8 +55,9 @@ users:
   - {login: sam@example.com, firstName: Sam, lastName: Lee, password: `+password+`, groups: [Engineering]}
 `, "--classic")
 		harness.StartBinary(project+"cmd/manager", "--kubeconfig", apiServer.Kubeconfig, "--allow-loopback-targets",
-			"--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:"+freePort())
-		spPort := freePort()
+			"--metrics-bind-address", "0", "--health-probe-bind-address", harness.FreeAddr())
+		spAddr := harness.FreeAddr()
+		_, spPort, _ := net.SplitHostPort(spAddr)
 		spURL = "https://localhost:" + spPort
 
 		By("the wiki in the hub (SLO on), bound to Engineering and the spoke's users; the hub app in the spoke, bound to its Engineering")
@@ -94,9 +96,9 @@ users:
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(wiki), wiki)).To(Succeed())
 		secretDir := filepath.Join(dir, "wiki")
 		harness.MountSecret(ctx, k8s, ns.Name, wiki.Status.ConnectionSecretName, secretDir)
-		cert, key := serverCertificate(dir)
-		sp := harness.StartBinary(project+"examples/saml-sp", "--addr", "127.0.0.1:"+spPort, "--url", spURL, "--secret-dir", secretDir,
-			"--tls-cert-file", cert, "--tls-key-file", key)
+		harness.SelfSignedCertificate(dir, "localhost")
+		sp := harness.StartBinary(project+"examples/saml-sp", "--addr", spAddr, "--url", spURL, "--secret-dir", secretDir,
+			"--tls-cert-file", filepath.Join(dir, "tls.crt"), "--tls-key-file", filepath.Join(dir, "tls.key"))
 		Eventually(sp.Err, "30s").Should(gbytes.Say("serving"))
 
 		browser = startChromium()

@@ -2,18 +2,10 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -27,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
+	"github.com/oktaop/okta-sso-operator/test/harness"
 )
 
 // examples/ci runs the local Okta org in a test cluster, from the
@@ -51,7 +44,7 @@ var _ = Describe("examples/ci, the local Okta org for users' CI", func() {
 		By("the container, run as the kubelet would")
 		dir := GinkgoT().TempDir()
 		addr := freeAddr()
-		certPEM := serviceCertificate(dir, "localhost")
+		certPEM := harness.SelfSignedCertificate(dir, "localhost")
 		container := emulatorContainer(string(rendered))
 		Expect(container.Command).To(Equal([]string{"/okta-emulator"}), "the image's emulator")
 		args := kubeletArgs(container.Args, map[string]string{
@@ -145,23 +138,4 @@ func kubeletArgs(args []string, values map[string]string) []string {
 		out[i] = a
 	}
 	return out
-}
-
-// serviceCertificate writes a self-signed certificate for host, as the CI
-// job's openssl step makes one for the Service, and returns it.
-func serviceCertificate(dir, host string) []byte {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	Expect(err).NotTo(HaveOccurred())
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	Expect(err).NotTo(HaveOccurred())
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	Expect(err).NotTo(HaveOccurred())
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	Expect(os.WriteFile(filepath.Join(dir, "tls.crt"), certPEM, 0o600)).To(Succeed())
-	Expect(os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)).To(Succeed())
-	return certPEM
 }
