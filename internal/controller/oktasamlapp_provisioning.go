@@ -6,9 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	ssov1 "github.com/oktaop/okta-sso-operator/api/v1alpha1"
 	"github.com/oktaop/okta-sso-operator/internal/okta"
 	oktaorg "github.com/oktaop/okta-sso-operator/internal/org"
@@ -78,15 +75,11 @@ func (r *OktaSAMLAppReconciler) hub(ctx context.Context, app *ssov1.OktaSAMLApp,
 		// The token goes to the spoke's Okta, which sends it to the baseUrl the
 		// spec chose: never an org object's credential (orgRef names those,
 		// and checks the hub is the app's).
-		token, err := oktaorg.OutboundSecret(ctx, r, r.Orgs, app.Namespace, *conn.TokenSecretRef, "provisioning.connection.tokenSecretRef")
+		token, version, err := oktaorg.OutboundSecretVersion(ctx, r, r.Orgs, app.Namespace, *conn.TokenSecretRef, "provisioning.connection.tokenSecretRef")
 		if err != nil {
 			return nil, err
 		}
-		var s corev1.Secret
-		if err := r.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: string(conn.TokenSecretRef.Name)}, &s); err != nil {
-			return nil, err
-		}
-		return &oktaorg.Hub{URL: u.String(), Token: strings.TrimSpace(string(token)), Version: string(s.UID) + "/" + s.ResourceVersion}, nil
+		return &oktaorg.Hub{URL: u.String(), Token: strings.TrimSpace(string(token)), Version: version}, nil
 	}
 	hub, err := r.Orgs.HubByOrg(ctx, app.Namespace, *conn.OrgRef)
 	if err != nil {

@@ -18,26 +18,34 @@ import (
 // operator's namespace, a ClusterOktaOrg) reads. The credential goes
 // nowhere but Okta.
 func OutboundSecret(ctx context.Context, r client.Reader, orgs Orgs, namespace string, ref ssov1.SecretKeySelector, use string) ([]byte, error) {
+	value, _, err := OutboundSecretVersion(ctx, r, orgs, namespace, ref, use)
+	return value, err
+}
+
+// OutboundSecretVersion is OutboundSecret with the version of the Secret
+// the value came from (its UID and resourceVersion, from the same read), so
+// a caller that keeps what it set up with the value can tell when it changed.
+func OutboundSecretVersion(ctx context.Context, r client.Reader, orgs Orgs, namespace string, ref ssov1.SecretKeySelector, use string) ([]byte, string, error) {
 	var s corev1.Secret
 	if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: string(ref.Name)}, &s); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, &SecretError{fmt.Sprintf("%s: Secret %s/%s not found", use, namespace, ref.Name)}
+			return nil, "", &SecretError{fmt.Sprintf("%s: Secret %s/%s not found", use, namespace, ref.Name)}
 		}
-		return nil, err
+		return nil, "", err
 	}
 	holder, err := credentialHolder(ctx, r, orgs, &s)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if holder != "" {
-		return nil, &InvalidError{fmt.Sprintf("%s: Secret %s/%s holds the credential of %s, which goes nowhere but Okta: give %s a Secret of its own (nothing was sent)",
+		return nil, "", &InvalidError{fmt.Sprintf("%s: Secret %s/%s holds the credential of %s, which goes nowhere but Okta: give %s a Secret of its own (nothing was sent)",
 			use, namespace, ref.Name, holder, use)}
 	}
 	value := s.Data[string(ref.Key)]
 	if len(value) == 0 {
-		return nil, &SecretError{fmt.Sprintf("%s: Secret %s/%s has no key %s", use, namespace, ref.Name, ref.Key)}
+		return nil, "", &SecretError{fmt.Sprintf("%s: Secret %s/%s has no key %s", use, namespace, ref.Name, ref.Key)}
 	}
-	return value, nil
+	return value, string(s.UID) + "/" + s.ResourceVersion, nil
 }
 
 // credentialHolder names the org whose credential the Secret holds, or "".
